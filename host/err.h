@@ -1,0 +1,31 @@
+/*
+** hoist_err: the error record every pure C core fills instead of printing.
+** A core function returns 0 on success or a negative HOIST_E* code, and on
+** failure writes a one-line, lowercase message naming the thing at fault.
+*/
+#ifndef HOIST_ERR_H
+#define HOIST_ERR_H
+
+#include <stddef.h>
+
+enum hoist_errcode {
+  HOIST_OK = 0,
+  HOIST_EINVAL = -1,   /* the input is malformed (a user's mistake) */
+  HOIST_ENOMEM = -2,   /* allocation failed */
+  HOIST_EIO = -3,      /* the operating system refused */
+  HOIST_ERANGE = -4    /* a number or a length is beyond what we accept */
+};
+
+struct hoist_err {
+  int code;
+  char msg[256];
+};
+
+/* Records code and a printf-style message in err (which may be NULL); returns code. */
+int hoist_err_set(struct hoist_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Stable short name of a code, e.g. "EINVAL", for Lua's third return value. */
+const char *hoist_err_name(int code);
+
+#endif

@@ -1,0 +1,344 @@
+/*
+** hoist's command line: parse global flags, pick the command, and run all of
+** the work inside lua_pcall (as lua.c does) so every failure becomes one line
+** "hoist: <message>" and an exit code from the documented set.
+*/
+#include "runtime.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef HOIST_VERSION
+#define HOIST_VERSION "0.0.0"
+#endif
+
+static const char usage_text[] =
+  "usage: hoist [--debug] [--json] [-q] COMMAND [ARGS...]\n"
+  "\n"
+  "commands:\n"
+  "  run FILE.lua [ARGS...]   run a Lua release script (ARGS in the global 'arg')\n"
+  "  eval 'CHUNK' [ARGS...]   run a Lua chunk\n"
+  "  RECIPE [ARGS...]         run a bundled or team recipe (see 'hoist recipes')\n"
+  "  recipes                  list recipes with a one-line description\n"
+  "  version                  print hoist's version\n"
+  "  help [RECIPE]            this text, or a recipe's usage\n"
+  "\n"
+  "global flags:\n"
+  "  --debug                  Lua tracebacks on error\n"
+  "  --json                   machine output on stdout\n"
+  "  -q, --quiet              no progress on stderr\n"
+  "\n"
+  "exit codes: 0 success, 1 runtime failure, 2 usage error, 3 validation problems\n";
+
+struct invocation {
+  struct hoist_options opts;
+  int argc;       /* arguments after the global flags */
+  char **argv;
+  int status;     /* exit code chosen inside pmain */
+};
+
+/* An error value may be a table { exit = N, message = "..." } raised by hoist.cli. */
+static int error_exit_code(lua_State *L, int idx)
+{
+  int code = HOIST_EXIT_FAILURE;
+  if (lua_type(L, idx) == LUA_TTABLE) {
+    if (lua_getfield(L, idx, "exit") == LUA_TNUMBER)
+      code = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+  }
+  return code;
+}
+
+/* Turns any error value into a message string; adds a traceback when --debug is on. */
+static int msghandler(lua_State *L)
+{
+  struct hoist_options opts = {0, 0, 0};
+  const char *msg;
+  if (lua_type(L, 1) == LUA_TTABLE) {
+    if (lua_getfield(L, 1, "message") == LUA_TSTRING) {
+      hoist_runtime_options(L, &opts);
+      if (!opts.debug) {
+        lua_pop(L, 1);
+        return 1;  /* keep the table: pmain's caller reads exit and message */
+      }
+      msg = lua_tostring(L, -1);
+      luaL_traceback(L, L, msg, 1);
+      lua_setfield(L, 1, "message");
+      lua_pop(L, 1);
+      return 1;
+    }
+    lua_pop(L, 1);
+  }
+  msg = lua_tostring(L, 1);
+  if (msg == NULL) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+      msg = lua_tostring(L, -1);
+    else
+      msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  hoist_runtime_options(L, &opts);
+  if (opts.debug)
+    luaL_traceback(L, L, msg, 1);
+  else
+    lua_pushstring(L, msg);
+  return 1;
+}
+
+static int docall(lua_State *L, int narg, int nres)
+{
+  int status;
+  int base = lua_gettop(L) - narg;
+  lua_pushcfunction(L, msghandler);
+  lua_insert(L, base);
+  status = lua_pcall(L, narg, nres, base);
+  lua_remove(L, base);
+  return status;
+}
+
+/* Creates the global 'arg' (arg[0] = script, arg[1..] = ARGS) and pushes ARGS as varargs. */
+static int push_script_args(lua_State *L, const char *script, int argc, char **argv)
+{
+  int i;
+  lua_createtable(L, argc, 2);
+  lua_pushstring(L, "hoist");
+  lua_rawseti(L, -2, -1);
+  lua_pushstring(L, script);
+  lua_rawseti(L, -2, 0);
+  for (i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setglobal(L, "arg");
+  luaL_checkstack(L, argc, "too many arguments");
+  for (i = 0; i < argc; i++)
+    lua_pushstring(L, argv[i]);
+  return argc;
+}
+
+static int usage_error(lua_State *L, const char *fmt, const char *what)
+{
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, HOIST_EXIT_USAGE);
+  lua_setfield(L, -2, "exit");
+  lua_pushfstring(L, fmt, what);
+  lua_setfield(L, -2, "message");
+  return lua_error(L);
+}
+
+/* First comment line of a recipe file: its one-line description. */
+static void read_recipe_lines(const char *path, int all, luaL_Buffer *b)
+{
+  char line[512];
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return;
+  while (fgets(line, sizeof line, f)) {
+    char *p = line;
+    if (p[0] == '#' && p[1] == '!')
+      continue;
+    if (p[0] != '-' || p[1] != '-')
+      break;
+    p += 2;
+    if (*p == ' ')
+      p++;
+    luaL_addstring(b, p);
+    if (!all)
+      break;
+  }
+  fclose(f);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void list_recipes(lua_State *L)
+{
+  char dir[4096];
+  DIR *d;
+  struct dirent *e;
+  char *names[256];
+  size_t n = 0, i;
+
+  snprintf(dir, sizeof dir, "%s/scripts", hoist_runtime_share_dir());
+  d = opendir(dir);
+  if (!d)
+    return;
+  while ((e = readdir(d)) != NULL && n < 256) {
+    size_t len = strlen(e->d_name);
+    if (len > 4 && strcmp(e->d_name + len - 4, ".lua") == 0 && e->d_name[0] != '_')
+      names[n++] = strndup(e->d_name, len - 4);
+  }
+  closedir(d);
+  qsort(names, n, sizeof names[0], cmp_names);
+  for (i = 0; i < n; i++) {
+    luaL_Buffer b;
+    char path[4200];
+    if (!names[i])
+      continue;
+    snprintf(path, sizeof path, "%s/%s.lua", dir, names[i]);
+    luaL_buffinit(L, &b);
+    read_recipe_lines(path, 0, &b);
+    luaL_pushresult(&b);
+    printf("  %-10s %s", names[i], lua_tostring(L, -1));
+    if (lua_rawlen(L, -1) == 0 || lua_tostring(L, -1)[lua_rawlen(L, -1) - 1] != '\n')
+      putchar('\n');
+    lua_pop(L, 1);
+    free(names[i]);
+  }
+}
+
+static int run_chunk(lua_State *L, int loaded, int nargs)
+{
+  if (loaded != LUA_OK)
+    return lua_error(L);
+  lua_insert(L, -(nargs + 1));
+  lua_call(L, nargs, 0);
+  return 0;
+}
+
+static int pmain(lua_State *L)
+{
+  struct invocation *inv = lua_touserdata(L, 1);
+  const char *cmd;
+  int nargs;
+
+  lua_settop(L, 0);
+  if (inv->argc < 1) {
+    fputs(usage_text, stderr);
+    inv->status = HOIST_EXIT_USAGE;
+    return 0;
+  }
+  cmd = inv->argv[0];
+
+  if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+    if (inv->opts.json)
+      printf("{\"version\": \"%s\"}\n", HOIST_VERSION);
+    else
+      printf("hoist %s\n", HOIST_VERSION);
+    return 0;
+  }
+  if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+    if (inv->argc >= 2) {
+      luaL_Buffer b;
+      char path[4096];
+      if (!hoist_runtime_find_recipe(L, inv->argv[1]))
+        return usage_error(L, "unknown recipe '%s' (see 'hoist recipes')", inv->argv[1]);
+      snprintf(path, sizeof path, "%s", lua_tostring(L, -1));
+      lua_pop(L, 1);
+      luaL_buffinit(L, &b);
+      read_recipe_lines(path, 1, &b);
+      luaL_pushresult(&b);
+      fputs(lua_tostring(L, -1), stdout);
+      return 0;
+    }
+    fputs(usage_text, stdout);
+    puts("\nrecipes:");
+    list_recipes(L);
+    return 0;
+  }
+  if (strcmp(cmd, "recipes") == 0) {
+    list_recipes(L);
+    return 0;
+  }
+
+  if (strcmp(cmd, "run") == 0) {
+    if (inv->argc < 2)
+      return usage_error(L, "%s", "usage: hoist run FILE.lua [ARGS...]");
+    nargs = push_script_args(L, inv->argv[1], inv->argc - 2, inv->argv + 2);
+    hoist_runtime_strict_globals(L);
+    return run_chunk(L, luaL_loadfilex(L, inv->argv[1], "t"), nargs);
+  }
+  if (strcmp(cmd, "eval") == 0) {
+    if (inv->argc < 2)
+      return usage_error(L, "%s", "usage: hoist eval 'CHUNK' [ARGS...]");
+    nargs = push_script_args(L, "(eval)", inv->argc - 2, inv->argv + 2);
+    hoist_runtime_strict_globals(L);
+    return run_chunk(L, luaL_loadbufferx(L, inv->argv[1], strlen(inv->argv[1]), "=(eval)", "t"),
+                     nargs);
+  }
+  if (cmd[0] == '-')
+    return usage_error(L, "unknown flag '%s' (see 'hoist help')", cmd);
+  if (!hoist_runtime_find_recipe(L, cmd))
+    return usage_error(L, "unknown command or recipe '%s' (see 'hoist help')", cmd);
+  {
+    char path[4096];
+    snprintf(path, sizeof path, "%s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    nargs = push_script_args(L, path, inv->argc - 1, inv->argv + 1);
+    hoist_runtime_strict_globals(L);
+    return run_chunk(L, luaL_loadfilex(L, path, "t"), nargs);
+  }
+}
+
+/* Global flags come before the command; the rest belongs to the command. */
+static int parse_global_flags(int argc, char **argv, struct invocation *inv)
+{
+  int i = 1;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--debug") == 0)
+      inv->opts.debug = 1;
+    else if (strcmp(a, "--json") == 0)
+      inv->opts.json = 1;
+    else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0)
+      inv->opts.quiet = 1;
+    else
+      break;
+  }
+  inv->argc = argc - i;
+  inv->argv = argv + i;
+  return 0;
+}
+
+static void report(lua_State *L, int status_idx)
+{
+  const char *msg = NULL;
+  if (lua_type(L, status_idx) == LUA_TTABLE) {
+    if (lua_getfield(L, status_idx, "message") == LUA_TSTRING)
+      msg = lua_tostring(L, -1);
+  } else {
+    msg = lua_tostring(L, status_idx);
+  }
+  fprintf(stderr, "hoist: %s\n", msg ? msg : "(no error message)");
+  fflush(stderr);
+}
+
+int main(int argc, char **argv)
+{
+  struct invocation inv;
+  lua_State *L;
+  int status, code;
+
+  memset(&inv, 0, sizeof inv);
+  parse_global_flags(argc, argv, &inv);
+  L = hoist_runtime_new(&inv.opts);
+  if (!L) {
+    fputs("hoist: cannot create Lua state: not enough memory\n", stderr);
+    return HOIST_EXIT_FAILURE;
+  }
+  lua_pushcfunction(L, pmain);
+  lua_pushlightuserdata(L, &inv);
+  status = docall(L, 1, 0);
+  if (status != LUA_OK) {
+    code = error_exit_code(L, -1);
+    report(L, lua_gettop(L));
+  } else {
+    code = inv.status;
+  }
+  lua_close(L);
+  if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
+    if (errno != EPIPE)
+      fprintf(stderr, "hoist: write error on standard output: %s\n", strerror(errno));
+    if (code == HOIST_EXIT_OK)
+      code = HOIST_EXIT_FAILURE;
+  }
+  return code;
+}
