@@ -41,7 +41,7 @@ static int is_file(const char *path)
 /* The share folder: $HOIST_HOME, else <exe>/../share/hoist after install, else the source tree. */
 const char *hoist_runtime_share_dir(void)
 {
-  static char dir[PATH_MAX];
+  static char dir[PATH_MAX + 32];
   char exe[PATH_MAX], probe[PATH_MAX + 32];
   const char *home = getenv("HOIST_HOME");
   ssize_t n;
