@@ -346,7 +346,7 @@ static char *fill_ids(struct hoist_semver_id *ids, const char *s, size_t n, char
       memcpy(arena, s + i, j - i);
       arena += j - i;
     }
-    id->len = (size_t)(arena - id->str);
+    id->len = (uint32_t)(arena - id->str);
     *arena++ = '\0';
     i = j + 1;
   }
@@ -367,8 +367,24 @@ static char *put_u64(char *p, uint64_t v)
 }
 
 /* Builds the object from a match: one allocation holding ids and strings. */
+static size_t u64_digits(uint64_t v)
+{
+  size_t d = 1;
+  while (v >= 10) {
+    v /= 10;
+    d++;
+  }
+  return d;
+}
+
+/*
+** Builds the object from a match: one block holding ids and strings, placed
+** in buf when it fits (cap bytes), else malloc'd (buf NULL). HOIST_ERANGE
+** when a buf was given and is too small.
+*/
 static int build_version(const char *s, const struct vmatch *m, struct hoist_semver **out,
-                         struct hoist_err *err, const char *orig, size_t orig_len)
+                         struct hoist_err *err, const char *orig, size_t orig_len,
+                         void *buf, size_t cap, int no_text)
 {
   uint64_t major, minor, patch;
   size_t npre = count_parts(s + m->t.pre_s, m->t.pre_e - m->t.pre_s);
@@ -386,11 +402,21 @@ static int build_version(const char *s, const struct vmatch *m, struct hoist_sem
     return hoist_err_set(err, HOIST_EINVAL, "invalid patch version in '%.*s'", (int)orig_len, orig);
 
   /* struct, ids, id strings, then "M.m.p-pre" and "M.m.p-pre+build" */
-  size = sizeof *v + (npre + nbuild) * sizeof(struct hoist_semver_id) +
-         (prelen + 1 + npre) + (bldlen + 1 + nbuild) + 2 * (3 * 21 + prelen + 2) + bldlen + 2;
-  v = calloc(1, size);
-  if (!v)
-    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  i = u64_digits(major) + u64_digits(minor) + u64_digits(patch) + 2 + (prelen ? prelen + 1 : 0);
+  if (no_text)
+    i = 0;
+  size = sizeof *v + (npre + nbuild) * sizeof(struct hoist_semver_id) + (prelen + 1 + npre) +
+         (bldlen + 1 + nbuild) + 2 * (i + 1) + bldlen + 1;
+  if (buf) {
+    if (size > cap)
+      return HOIST_ERANGE;
+    v = buf;
+  } else {
+    v = malloc(size);
+    if (!v)
+      return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  }
+  v->size = size;
   v->major = major;
   v->minor = minor;
   v->patch = patch;
@@ -402,6 +428,12 @@ static int build_version(const char *s, const struct vmatch *m, struct hoist_sem
   arena = fill_ids(v->pre, s + m->t.pre_s, prelen, arena, 1);
   arena = fill_ids(v->build, s + m->t.bld_s, bldlen, arena, 0);
 
+  if (no_text) {
+    v->version = v->full = "";
+    v->version_len = v->full_len = 0;
+    *out = v;
+    return HOIST_OK;
+  }
   p = arena;
   v->version = p;
   p = put_u64(p, major);
@@ -430,20 +462,33 @@ static int build_version(const char *s, const struct vmatch *m, struct hoist_sem
   return HOIST_OK;
 }
 
-int hoist_semver_parse(const char *s, size_t len, int flags, struct hoist_semver **out,
-                       struct hoist_err *err)
+static int parse_version(const char *s, size_t len, int flags, struct hoist_semver **out,
+                         struct hoist_err *err, void *buf, size_t cap)
 {
   struct vmatch m;
   const char *t = s;
   size_t n = len;
 
   *out = NULL;
-  if (js_length(s, len) > MAX_LENGTH)
+  /* UTF-16 length <= bytes, so only long inputs need counting */
+  if (len > MAX_LENGTH && (len > 4 * MAX_LENGTH || js_length(s, len) > MAX_LENGTH))
     return hoist_err_set(err, HOIST_EINVAL, "version is longer than %d characters", MAX_LENGTH);
   trim(&t, &n);
   if (!match_version(t, n, flags & HOIST_SEMVER_LOOSE, &m))
     return hoist_err_set(err, HOIST_EINVAL, "invalid version '%.*s'", (int)len, s);
-  return build_version(t, &m, out, err, s, len);
+  return build_version(t, &m, out, err, s, len, buf, cap, flags & HOIST_SEMVER_NO_TEXT);
+}
+
+int hoist_semver_parse(const char *s, size_t len, int flags, struct hoist_semver **out,
+                       struct hoist_err *err)
+{
+  return parse_version(s, len, flags, out, err, NULL, 0);
+}
+
+int hoist_semver_parse_in(const char *s, size_t len, int flags, void *buf, size_t cap,
+                          struct hoist_semver **out, struct hoist_err *err)
+{
+  return parse_version(s, len, flags, out, err, buf, cap);
 }
 
 void hoist_semver_free(struct hoist_semver *v)
@@ -567,10 +612,8 @@ static int cmp_pre(const struct hoist_semver *a, const struct hoist_semver *b)
 
 int hoist_semver_compare(const struct hoist_semver *a, const struct hoist_semver *b)
 {
-  int c;
-  if (a->version_len == b->version_len && memcmp(a->version, b->version, a->version_len) == 0)
-    return 0;
-  c = cmp_main(a, b);
+  /* node first checks the strings for equality; equal strings compare 0 below too */
+  int c = cmp_main(a, b);
   return c ? c : cmp_pre(a, b);
 }
 

@@ -23,7 +23,8 @@
 enum {
   HOIST_SEMVER_LOOSE = 1,              /* accept "=v1.2.3", "1.2.3beta", leading zeros */
   HOIST_SEMVER_INCLUDE_PRERELEASE = 2, /* ranges match prereleases of any tuple */
-  HOIST_SEMVER_RTL = 4                 /* coerce: take the rightmost candidate */
+  HOIST_SEMVER_RTL = 4,                /* coerce: take the rightmost candidate */
+  HOIST_SEMVER_NO_TEXT = 8             /* parse: for comparing only; version and full stay "" */
 };
 
 #define HOIST_SEMVER_MAX_LENGTH 256
@@ -32,10 +33,10 @@ enum {
 /* A prerelease or build identifier. */
 struct hoist_semver_id {
   const char *str;   /* the identifier's text, NUL-terminated */
-  size_t len;
-  int numeric;       /* all digits: compared by numeric value */
   uint64_t num;      /* the value when numeric and below 2^53-1 (else 0 and 'big' set) */
-  int big;           /* numeric but too large for num: compared as a digit string */
+  uint32_t len;
+  uint8_t numeric;   /* all digits: compared by numeric value */
+  uint8_t big;       /* numeric but too large for num: compared as a digit string */
 };
 
 struct hoist_semver {
@@ -47,11 +48,19 @@ struct hoist_semver {
   size_t version_len;
   const char *full;     /* version plus "+build" when there is build metadata */
   size_t full_len;
+  size_t size;          /* bytes of the block holding all of this (see hoist_semver_parse_in) */
 };
 
 /* Parses s (len bytes). On success *out is a new version (hoist_semver_free). */
 int hoist_semver_parse(const char *s, size_t len, int flags,
                        struct hoist_semver **out, struct hoist_err *err);
+/*
+** Like hoist_semver_parse, but builds the version inside buf (cap bytes,
+** suitably aligned) without allocating. HOIST_ERANGE when it does not fit:
+** then call hoist_semver_parse. Never pass such a version to hoist_semver_free.
+*/
+int hoist_semver_parse_in(const char *s, size_t len, int flags, void *buf, size_t cap,
+                          struct hoist_semver **out, struct hoist_err *err);
 /* Builds a version from parts; pre/build are dot-joined identifier strings or NULL. */
 int hoist_semver_make(uint64_t major, uint64_t minor, uint64_t patch,
                       const char *pre, const char *build,
