@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs every test of hoist, in this order:
+#   1. the normal build and its ctest suite (C unit, Lua, CLI, node-semver differential)
+#   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer
+#   3. the C unit tests under valgrind (no leaks, no invalid accesses)
+#   4. the libFuzzer targets for a bounded time (HOIST_FUZZ_SECONDS, default 60 each)
+# Build folders: build/, build-asan/, build-fuzz/. Exit status 0 only if every stage passed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0
+failed=0
+stage() {
+  local name=$1; shift
+  echo "=== $name"
+  if "$@"; then passed=$((passed + 1)); echo "=== $name: ok"
+  else failed=$((failed + 1)); echo "=== $name: FAILED"; fi
+}
+
+build() {  # build DIR CMAKE_ARGS...
+  local dir=$1; shift
+  cmake -S . -B "$dir" "$@" >/dev/null && cmake --build "$dir" -j "$jobs"
+}
+
+normal() {
+  build build -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+    ctest --test-dir build --output-on-failure -j "$jobs"
+}
+
+sanitized() {
+  build build-asan -DCMAKE_BUILD_TYPE=Debug -DHOIST_SANITIZE=ON &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs"
+}
+
+valgrind_unit() {
+  local t ok=0
+  for t in build/test_*; do
+    [ -x "$t" ] || continue
+    valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+      --error-exitcode=1 "$t" tests/unit/cases >/dev/null || { echo "valgrind: $t failed"; ok=1; }
+  done
+  return $ok
+}
+
+fuzz() {
+  if ! command -v clang >/dev/null; then
+    echo "clang is missing: run tools/deps.sh"; return 1
+  fi
+  CC=clang build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHOIST_FUZZ=ON -DHOIST_TESTS=OFF &&
+    tests/fuzz/run.sh build-fuzz "${HOIST_FUZZ_SECONDS:-60}"
+}
+
+stage "build and test" normal
+stage "ASan+UBSan" sanitized
+stage "valgrind (C unit tests)" valgrind_unit
+stage "fuzz" fuzz
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
