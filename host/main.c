@@ -159,39 +159,93 @@ static int cmp_names(const void *a, const void *b)
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void list_recipes(lua_State *L)
-{
-  char dir[4096];
-  DIR *d;
-  struct dirent *e;
-  char *names[256];
-  size_t n = 0, i;
+#define MAX_RECIPES 512
 
-  snprintf(dir, sizeof dir, "%s/scripts", hoist_runtime_share_dir());
-  d = opendir(dir);
+struct recipe_list {
+  size_t n;
+  char *name[MAX_RECIPES];
+  char *path[MAX_RECIPES];
+};
+
+/* Adds the *.lua files of dir not already listed (earlier folders win, as in lookup). */
+static void collect_recipes(struct recipe_list *rl, const char *dir)
+{
+  DIR *d = opendir(dir);
+  struct dirent *e;
   if (!d)
     return;
-  while ((e = readdir(d)) != NULL && n < 256) {
-    size_t len = strlen(e->d_name);
-    if (len > 4 && strcmp(e->d_name + len - 4, ".lua") == 0 && e->d_name[0] != '_')
-      names[n++] = strndup(e->d_name, len - 4);
+  while ((e = readdir(d)) != NULL && rl->n < MAX_RECIPES) {
+    size_t len = strlen(e->d_name), i;
+    char path[4200];
+    int seen = 0;
+    if (len <= 4 || strcmp(e->d_name + len - 4, ".lua") != 0 || e->d_name[0] == '_' ||
+        e->d_name[0] == '.')
+      continue;
+    for (i = 0; i < rl->n; i++)
+      if (strncmp(rl->name[i], e->d_name, len - 4) == 0 && rl->name[i][len - 4] == '\0')
+        seen = 1;
+    if (seen)
+      continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    rl->name[rl->n] = strndup(e->d_name, len - 4);
+    rl->path[rl->n] = strdup(path);
+    if (rl->name[rl->n] && rl->path[rl->n])
+      rl->n++;
   }
   closedir(d);
-  qsort(names, n, sizeof names[0], cmp_names);
-  for (i = 0; i < n; i++) {
+}
+
+/* Folders of the HOIST_PATH templates that end in "/?.lua". */
+static void collect_hoist_path(struct recipe_list *rl)
+{
+  const char *p = getenv("HOIST_PATH");
+  while (p && *p) {
+    const char *end = strchr(p, ';');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n > 6 && n < 4096 && memcmp(p + n - 6, "/?.lua", 6) == 0) {
+      char dir[4096];
+      memcpy(dir, p, n - 6);
+      dir[n - 6] = '\0';
+      collect_recipes(rl, dir);
+    }
+    p += n;
+    if (*p == ';')
+      p++;
+  }
+}
+
+static void list_recipes(lua_State *L)
+{
+  struct recipe_list rl;
+  char dir[4096];
+  size_t i, k;
+
+  rl.n = 0;
+  collect_hoist_path(&rl);
+  collect_recipes(&rl, "./.hoist");
+  snprintf(dir, sizeof dir, "%s/scripts", hoist_runtime_share_dir());
+  collect_recipes(&rl, dir);
+  /* sort names and paths together */
+  for (i = 1; i < rl.n; i++)
+    for (k = i; k > 0 && cmp_names(&rl.name[k - 1], &rl.name[k]) > 0; k--) {
+      char *t = rl.name[k];
+      rl.name[k] = rl.name[k - 1];
+      rl.name[k - 1] = t;
+      t = rl.path[k];
+      rl.path[k] = rl.path[k - 1];
+      rl.path[k - 1] = t;
+    }
+  for (i = 0; i < rl.n; i++) {
     luaL_Buffer b;
-    char path[4200];
-    if (!names[i])
-      continue;
-    snprintf(path, sizeof path, "%s/%s.lua", dir, names[i]);
     luaL_buffinit(L, &b);
-    read_recipe_lines(path, 0, &b);
+    read_recipe_lines(rl.path[i], 0, &b);
     luaL_pushresult(&b);
-    printf("  %-10s %s", names[i], lua_tostring(L, -1));
+    printf("  %-10s %s", rl.name[i], lua_tostring(L, -1));
     if (lua_rawlen(L, -1) == 0 || lua_tostring(L, -1)[lua_rawlen(L, -1) - 1] != '\n')
       putchar('\n');
     lua_pop(L, 1);
-    free(names[i]);
+    free(rl.name[i]);
+    free(rl.path[i]);
   }
 }
 
