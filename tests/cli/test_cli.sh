@@ -73,7 +73,7 @@ printf -- '-- A team step.\nlocal m = require("teamlib")\nprint("team", m.answer
 printf 'return { answer = 42 }\n' >"$tmp/team/teamlib.lua"
 run 0 env HOIST_PATH="$tmp/team/?.lua" "$HOIST" teamstep a;  expect out '^team	42	a$'
 run 0 env HOIST_PATH="$tmp/team/?.lua" "$HOIST" help teamstep; expect out 'A team step'
-run 0 env HOIST_PATH="$tmp/team/?.lua" "$HOIST" recipes;  expect out '^  teamstep +A team step\.$'; expect out '^  semver 
+run 0 env HOIST_PATH="$tmp/team/?.lua" "$HOIST" recipes;  expect out '^  teamstep +A team step\.$'; expect out '^  semver '
 printf 'print("local recipe", (require("locallib")))\n' >"$tmp/proj/.hoist/localstep.lua"
 printf 'return "found"\n' >"$tmp/proj/.hoist/locallib.lua"
 run 0 sh -c "cd '$tmp/proj' && '$HOIST' localstep";   expect out '^local recipe	found$'
