@@ -1,8 +1,1063 @@
-/* TEMPORARY STUB by the lead so the build links; helper-1 replaces this whole file. */
+/*
+** hoist.json: JSON for Lua scripts on top of jansson, which parses and prints.
+** This file converts between Lua values and json_t trees, and errors.
+**
+**   JSON object   <-> table with string keys
+**   JSON array    <-> table whose keys are exactly 1..n
+**   JSON null     <-> json.null, one zero-size userdata per state (tostring gives "null")
+**   JSON integer  <-> Lua integer; an integer literal beyond 64 bits decodes as a float
+**   JSON real     <-> Lua float; 1.0 encodes as 1.0 (jansson keeps the two number types)
+**
+** Marks: an empty table encodes as {}. json.array(t) and json.object(t) mark a
+** table so it encodes as [] or {} whatever it holds (a key that does not fit is
+** then an error). Marks live in a weak-keyed table (registry "hoist.json.marks",
+** upvalue 2 of every function), not in metatables: marking never replaces or
+** changes a table's own metatable, and a marked table stays a plain table.
+** decode marks every array it makes, so "[]" survives a round trip.
+**
+** Ownership: jansson memory is held in a "box" userdata created before it is
+** allocated, so a Lua error (out of memory while pushing) frees it through
+** __gc, as liolib's newprefile does. Misuse is reported only after the
+** partial tree has been freed; the box then owns nothing.
+*/
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700  /* realpath, fsync, lstat */
+#endif
+
+#include <jansson.h>
 #include <lauxlib.h>
+#include <lua.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NULL_MT "hoist.JSONNull"
+#define BOX_MT "hoist.JSONBox"
+#define NULL_KEY "hoist.json.null"
+#define MARKS_KEY "hoist.json.marks"
+
+#define UV_NULL lua_upvalueindex(1)
+#define UV_MARKS lua_upvalueindex(2)
+
+#define JSON_MAX_NESTING 1000           /* tables inside tables, for encode */
+#define JSON_MAX_FILE (256u << 20)      /* json.read refuses bigger files */
+#define MSG_SIZE 512
+
+#define DECODE_FLAGS (JSON_DECODE_ANY | JSON_ALLOW_NUL)
+
+_Static_assert(sizeof(json_int_t) == 8, "big-integer detection assumes a 64-bit json_int_t");
+_Static_assert(sizeof(lua_Integer) >= sizeof(json_int_t), "JSON integers must fit lua_Integer");
+
+enum mark { MARK_NONE = 0, MARK_ARRAY = 1, MARK_OBJECT = 2 };
+
+/* ---- box: jansson memory owned by a userdata ---- */
+
+struct jbox {
+  json_t *root;   /* a tree being converted */
+  char *text;     /* json_dumps output */
+};
+
+static void box_clear(struct jbox *b)
+{
+  json_decref(b->root);
+  b->root = NULL;
+  free(b->text);
+  b->text = NULL;
+}
+
+static int box_gc(lua_State *L)
+{
+  box_clear(luaL_checkudata(L, 1, BOX_MT));
+  return 0;
+}
+
+/* Pushes an empty box. Call it before allocating what it will own. */
+static struct jbox *box_new(lua_State *L)
+{
+  struct jbox *b = lua_newuserdatauv(L, sizeof *b, 0);
+  b->root = NULL;
+  b->text = NULL;
+  luaL_setmetatable(L, BOX_MT);
+  return b;
+}
+
+/* ---- bounded message buffer ---- */
+
+struct sbuf {
+  char *p;
+  size_t size, len;  /* p[len] is always '\0'; what does not fit is dropped */
+};
+
+static void sb_addf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_addf(struct sbuf *b, const char *fmt, ...)
+{
+  va_list ap;
+  int n;
+  if (b->len + 1 >= b->size)
+    return;
+  va_start(ap, fmt);
+  n = vsnprintf(b->p + b->len, b->size - b->len, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    b->len += (size_t)n < b->size - b->len ? (size_t)n : b->size - b->len - 1;
+}
+
+static int utf8_valid(const char *str, size_t n);
+
+/*
+** A key as a quoted Lua literal with \ddd escapes (of every byte above 0x7f
+** too when the key is not UTF-8, so the message stays UTF-8), shortened past
+** 40 bytes at a character boundary.
+*/
+static void sb_addkey(struct sbuf *b, const char *k, size_t len)
+{
+  size_t i, shown = len > 40 ? 40 : len;
+  int raw8 = utf8_valid(k, len);
+  while (shown < len && shown > 0 && ((unsigned char)k[shown] & 0xC0) == 0x80)
+    shown--;
+  sb_addf(b, "\"");
+  for (i = 0; i < shown; i++) {
+    unsigned char c = (unsigned char)k[i];
+    if (c == '"' || c == '\\')
+      sb_addf(b, "\\%c", c);
+    else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !raw8))
+      sb_addf(b, "\\%u", c);
+    else
+      sb_addf(b, "%c", c);
+  }
+  sb_addf(b, shown < len ? "\"..." : "\"");
+}
+
+/* ---- UTF-8, as jansson checks it ---- */
+
+/* Whether s[0..n) is UTF-8 that jansson accepts: no overlong forms, no
+** surrogates, nothing above U+10FFFF. NUL is allowed (jansson escapes it). */
+static int utf8_valid(const char *str, size_t n)
+{
+  const unsigned char *s = (const unsigned char *)str, *end = s + n;
+  while (s < end) {
+    unsigned c = *s;
+    size_t len, i;
+    uint32_t cp;
+    if (c < 0x80) {
+      s++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return 0;
+    }
+    if ((size_t)(end - s) < len)
+      return 0;
+    for (i = 1; i < len; i++) {
+      if ((s[i] & 0xC0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+      return 0;
+    s += len;
+  }
+  return 1;
+}
+
+/* ---- encode: Lua value -> json_t ---- */
+
+struct seg {
+  const char *key;      /* NULL for an array index; else anchored on the Lua stack */
+  size_t len;
+  lua_Integer index;
+};
+
+struct enc {
+  lua_State *L;
+  int depth;                              /* tables entered */
+  int digits;                             /* significant digits every real needs, 15..17 */
+  int reals;                              /* reals seen so far */
+  int recheck;                            /* digits grew after some reals were checked */
+  const void *tables[JSON_MAX_NESTING];   /* the tables being encoded, outermost first */
+  struct seg path[JSON_MAX_NESTING];      /* path[d]: where the item inside tables[d] is */
+  char msg[MSG_SIZE];
+};
+
+static int is_name(const char *k, size_t len)
+{
+  size_t i;
+  if (len == 0 || len > 64 || (k[0] >= '0' && k[0] <= '9'))
+    return 0;
+  for (i = 0; i < len; i++) {
+    char c = k[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+      return 0;
+  }
+  return 1;
+}
+
+/* The first n steps of the path, Lua style: a.b[2]["odd key"] (indices are Lua's, from 1). */
+static void sb_addpath(struct sbuf *b, const struct seg *path, int n)
+{
+  int d;
+  for (d = 0; d < n; d++) {
+    if (b->len > 200) {
+      sb_addf(b, "...");
+      return;
+    }
+    if (!path[d].key) {
+      sb_addf(b, "[%lld]", (long long)path[d].index);
+    } else if (is_name(path[d].key, path[d].len)) {
+      sb_addf(b, d ? ".%.*s" : "%.*s", (int)path[d].len, path[d].key);
+    } else {
+      sb_addf(b, "[");
+      sb_addkey(b, path[d].key, path[d].len);
+      sb_addf(b, "]");
+    }
+  }
+}
+
+static json_t *enc_fail(struct enc *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Records why the item at the current path cannot be encoded; returns NULL to pass up. */
+static json_t *enc_fail(struct enc *e, const char *fmt, ...)
+{
+  struct sbuf b = {e->msg, sizeof e->msg, 0};
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    b.len = (size_t)n < sizeof e->msg ? (size_t)n : sizeof e->msg - 1;
+  if (e->depth > 0) {
+    sb_addf(&b, " at '");
+    sb_addpath(&b, e->path, e->depth);
+    sb_addf(&b, "'");
+  }
+  return NULL;
+}
+
+static int prints_exactly(double d, int digits)
+{
+  char buf[48];
+  snprintf(buf, sizeof buf, "%.*g", digits, d);
+  return strtod(buf, NULL) == d;
+}
+
+/*
+** jansson prints every real of a document with one precision
+** (JSON_REAL_PRECISION). Use the fewest digits, 15 to 17, that read back as
+** the same double for all of them: 0.1 prints as 0.1, not 0.10000000000000001,
+** unless some other real in the document needs 17 digits.
+*/
+static void note_real(struct enc *e, double d)
+{
+  int p;
+  for (p = e->digits; p < 17; p++)
+    if (prints_exactly(d, p))
+      break;
+  if (p != e->digits && e->reals > 0)
+    e->recheck = 1;
+  e->digits = p;
+  e->reals++;
+}
+
+/* Whether every real in j prints exactly with the given digits. */
+static int reals_exact(json_t *j, int digits)
+{
+  const char *k;
+  json_t *v;
+  size_t i;
+  switch (json_typeof(j)) {
+  case JSON_REAL:
+    return prints_exactly(json_real_value(j), digits);
+  case JSON_ARRAY:
+    json_array_foreach(j, i, v)
+      if (!reals_exact(v, digits))
+        return 0;
+    return 1;
+  case JSON_OBJECT:
+    json_object_foreach(j, k, v)
+      if (!reals_exact(v, digits))
+        return 0;
+    return 1;
+  default:
+    return 1;
+  }
+}
+
+static json_t *enc_table(struct enc *e, int idx);
+
+/* A new reference to the JSON form of the value at idx (absolute), or NULL with e->msg set. */
+static json_t *enc_value(struct enc *e, int idx)
+{
+  lua_State *L = e->L;
+  json_t *j;
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL:
+    return json_null();
+  case LUA_TBOOLEAN:
+    return json_boolean(lua_toboolean(L, idx));
+  case LUA_TNUMBER:
+    if (lua_isinteger(L, idx)) {
+      j = json_integer((json_int_t)lua_tointeger(L, idx));
+    } else {
+      double d = (double)lua_tonumber(L, idx);
+      if (!isfinite(d))
+        return enc_fail(e, "cannot encode the number %s",
+                        isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
+      note_real(e, d);
+      j = json_real(d);
+    }
+    break;
+  case LUA_TSTRING: {
+    size_t len;
+    const char *s = lua_tolstring(L, idx, &len);
+    if (!utf8_valid(s, len))
+      return enc_fail(e, "cannot encode a string that is not valid UTF-8");
+    j = json_stringn_nocheck(s, len);
+    break;
+  }
+  case LUA_TTABLE:
+    return enc_table(e, idx);
+  case LUA_TUSERDATA:
+    if (lua_rawequal(L, idx, UV_NULL))
+      return json_null();
+    if (luaL_getmetafield(L, idx, "__name") == LUA_TSTRING) {
+      char name[64];
+      snprintf(name, sizeof name, "%s", lua_tostring(L, -1));
+      lua_pop(L, 1);
+      return enc_fail(e, "cannot encode a userdata value (%s)", name);
+    }
+    return enc_fail(e, "cannot encode a userdata value");
+  default:
+    return enc_fail(e, "cannot encode a %s value", luaL_typename(L, idx));
+  }
+  return j ? j : enc_fail(e, "out of memory");
+}
+
+/* Fails about the key on the stack top (which the caller pops). */
+static json_t *enc_bad_key(struct enc *e, int mark)
+{
+  lua_State *L = e->L;
+  char key[80];
+  struct sbuf b = {key, sizeof key, 0};
+  key[0] = '\0';
+  switch (lua_type(L, -1)) {
+  case LUA_TSTRING: {
+    size_t len;
+    const char *k = lua_tolstring(L, -1, &len);
+    sb_addkey(&b, k, len);
+    break;
+  }
+  case LUA_TNUMBER:
+    if (lua_isinteger(L, -1))
+      sb_addf(&b, "%lld", (long long)lua_tointeger(L, -1));
+    else
+      sb_addf(&b, "%.14g", (double)lua_tonumber(L, -1));
+    break;
+  default:
+    return enc_fail(e, "cannot encode a table with a %s key", luaL_typename(L, -1));
+  }
+  if (mark == MARK_ARRAY)
+    return enc_fail(e, "cannot encode key %s in a table marked as an array", key);
+  if (mark == MARK_OBJECT)
+    return enc_fail(e, "cannot encode key %s in a table marked as an object", key);
+  return enc_fail(e, "cannot encode a table with key %s (keys must be strings, or 1..n for an array)",
+                  key);
+}
+
+static json_t *enc_table(struct enc *e, int idx)
+{
+  lua_State *L = e->L;
+  const void *self = lua_topointer(L, idx);
+  lua_Integer nint = 0, maxint = 0, i;
+  size_t nstr = 0;
+  int d, mark, is_array;
+  json_t *out = NULL;
+
+  for (d = 0; d < e->depth; d++) {
+    if (e->tables[d] == self) {
+      char where[256];
+      struct sbuf b = {where, sizeof where, 0};
+      where[0] = '\0';
+      sb_addpath(&b, e->path, d);
+      if (d == 0)
+        return enc_fail(e, "cannot encode a table that contains itself (the top-level table)");
+      return enc_fail(e, "cannot encode a table that contains itself (the table at '%s')", where);
+    }
+  }
+  if (e->depth >= JSON_MAX_NESTING)
+    return enc_fail(e, "cannot encode tables nested deeper than %d levels", JSON_MAX_NESTING);
+  if (!lua_checkstack(L, 4))
+    return enc_fail(e, "cannot encode: the Lua stack is full");
+
+  lua_pushvalue(L, idx);
+  lua_rawget(L, UV_MARKS);
+  mark = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+
+  /* Classify the keys; lua_next is raw, so __index and __pairs are ignored. */
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING && mark != MARK_ARRAY) {
+      nstr++;
+    } else if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 && mark != MARK_OBJECT) {
+      nint++;
+      if (lua_tointeger(L, -1) > maxint)
+        maxint = lua_tointeger(L, -1);
+    } else {
+      enc_bad_key(e, mark);
+      lua_pop(L, 1);
+      return NULL;
+    }
+  }
+  if (nstr > 0 && nint > 0)
+    return enc_fail(e, "cannot encode a table with both string keys and integer keys");
+  is_array = mark == MARK_ARRAY || nint > 0;
+  if (is_array && maxint != nint)
+    return enc_fail(e, "cannot encode a sparse array (largest index %lld, %lld items)",
+                    (long long)maxint, (long long)nint);
+
+  e->tables[e->depth] = self;
+  e->depth++;
+  if (is_array) {
+    out = json_array();
+    if (!out)
+      goto oom;
+    for (i = 1; i <= nint; i++) {
+      json_t *v;
+      e->path[e->depth - 1].key = NULL;
+      e->path[e->depth - 1].index = i;
+      lua_rawgeti(L, idx, i);
+      v = enc_value(e, lua_gettop(L));
+      lua_pop(L, 1);
+      if (!v)
+        goto fail;
+      if (json_array_append_new(out, v) != 0)
+        goto oom;
+    }
+  } else {
+    out = json_object();
+    if (!out)
+      goto oom;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+      json_t *v;
+      size_t len;
+      const char *k = lua_tolstring(L, -2, &len);  /* a string: checked above */
+      e->path[e->depth - 1].key = k;
+      e->path[e->depth - 1].len = len;
+      if (!utf8_valid(k, len)) {
+        lua_pop(L, 2);
+        enc_fail(e, "cannot encode a key that is not valid UTF-8");
+        goto fail;
+      }
+      v = enc_value(e, lua_gettop(L));
+      lua_pop(L, 1);
+      if (!v) {
+        lua_pop(L, 1);
+        goto fail;
+      }
+      if (json_object_setn_new_nocheck(out, k, len, v) != 0) {
+        lua_pop(L, 1);
+        goto oom;
+      }
+    }
+  }
+  e->depth--;
+  return out;
+oom:
+  enc_fail(e, "out of memory");
+fail:
+  json_decref(out);
+  e->depth--;
+  return NULL;
+}
+
+/*
+** Encodes the value at idx into a new box pushed on the stack, holding the
+** text. Raises on misuse, after freeing what it built.
+*/
+static struct jbox *encode_boxed(lua_State *L, int idx, size_t flags)
+{
+  struct enc e;
+  struct jbox *b;
+  idx = lua_absindex(L, idx);
+  b = box_new(L);
+  e.L = L;
+  e.depth = 0;
+  e.digits = 15;
+  e.reals = 0;
+  e.recheck = 0;
+  e.msg[0] = '\0';
+  b->root = enc_value(&e, idx);
+  if (!b->root)
+    luaL_error(L, "%s", e.msg);  /* nothing is owned: the partial tree is freed */
+  if (e.recheck && e.digits < 17 && !reals_exact(b->root, e.digits))
+    e.digits = 17;
+  b->text = json_dumps(b->root, flags | JSON_ENCODE_ANY | JSON_REAL_PRECISION(e.digits));
+  json_decref(b->root);
+  b->root = NULL;
+  if (!b->text)
+    luaL_error(L, "cannot encode JSON: out of memory");
+  return b;
+}
+
+/* ---- decode: text -> json_t -> Lua ---- */
+
+/* Whether the digits of an integer literal overflow json_int_t (no leading zeros: JSON forbids them). */
+static int too_big(const char *digits, size_t n, int negative)
+{
+  if (n != 19)
+    return n > 19;
+  return memcmp(digits, negative ? "9223372036854775808" : "9223372036854775807", 19) > 0;
+}
+
+/*
+** Finds integer literals (outside strings) too big for json_int_t and stores
+** the offset just past each one's last digit in offs (up to cap of them).
+** Returns how many there are. Only used on text jansson has partly checked.
+*/
+static size_t find_big_ints(const char *s, size_t n, size_t *offs, size_t cap)
+{
+  size_t i = 0, count = 0;
+  while (i < n) {
+    char c = s[i];
+    if (c == '"') {
+      for (i++; i < n && s[i] != '"'; i++)
+        if (s[i] == '\\')
+          i++;
+      i++;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      int negative = c == '-';
+      size_t start = i + (size_t)negative;
+      for (i = start; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+        ;
+      if (i < n && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) {
+        while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == 'e' ||
+                         s[i] == 'E' || s[i] == '+' || s[i] == '-'))
+          i++;
+      } else if (too_big(s + start, i - start, negative)) {
+        if (count < cap)
+          offs[count] = i;
+        count++;
+      }
+    } else {
+      i++;
+    }
+  }
+  return count;
+}
+
+static void load_error(const json_error_t *err, const char *source, char *msg, size_t size)
+{
+  char where[PATH_MAX + 16] = "";
+  if (source)
+    snprintf(where, sizeof where, " in '%s'", source);
+  if (err->line > 0)
+    snprintf(msg, size, "invalid JSON%s at line %d, column %d: %s", where, err->line,
+             err->column, err->text);
+  else
+    snprintf(msg, size, "invalid JSON%s: %s", where, err->text);
+}
+
+/*
+** Decodes text whose integers overflow: appends ".0" to each too-big
+** integer, so jansson reads it as a real, and parses again. An error in
+** the patched text is mapped back to the original's position and column.
+*/
+static json_t *load_big_ints(const char *s, size_t n, const char *source, char *msg, size_t size,
+                             const json_error_t *first)
+{
+  size_t count = find_big_ints(s, n, NULL, 0), i, from = 0, to = 0;
+  size_t *offs = NULL;
+  char *patched = NULL;
+  json_error_t err;
+  json_t *j = NULL;
+
+  if (count == 0 || count > (SIZE_MAX - n) / 2) {
+    load_error(first, source, msg, size);
+    return NULL;
+  }
+  offs = malloc(count * sizeof *offs);
+  patched = malloc(n + 2 * count);
+  if (!offs || !patched) {
+    snprintf(msg, size, "cannot decode JSON: out of memory");
+    goto out;
+  }
+  find_big_ints(s, n, offs, count);
+  for (i = 0; i < count; i++) {
+    memcpy(patched + to, s + from, offs[i] - from);
+    to += offs[i] - from;
+    memcpy(patched + to, ".0", 2);
+    to += 2;
+    from = offs[i];
+  }
+  memcpy(patched + to, s + from, n - from);
+  j = json_loadb(patched, n + 2 * count, DECODE_FLAGS, &err);
+  if (!j) {
+    size_t pos = (size_t)err.position, k = 0, orig, line_start, same = 0;
+    while (k < count && offs[k] + 2 * k < pos)
+      k++;
+    orig = pos >= 2 * k ? pos - 2 * k : 0;
+    if (k > 0 && orig < offs[k - 1])
+      orig = offs[k - 1];
+    line_start = orig < n ? orig : n;
+    while (line_start > 0 && s[line_start - 1] != '\n')
+      line_start--;
+    for (i = 0; i < k; i++)
+      if (offs[i] >= line_start)
+        same++;
+    if (err.column > 0 && (size_t)err.column > 2 * same)
+      err.column -= (int)(2 * same);
+    err.position = (int)orig;
+    load_error(&err, source, msg, size);
+  }
+out:
+  free(offs);
+  free(patched);
+  return j;
+}
+
+/* Parses any JSON value; NULL with msg set on failure. Pure C: raises nothing. */
+static json_t *load_text(const char *s, size_t n, const char *source, char *msg, size_t size)
+{
+  json_error_t err;
+  json_t *j = json_loadb(s, n, DECODE_FLAGS, &err);
+  if (j)
+    return j;
+  if (json_error_code(&err) == json_error_numeric_overflow && strncmp(err.text, "too big", 7) == 0)
+    return load_big_ints(s, n, source, msg, size, &err);
+  load_error(&err, source, msg, size);
+  return NULL;
+}
+
+/* Pushes the Lua form of j. May raise (memory, stack): j must be owned by a box. */
+static void push_json(lua_State *L, json_t *j)
+{
+  switch (json_typeof(j)) {
+  case JSON_OBJECT: {
+    const char *k;
+    size_t klen, n = json_object_size(j);
+    json_t *v;
+    luaL_checkstack(L, 4, "JSON nested too deeply");
+    lua_createtable(L, 0, n > INT_MAX ? INT_MAX : (int)n);
+    json_object_keylen_foreach(j, k, klen, v) {
+      lua_pushlstring(L, k, klen);
+      push_json(L, v);
+      lua_rawset(L, -3);
+    }
+    break;
+  }
+  case JSON_ARRAY: {
+    size_t i, n = json_array_size(j);
+    luaL_checkstack(L, 4, "JSON nested too deeply");
+    lua_createtable(L, n > INT_MAX ? INT_MAX : (int)n, 0);
+    for (i = 0; i < n; i++) {
+      push_json(L, json_array_get(j, i));
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_pushvalue(L, -1);
+    lua_pushinteger(L, MARK_ARRAY);
+    lua_rawset(L, UV_MARKS);
+    break;
+  }
+  case JSON_STRING:
+    lua_pushlstring(L, json_string_value(j), json_string_length(j));
+    break;
+  case JSON_INTEGER:
+    lua_pushinteger(L, (lua_Integer)json_integer_value(j));
+    break;
+  case JSON_REAL:
+    lua_pushnumber(L, (lua_Number)json_real_value(j));
+    break;
+  case JSON_TRUE:
+    lua_pushboolean(L, 1);
+    break;
+  case JSON_FALSE:
+    lua_pushboolean(L, 0);
+    break;
+  case JSON_NULL:
+  default:
+    lua_pushvalue(L, UV_NULL);
+    break;
+  }
+}
+
+/* ---- files ---- */
+
+static const char *errno_code(int e)
+{
+  return e == ENOENT ? "ENOENT" : "EIO";
+}
+
+/* Reads a whole file into a malloc'd buffer (the caller frees); NULL with msg and *code set. */
+static char *read_file(const char *path, size_t *out_len, char *msg, size_t size, const char **code)
+{
+  struct stat st;
+  char *buf = NULL, *grown;
+  size_t cap, len = 0;
+  ssize_t n;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+  *code = "EIO";
+  if (fd < 0)
+    goto fail_errno;
+  if (fstat(fd, &st) != 0)
+    goto fail_errno;
+  if (S_ISDIR(st.st_mode)) {
+    errno = EISDIR;
+    goto fail_errno;
+  }
+  if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > JSON_MAX_FILE)
+    goto too_big_file;
+  cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+  if (!(buf = malloc(cap)))
+    goto fail_errno;
+  for (;;) {
+    if (len == cap) {
+      if (cap > JSON_MAX_FILE)
+        goto too_big_file;
+      cap = cap * 2 > (size_t)JSON_MAX_FILE + 1 ? (size_t)JSON_MAX_FILE + 1 : cap * 2;
+      if (!(grown = realloc(buf, cap)))
+        goto fail_errno;
+      buf = grown;
+    }
+    n = read(fd, buf + len, cap - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      goto fail_errno;
+    if (n == 0)
+      break;
+    len += (size_t)n;
+  }
+  if (len > JSON_MAX_FILE)
+    goto too_big_file;
+  close(fd);
+  *out_len = len;
+  return buf;
+
+fail_errno:
+  *code = errno_code(errno);
+  snprintf(msg, size, "cannot read '%s': %s", path, strerror(errno));
+  goto fail;
+too_big_file:
+  snprintf(msg, size, "cannot read '%s': larger than %u MiB", path, JSON_MAX_FILE >> 20);
+fail:
+  free(buf);
+  if (fd >= 0)
+    close(fd);
+  return NULL;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0)
+      return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/*
+** Replaces path with text plus a newline, atomically: a new file beside it
+** (same directory, so rename() cannot cross file systems), fsync'd, then
+** renamed over it. mode < 0 keeps an existing file's permissions (config.json
+** holding credentials stays 0600), else applies mode. A symlink is followed,
+** so it stays a link. Returns 0, or -1 with msg and *code set and no temp
+** file left behind.
+*/
+static int write_atomic(const char *path, const char *text, size_t len, int mode, char *msg,
+                        size_t size, const char **code)
+{
+  static unsigned counter;
+  char target[PATH_MAX], tmp[PATH_MAX + 48];
+  const char *dest = path;
+  struct stat st;
+  int fd = -1, created = 0, saved, n;
+  unsigned attempt;
+
+  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, target))
+    dest = target;
+  if (mode < 0 && stat(dest, &st) == 0 && S_ISREG(st.st_mode))
+    mode = (int)(st.st_mode & 07777);
+  for (attempt = 0;; attempt++) {
+    n = snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%u", dest, (long)getpid(), counter++);
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+      errno = ENAMETOOLONG;
+      goto fail;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0)
+      break;
+    if (errno != EEXIST || attempt >= 100)
+      goto fail;
+  }
+  created = 1;
+  if ((mode >= 0 && fchmod(fd, (mode_t)mode) != 0) || write_all(fd, text, len) != 0 ||
+      write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
+    goto fail;
+  n = close(fd);
+  fd = -1;
+  if (n != 0 || rename(tmp, dest) != 0)
+    goto fail;
+  return 0;
+
+fail:
+  saved = errno;
+  if (fd >= 0)
+    close(fd);
+  if (created)
+    unlink(tmp);
+  *code = errno_code(saved);
+  snprintf(msg, size, "cannot write '%s': %s", path, strerror(saved));
+  return -1;
+}
+
+/* ---- arguments ---- */
+
+/* Reads { indent = n, sort_keys = bool } (and mode = for write) at arg into dump flags. */
+static size_t check_opts(lua_State *L, int arg, int *mode)
+{
+  size_t flags = JSON_COMPACT;
+  int t;
+  if (mode)
+    *mode = -1;
+  if (lua_isnoneornil(L, arg))
+    return flags;
+  luaL_checktype(L, arg, LUA_TTABLE);
+
+  t = lua_getfield(L, arg, "indent");
+  if (t != LUA_TNIL) {
+    int ok = 0;
+    lua_Integer n = lua_tointegerx(L, -1, &ok);
+    if (t != LUA_TNUMBER || !ok || n < 0 || n > JSON_MAX_INDENT)
+      luaL_argerror(L, arg, "indent must be an integer from 0 to 31");
+    if (n > 0)
+      flags = JSON_INDENT(n);
+  }
+  lua_pop(L, 1);
+
+  t = lua_getfield(L, arg, "sort_keys");
+  if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+    luaL_argerror(L, arg, "sort_keys must be a boolean");
+  if (lua_toboolean(L, -1))
+    flags |= JSON_SORT_KEYS;
+  lua_pop(L, 1);
+
+  if (mode) {
+    t = lua_getfield(L, arg, "mode");
+    if (t == LUA_TSTRING) {
+      const char *s = lua_tostring(L, -1);
+      char *end;
+      long m = strtol(s, &end, 8);
+      if (!*s || *end || m < 0 || m > 07777)
+        luaL_argerror(L, arg, "mode must be octal digits like \"0644\", or an integer");
+      *mode = (int)m;
+    } else if (t != LUA_TNIL) {
+      int ok = 0;
+      lua_Integer m = lua_tointegerx(L, -1, &ok);
+      if (t != LUA_TNUMBER || !ok || m < 0 || m > 07777)
+        luaL_argerror(L, arg, "mode must be octal digits like \"0644\", or an integer");
+      *mode = (int)m;
+    }
+    lua_pop(L, 1);
+  }
+  return flags;
+}
+
+static const char *check_path(lua_State *L, int arg)
+{
+  size_t len;
+  const char *path = luaL_checklstring(L, arg, &len);
+  luaL_argcheck(L, len > 0 && strlen(path) == len, arg, "path is empty or holds a NUL byte");
+  return path;
+}
+
+static int push_fail(lua_State *L, const char *msg, const char *code)
+{
+  luaL_pushfail(L);
+  lua_pushstring(L, msg);
+  lua_pushstring(L, code);
+  return 3;
+}
+
+/* ---- bindings ---- */
+
+/* json.decode(s) -> value | nil, err, "EINVAL" */
+static int l_json_decode(lua_State *L)
+{
+  size_t n;
+  const char *s = luaL_checklstring(L, 1, &n);
+  char msg[MSG_SIZE];
+  struct jbox *b = box_new(L);
+  b->root = load_text(s, n, NULL, msg, sizeof msg);
+  if (!b->root)
+    return push_fail(L, msg, "EINVAL");
+  push_json(L, b->root);
+  box_clear(b);
+  return 1;
+}
+
+/* json.encode(v [, opts]) -> string; raises on values JSON cannot hold */
+static int l_json_encode(lua_State *L)
+{
+  size_t flags;
+  struct jbox *b;
+  luaL_checkany(L, 1);
+  flags = check_opts(L, 2, NULL);
+  b = encode_boxed(L, 1, flags);
+  lua_pushstring(L, b->text);  /* no NUL inside: jansson escapes it */
+  box_clear(b);
+  return 1;
+}
+
+/* json.read(path) -> value | nil, err, code */
+static int l_json_read(lua_State *L)
+{
+  const char *path = check_path(L, 1);
+  const char *code = "EINVAL";
+  char msg[MSG_SIZE];
+  size_t n = 0;
+  char *text;
+  struct jbox *b = box_new(L);
+  text = read_file(path, &n, msg, sizeof msg, &code);
+  if (!text)
+    return push_fail(L, msg, code);
+  b->root = load_text(text, n, path, msg, sizeof msg);
+  free(text);
+  if (!b->root)
+    return push_fail(L, msg, "EINVAL");
+  push_json(L, b->root);
+  box_clear(b);
+  return 1;
+}
+
+/* json.write(path, v [, opts]) -> true | nil, err, code; opts as encode's, plus mode */
+static int l_json_write(lua_State *L)
+{
+  const char *path = check_path(L, 1);
+  const char *code = "EIO";
+  char msg[MSG_SIZE];
+  size_t flags;
+  int mode, rc;
+  struct jbox *b;
+  luaL_checkany(L, 2);
+  flags = check_opts(L, 3, &mode);
+  b = encode_boxed(L, 2, flags);
+  rc = write_atomic(path, b->text, strlen(b->text), mode, msg, sizeof msg, &code);
+  box_clear(b);
+  if (rc != 0)
+    return push_fail(L, msg, code);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int set_mark(lua_State *L, int mark)
+{
+  if (lua_isnone(L, 1))
+    lua_newtable(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_pushvalue(L, 1);
+  lua_pushinteger(L, mark);
+  lua_rawset(L, UV_MARKS);
+  return 1;
+}
+
+/* json.array([t]) -> t, marked to encode as an array (a new table without t) */
+static int l_json_array(lua_State *L)
+{
+  return set_mark(L, MARK_ARRAY);
+}
+
+/* json.object([t]) -> t, marked to encode as an object */
+static int l_json_object(lua_State *L)
+{
+  return set_mark(L, MARK_OBJECT);
+}
+
+static int l_null_tostring(lua_State *L)
+{
+  lua_pushliteral(L, "null");
+  return 1;
+}
+
+/* ---- registration ---- */
+
+static const luaL_Reg json_funcs[] = {
+  {"decode", l_json_decode},
+  {"encode", l_json_encode},
+  {"read", l_json_read},
+  {"write", l_json_write},
+  {"array", l_json_array},
+  {"object", l_json_object},
+  {NULL, NULL}
+};
+
 int luaopen_hoist_json(lua_State *L);
+
 int luaopen_hoist_json(lua_State *L)
 {
-  lua_newtable(L);
+  if (luaL_newmetatable(L, BOX_MT)) {
+    lua_pushcfunction(L, box_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_pop(L, 1);
+
+  lua_createtable(L, 0, (int)(sizeof json_funcs / sizeof json_funcs[0]) + 1);
+
+  /* upvalue 1: json.null, one per state even if the module is loaded twice */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, NULL_KEY) != LUA_TUSERDATA) {
+    lua_pop(L, 1);
+    lua_newuserdatauv(L, 0, 0);
+    if (luaL_newmetatable(L, NULL_MT)) {
+      lua_pushcfunction(L, l_null_tostring);
+      lua_setfield(L, -2, "__tostring");
+    }
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, NULL_KEY);
+  }
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "null");
+
+  /* upvalue 2: the marks, table -> MARK_ARRAY | MARK_OBJECT, weak keys */
+  if (lua_getfield(L, LUA_REGISTRYINDEX, MARKS_KEY) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, MARKS_KEY);
+  }
+  luaL_setfuncs(L, json_funcs, 2);
   return 1;
 }
