@@ -563,12 +563,13 @@ static int cmp_id(const struct hoist_semver_id *a, const struct hoist_semver_id 
   return a->len == b->len ? 0 : a->len < b->len ? -1 : 1;
 }
 
+/*
+** node's `a === b`: prerelease numbers are canonical text here, and build
+** identifiers stay strings in node, so "0" and "00" are not identical (but
+** compareIdentifiers then calls them equal, and node stops there).
+*/
 static int same_id(const struct hoist_semver_id *a, const struct hoist_semver_id *b)
 {
-  if (a->numeric != b->numeric || a->big != b->big)
-    return 0;
-  if (a->numeric && !a->big)
-    return a->num == b->num;
   return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
 }
 
@@ -656,6 +657,74 @@ static size_t one_char_end(const char *s, size_t q, size_t n)
   return q + k > n ? n : q + k;
 }
 
+/* Largest e in [lo, hi] where s[e] is not a digit (or e == n); NPOS when none. */
+static size_t last_nondigit_stop(const char *s, size_t lo, size_t hi, size_t n)
+{
+  size_t e;
+  for (e = hi; e >= lo && e != NPOS; e--)
+    if (e >= n || !is_digit(s[e]))
+      return e;
+  return NPOS;
+}
+
+/*
+** One prerelease identifier as COERCEFULL's unanchored regex takes it. The
+** regex ends with (?:$|[^\d]), so where the identifier's length limits cut a
+** run short, it backs up to a point not followed by a digit; NONNUMERIC is
+** tried before NUMERIC. Returns the end, or NPOS.
+*/
+static size_t coerce_pre_id(const char *s, size_t j, size_t n)
+{
+  size_t run = id_run(s, j, n), d = j;
+  while (d < run && is_digit(s[d]))
+    d++;
+  if (run == j)
+    return NPOS;
+  if (d < run && d - j <= MAX_LENGTH) {
+    size_t hi = run < d + 1 + MAX_SAFE_BUILD_LENGTH ? run : d + 1 + MAX_SAFE_BUILD_LENGTH;
+    size_t e = last_nondigit_stop(s, d + 1, hi, n);
+    if (e != NPOS)
+      return e;
+  }
+  if (!is_digit(s[j]))
+    return NPOS;
+  if (s[j] == '0')
+    return (j + 1 >= n || !is_digit(s[j + 1])) ? j + 1 : NPOS;
+  return (d - j <= MAX_LENGTH + 1 && (d >= n || !is_digit(s[d]))) ? d : NPOS;
+}
+
+static size_t coerce_build_id(const char *s, size_t j, size_t n)
+{
+  size_t run = id_run(s, j, n);
+  size_t hi = run < j + MAX_SAFE_BUILD_LENGTH ? run : j + MAX_SAFE_BUILD_LENGTH;
+  if (run == j)
+    return NPOS;
+  return last_nondigit_stop(s, j + 1, hi, n);
+}
+
+/* (?:PRERELEASE)?(?:BUILD)? inside COERCEFULL, where the match may stop early. */
+static size_t coerce_tail(const char *s, size_t p, size_t n, struct tail *t)
+{
+  size_t e, f;
+  t->pre_s = t->pre_e = p;
+  if (p < n && s[p] == '-' && (e = coerce_pre_id(s, p + 1, n)) != NPOS) {
+    while (e < n && s[e] == '.' && (f = coerce_pre_id(s, e + 1, n)) != NPOS)
+      e = f;
+    t->pre_s = p + 1;
+    t->pre_e = e;
+    p = e;
+  }
+  t->bld_s = t->bld_e = p;
+  if (p < n && s[p] == '+' && (e = coerce_build_id(s, p + 1, n)) != NPOS) {
+    while (e < n && s[e] == '.' && (f = coerce_build_id(s, e + 1, n)) != NPOS)
+      e = f;
+    t->bld_s = p + 1;
+    t->bld_e = e;
+    p = e;
+  }
+  return p;
+}
+
 /*
 ** COERCE / COERCEFULL tried at position i: (^|[^\d])(\d{1,16})(?:\.(\d{1,16}))?
 ** (?:\.(\d{1,16}))? [PRERELEASE BUILD] (?:$|[^\d]). A number can only be
@@ -699,7 +768,7 @@ static int coerce_at(const char *s, size_t n, size_t i, int full, struct cmatch 
     }
   }
   if (full) {
-    q = scan_tail(s, p, n, 0, &m->t);
+    q = coerce_tail(s, p, n, &m->t);
   } else {
     q = p;
     m->t.pre_s = m->t.pre_e = m->t.bld_s = m->t.bld_e = p;
