@@ -10,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,6 +372,9 @@ int main(int argc, char **argv)
   lua_State *L;
   int status, code;
 
+  /* file names are UTF-8 bytes; libarchive converts through the C library's ctype */
+  if (!setlocale(LC_CTYPE, "C.UTF-8"))
+    setlocale(LC_CTYPE, "");
   memset(&inv, 0, sizeof inv);
   parse_global_flags(argc, argv, &inv);
   L = hoist_runtime_new(&inv.opts);

@@ -1,0 +1,238 @@
+#define _DEFAULT_SOURCE 1  /* fsync, mkstemp */
+
+#include "fsutil.h"
+
+#include "strbuf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int hoist_fs_mkdirs(const char *path, int mode, struct hoist_err *err)
+{
+  char buf[PATH_MAX];
+  size_t i, n = strlen(path);
+  struct stat st;
+  if (n == 0 || n >= sizeof buf)
+    return hoist_err_set(err, HOIST_EINVAL, "invalid folder path '%s'", path);
+  memcpy(buf, path, n + 1);
+  for (i = 1; i <= n; i++) {
+    if (buf[i] != '/' && buf[i] != '\0')
+      continue;
+    buf[i] = '\0';
+    if (mkdir(buf, (mode_t)mode) != 0 && errno != EEXIST)
+      return hoist_err_set(err, HOIST_EIO, "cannot create folder '%s': %s", buf, strerror(errno));
+    if (i < n)
+      buf[i] = '/';
+  }
+  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+    return hoist_err_set(err, HOIST_EIO, "'%s' is not a folder", path);
+  return HOIST_OK;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+  const char *p = data;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* A temporary file next to path: opened O_EXCL, name returned in tmp. */
+static int open_temp_beside(const char *path, struct strbuf *tmp)
+{
+  static unsigned counter;
+  unsigned attempt;
+  for (attempt = 0; attempt < 100; attempt++) {
+    int fd;
+    strbuf_reset(tmp);
+    if (strbuf_addf(tmp, "%s.tmp-%ld-%u", path, (long)getpid(), counter++))
+      return -1;
+    fd = open(tmp->buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST)
+      return fd;
+  }
+  return -1;
+}
+
+int hoist_fs_write_atomic(const char *path, const void *data, size_t len, int mode,
+                          struct hoist_err *err)
+{
+  struct strbuf tmp;
+  struct stat st;
+  int fd, saved;
+  strbuf_init(&tmp, PATH_MAX);
+  if (mode < 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+    mode = (int)(st.st_mode & 07777);
+  fd = open_temp_beside(path, &tmp);
+  if (fd < 0) {
+    saved = errno;
+    strbuf_release(&tmp);
+    return hoist_err_set(err, HOIST_EIO, "cannot write '%s': %s", path, strerror(saved));
+  }
+  if ((mode >= 0 && fchmod(fd, (mode_t)mode) != 0) || write_all(fd, data, len) != 0 ||
+      fsync(fd) != 0) {
+    saved = errno;
+    close(fd);
+    goto fail;
+  }
+  if (close(fd) != 0 || rename(tmp.buf, path) != 0) {
+    saved = errno;
+    goto fail;
+  }
+  strbuf_release(&tmp);
+  return HOIST_OK;
+fail:
+  unlink(tmp.buf);
+  strbuf_release(&tmp);
+  return hoist_err_set(err, HOIST_EIO, "cannot write '%s': %s", path, strerror(saved));
+}
+
+int hoist_fs_read(const char *path, size_t max, char **out, size_t *len, struct hoist_err *err)
+{
+  struct strbuf sb;
+  char buf[65536];
+  int fd = open(path, O_RDONLY | O_CLOEXEC), rc = HOIST_OK;
+  *out = NULL;
+  if (fd < 0)
+    return hoist_err_set(err, errno == ENOENT ? HOIST_EINVAL : HOIST_EIO, "cannot read '%s': %s",
+                         path, strerror(errno));
+  strbuf_init(&sb, max);
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      rc = hoist_err_set(err, HOIST_EIO, "cannot read '%s': %s", path, strerror(errno));
+      break;
+    }
+    if (n == 0)
+      break;
+    if (strbuf_add(&sb, buf, (size_t)n)) {
+      rc = hoist_err_set(err, HOIST_ERANGE, "'%s' is larger than %zu bytes", path, max);
+      break;
+    }
+  }
+  close(fd);
+  if (rc) {
+    strbuf_release(&sb);
+    return rc;
+  }
+  *out = strbuf_detach(&sb, len);
+  return *out ? HOIST_OK : hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+}
+
+static int copy_into(int in, int out)
+{
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = read(in, buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      return 0;
+    if (write_all(out, buf, (size_t)n) != 0)
+      return -1;
+  }
+}
+
+int hoist_fs_link_or_copy(const char *src, const char *dst, struct hoist_err *err)
+{
+  struct strbuf tmp;
+  int in, out, saved;
+  strbuf_init(&tmp, PATH_MAX);
+  /* a hard link to a temporary name, then rename: dst appears whole or not at all */
+  if (strbuf_addf(&tmp, "%s.tmp-%ld-link", dst, (long)getpid()) == 0) {
+    unlink(tmp.buf);
+    if (link(src, tmp.buf) == 0) {
+      if (rename(tmp.buf, dst) == 0) {
+        strbuf_release(&tmp);
+        return HOIST_OK;
+      }
+      unlink(tmp.buf);
+    }
+  }
+  in = open(src, O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    saved = errno;
+    strbuf_release(&tmp);
+    return hoist_err_set(err, HOIST_EIO, "cannot read '%s': %s", src, strerror(saved));
+  }
+  out = open_temp_beside(dst, &tmp);
+  if (out < 0 || copy_into(in, out) != 0 || fsync(out) != 0) {
+    saved = errno;
+    goto fail;
+  }
+  if (close(out) != 0) {
+    out = -1;
+    saved = errno;
+    goto fail;
+  }
+  out = -1;
+  if (rename(tmp.buf, dst) != 0) {
+    saved = errno;
+    goto fail;
+  }
+  close(in);
+  strbuf_release(&tmp);
+  return HOIST_OK;
+fail:
+  close(in);
+  if (out >= 0) {
+    close(out);
+  }
+  if (tmp.buf)
+    unlink(tmp.buf);
+  strbuf_release(&tmp);
+  return hoist_err_set(err, HOIST_EIO, "cannot copy '%s' to '%s': %s", src, dst, strerror(saved));
+}
+
+int hoist_fs_remove_tree(const char *path, struct hoist_err *err)
+{
+  struct stat st;
+  DIR *d;
+  struct dirent *e;
+  int rc = HOIST_OK;
+  if (lstat(path, &st) != 0)
+    return errno == ENOENT ? HOIST_OK
+                           : hoist_err_set(err, HOIST_EIO, "cannot remove '%s': %s", path,
+                                           strerror(errno));
+  if (!S_ISDIR(st.st_mode)) {
+    if (unlink(path) != 0)
+      return hoist_err_set(err, HOIST_EIO, "cannot remove '%s': %s", path, strerror(errno));
+    return HOIST_OK;
+  }
+  d = opendir(path);
+  if (!d)
+    return hoist_err_set(err, HOIST_EIO, "cannot remove '%s': %s", path, strerror(errno));
+  while (!rc && (e = readdir(d)) != NULL) {
+    struct strbuf child;
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    strbuf_init(&child, PATH_MAX);
+    if (strbuf_addf(&child, "%s/%s", path, e->d_name))
+      rc = hoist_err_set(err, HOIST_ERANGE, "path too long under '%s'", path);
+    else
+      rc = hoist_fs_remove_tree(child.buf, err);
+    strbuf_release(&child);
+  }
+  closedir(d);
+  if (!rc && rmdir(path) != 0)
+    rc = hoist_err_set(err, HOIST_EIO, "cannot remove '%s': %s", path, strerror(errno));
+  return rc;
+}

@@ -1,0 +1,238 @@
+/*
+** hoist.fs: files and folders for release scripts. Expected failures
+** return nil, message, code ("ENOENT", "EIO", ...); wrong argument types raise.
+*/
+#define _DEFAULT_SOURCE 1  /* mkdtemp, realpath */
+
+#include "fsutil.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int luaopen_hoist_fs(lua_State *L);
+
+static int push_errno(lua_State *L, const char *what, const char *path)
+{
+  int e = errno;
+  luaL_pushfail(L);
+  lua_pushfstring(L, "%s '%s': %s", what, path, strerror(e));
+  lua_pushstring(L, e == ENOENT ? "ENOENT" : e == EEXIST ? "EEXIST" : e == EACCES ? "EACCES" : "EIO");
+  return 3;
+}
+
+static int push_err(lua_State *L, const struct hoist_err *err)
+{
+  luaL_pushfail(L);
+  lua_pushstring(L, err->msg);
+  lua_pushstring(L, hoist_err_name(err->code));
+  return 3;
+}
+
+static int l_fs_exists(lua_State *L)
+{
+  struct stat st;
+  lua_pushboolean(L, lstat(luaL_checkstring(L, 1), &st) == 0);
+  return 1;
+}
+
+static const char *type_name(mode_t m)
+{
+  return S_ISREG(m) ? "file" : S_ISDIR(m) ? "dir" : S_ISLNK(m) ? "link" : "other";
+}
+
+/* stat(path [, follow]) -> { type, size, mode, mtime } (lstat unless follow) */
+static int l_fs_stat(lua_State *L)
+{
+  const char *p = luaL_checkstring(L, 1);
+  struct stat st;
+  if ((lua_toboolean(L, 2) ? stat(p, &st) : lstat(p, &st)) != 0)
+    return push_errno(L, "cannot stat", p);
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, type_name(st.st_mode));
+  lua_setfield(L, -2, "type");
+  lua_pushinteger(L, (lua_Integer)st.st_size);
+  lua_setfield(L, -2, "size");
+  lua_pushinteger(L, (lua_Integer)(st.st_mode & 07777));
+  lua_setfield(L, -2, "mode");
+  lua_pushinteger(L, (lua_Integer)st.st_mtim.tv_sec);
+  lua_setfield(L, -2, "mtime");
+  return 1;
+}
+
+static int l_fs_read(lua_State *L)
+{
+  const char *p = luaL_checkstring(L, 1);
+  struct hoist_err err;
+  char *data;
+  size_t len;
+  if (hoist_fs_read(p, (size_t)1 << 30, &data, &len, &err))
+    return push_err(L, &err);
+  lua_pushlstring(L, data, len);
+  free(data);
+  return 1;
+}
+
+/* write(path, data [, { mode = "0644" | 420 }]): atomic replace */
+static int l_fs_write(lua_State *L)
+{
+  size_t len;
+  const char *p = luaL_checkstring(L, 1);
+  const char *data = luaL_checklstring(L, 2, &len);
+  struct hoist_err err;
+  int mode = -1;
+  if (lua_istable(L, 3)) {
+    int t = lua_getfield(L, 3, "mode");
+    if (t == LUA_TSTRING)
+      mode = (int)strtol(lua_tostring(L, -1), NULL, 8);
+    else if (t == LUA_TNUMBER)
+      mode = (int)lua_tointeger(L, -1);
+    else if (t != LUA_TNIL)
+      luaL_argerror(L, 3, "mode must be an octal string or an integer");
+    lua_pop(L, 1);
+  }
+  if (hoist_fs_write_atomic(p, data, len, mode, &err))
+    return push_err(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_fs_mkdir(lua_State *L)
+{
+  struct hoist_err err;
+  if (hoist_fs_mkdirs(luaL_checkstring(L, 1), 0777, &err))
+    return push_err(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* list(dir) -> sorted names (no "." or "..") */
+static int l_fs_list(lua_State *L)
+{
+  const char *p = luaL_checkstring(L, 1);
+  DIR *d = opendir(p);
+  struct dirent *e;
+  int n = 0;
+  if (!d)
+    return push_errno(L, "cannot list", p);
+  lua_newtable(L);
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    lua_pushstring(L, e->d_name);
+    lua_rawseti(L, -2, ++n);
+  }
+  closedir(d);
+  {
+    /* sort in Lua's own table.sort to keep ownership simple */
+    lua_getglobal(L, "table");
+    lua_getfield(L, -1, "sort");
+    lua_remove(L, -2);
+    lua_pushvalue(L, -2);
+    lua_call(L, 1, 0);
+  }
+  return 1;
+}
+
+static int l_fs_remove(lua_State *L)
+{
+  struct hoist_err err;
+  if (hoist_fs_remove_tree(luaL_checkstring(L, 1), &err))
+    return push_err(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_fs_rename(lua_State *L)
+{
+  const char *a = luaL_checkstring(L, 1), *b = luaL_checkstring(L, 2);
+  if (rename(a, b) != 0)
+    return push_errno(L, "cannot rename", a);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_fs_link_or_copy(lua_State *L)
+{
+  struct hoist_err err;
+  if (hoist_fs_link_or_copy(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err))
+    return push_err(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+static int l_fs_realpath(lua_State *L)
+{
+  const char *p = luaL_checkstring(L, 1);
+  char out[PATH_MAX];
+  if (!realpath(p, out))
+    return push_errno(L, "cannot resolve", p);
+  lua_pushstring(L, out);
+  return 1;
+}
+
+/* tmpdir([prefix]) -> a new private folder under $TMPDIR (or /tmp) */
+static int l_fs_tmpdir(lua_State *L)
+{
+  const char *prefix = luaL_optstring(L, 1, "hoist");
+  const char *base = getenv("TMPDIR");
+  char path[PATH_MAX];
+  if (!base || !*base)
+    base = "/tmp";
+  if (snprintf(path, sizeof path, "%s/%s.XXXXXX", base, prefix) >= (int)sizeof path)
+    return luaL_error(L, "temporary folder path too long");
+  if (!mkdtemp(path))
+    return push_errno(L, "cannot create a temporary folder in", base);
+  lua_pushstring(L, path);
+  return 1;
+}
+
+static int l_fs_glob(lua_State *L)
+{
+  const char *pat = luaL_checkstring(L, 1);
+  glob_t g;
+  size_t i;
+  int rc = glob(pat, 0, NULL, &g);
+  lua_newtable(L);
+  if (rc == GLOB_NOMATCH)
+    return 1;
+  if (rc != 0)
+    return luaL_error(L, "glob '%s' failed", pat);
+  for (i = 0; i < g.gl_pathc; i++) {
+    lua_pushstring(L, g.gl_pathv[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  globfree(&g);
+  return 1;
+}
+
+static const luaL_Reg fs_funcs[] = {
+  {"exists", l_fs_exists},
+  {"stat", l_fs_stat},
+  {"read", l_fs_read},
+  {"write", l_fs_write},
+  {"mkdir", l_fs_mkdir},
+  {"list", l_fs_list},
+  {"remove", l_fs_remove},
+  {"rename", l_fs_rename},
+  {"link_or_copy", l_fs_link_or_copy},
+  {"realpath", l_fs_realpath},
+  {"tmpdir", l_fs_tmpdir},
+  {"glob", l_fs_glob},
+  {NULL, NULL}
+};
+
+int luaopen_hoist_fs(lua_State *L)
+{
+  luaL_newlib(L, fs_funcs);
+  return 1;
+}

@@ -1,0 +1,249 @@
+/*
+** hoist.oci.core: the native half of hoist.oci (lua/hoist/oci.lua holds the
+** rest): digests, and layers planned and written in parallel.
+*/
+#include "digest.h"
+#include "layer.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PLAN_MT "hoist.LayerPlan"
+
+int luaopen_hoist_oci_core(lua_State *L);
+
+struct lplan {
+  struct hoist_layer_plan *p;
+};
+
+static int push_err(lua_State *L, const struct hoist_err *err)
+{
+  luaL_pushfail(L);
+  lua_pushstring(L, err->msg);
+  lua_pushstring(L, hoist_err_name(err->code));
+  return 3;
+}
+
+static int l_oci_digest(lua_State *L)
+{
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  char out[HOIST_DIGEST_LEN + 1];
+  struct hoist_err err;
+  if (hoist_digest_buffer(s, len, out, &err))
+    return push_err(L, &err);
+  lua_pushstring(L, out);
+  return 1;
+}
+
+static int l_oci_digest_file(lua_State *L)
+{
+  char out[HOIST_DIGEST_LEN + 1];
+  unsigned long long size;
+  struct hoist_err err;
+  if (hoist_digest_file(luaL_checkstring(L, 1), out, &size, &err))
+    return push_err(L, &err);
+  lua_pushstring(L, out);
+  lua_pushinteger(L, (lua_Integer)size);
+  return 2;
+}
+
+static int l_oci_digest_valid(lua_State *L)
+{
+  lua_pushboolean(L, lua_type(L, 1) == LUA_TSTRING && hoist_digest_valid(lua_tostring(L, 1)));
+  return 1;
+}
+
+static enum hoist_compression check_compression(lua_State *L, int idx, const char *s)
+{
+  if (!s || strcmp(s, "gzip") == 0)
+    return HOIST_COMPRESS_GZIP;
+  if (strcmp(s, "zstd") == 0)
+    return HOIST_COMPRESS_ZSTD;
+  if (strcmp(s, "none") == 0)
+    return HOIST_COMPRESS_NONE;
+  luaL_argerror(L, idx, "compression must be gzip, zstd or none");
+  return HOIST_COMPRESS_GZIP;
+}
+
+static int l_oci_media_type(lua_State *L)
+{
+  lua_pushstring(L, hoist_layer_media_type(check_compression(L, 1, luaL_optstring(L, 1, "gzip"))));
+  return 1;
+}
+
+static int l_plan_gc(lua_State *L)
+{
+  struct lplan *lp = luaL_checkudata(L, 1, PLAN_MT);
+  hoist_layer_plan_free(lp->p);
+  lp->p = NULL;
+  return 0;
+}
+
+static int l_plan_key(lua_State *L)
+{
+  struct lplan *lp = luaL_checkudata(L, 1, PLAN_MT);
+  lua_pushstring(L, hoist_layer_plan_key(lp->p));
+  return 1;
+}
+
+static int l_plan_entries(lua_State *L)
+{
+  struct lplan *lp = luaL_checkudata(L, 1, PLAN_MT);
+  lua_pushinteger(L, (lua_Integer)hoist_layer_plan_entries(lp->p));
+  return 1;
+}
+
+/*
+** plan_layer({ {from=, to=, mode=}, ... }, { compression=, level=, mtime=, root= })
+**   -> plan | nil, err
+** All arguments are read into C arrays before anything is allocated that a raise could leak.
+*/
+static int l_oci_plan_layer(lua_State *L)
+{
+  struct hoist_layer_input *in;
+  struct hoist_layer_opts o;
+  struct hoist_err err;
+  struct lplan *lp;
+  lua_Integer i, n;
+  int rc;
+
+  luaL_checktype(L, 1, LUA_TTABLE);
+  n = (lua_Integer)lua_rawlen(L, 1);
+  if (n < 1)
+    luaL_argerror(L, 1, "a layer needs at least one {from=, to=} entry");
+  memset(&o, 0, sizeof o);
+  o.level = -1;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "compression");
+    o.compression = check_compression(L, 2, lua_tostring(L, -1));
+    lua_getfield(L, 2, "level");
+    o.level = (int)luaL_optinteger(L, -1, -1);
+    lua_getfield(L, 2, "mtime");
+    o.mtime = (long long)luaL_optinteger(L, -1, 0);
+    lua_getfield(L, 2, "root");
+    o.root = lua_tostring(L, -1);  /* stays on the stack, so stays alive */
+  }
+  /* a userdata scratch array, so a raise below frees it through the GC */
+  in = lua_newuserdatauv(L, (size_t)n * sizeof *in, 0);
+  for (i = 1; i <= n; i++) {
+    if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
+      return luaL_error(L, "layer entry %d: a table {from=, to=} expected", (int)i);
+    lua_getfield(L, -1, "from");
+    lua_getfield(L, -2, "to");
+    if (!lua_isstring(L, -2) || !lua_isstring(L, -1))
+      return luaL_error(L, "layer entry %d: 'from' and 'to' must be strings", (int)i);
+    in[i - 1].from = lua_tostring(L, -2);
+    in[i - 1].to = lua_tostring(L, -1);
+    lua_getfield(L, -3, "mode");
+    if (lua_isnil(L, -1))
+      in[i - 1].mode = -1;
+    else if (lua_type(L, -1) == LUA_TSTRING)
+      in[i - 1].mode = (int)strtol(lua_tostring(L, -1), NULL, 8);
+    else
+      in[i - 1].mode = (int)luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+    /* keep from/to strings referenced: they live in the entry table, which lives in arg 1 */
+    lua_pop(L, 3);
+  }
+  lp = lua_newuserdatauv(L, sizeof *lp, 0);
+  lp->p = NULL;
+  luaL_setmetatable(L, PLAN_MT);
+  rc = hoist_layer_plan(in, (size_t)n, &o, &lp->p, &err);
+  if (rc)
+    return push_err(L, &err);
+  return 1;
+}
+
+/*
+** write_layers({plan, ...}, blob_dir [, threads]) -> { {digest=, diff_id=, size=, ...}, ... }
+**   | nil, err naming the layer
+*/
+static int l_oci_write_layers(lua_State *L)
+{
+  const char *dir = luaL_checkstring(L, 2);
+  int threads = (int)luaL_optinteger(L, 3, 0);
+  lua_Integer i, n;
+  struct hoist_layer_plan **plans;
+  struct hoist_layer_result *res;
+  struct hoist_err *errs;
+  int *rcs;
+  size_t bytes;
+  char *block;
+
+  luaL_checktype(L, 1, LUA_TTABLE);
+  n = (lua_Integer)lua_rawlen(L, 1);
+  bytes = (size_t)n * (sizeof *plans + sizeof *res + sizeof *errs + sizeof *rcs) + 64;
+  block = lua_newuserdatauv(L, bytes, 0);
+  /* pointers, then 8-byte aligned results, then the int-aligned parts */
+  plans = (struct hoist_layer_plan **)block;
+  res = (struct hoist_layer_result *)(plans + n);
+  errs = (struct hoist_err *)(res + n);
+  rcs = (int *)(errs + n);
+  for (i = 1; i <= n; i++) {
+    struct lplan *lp;
+    lua_rawgeti(L, 1, i);
+    lp = luaL_testudata(L, -1, PLAN_MT);
+    if (!lp || !lp->p)
+      return luaL_error(L, "write_layers: element %d is not a layer plan", (int)i);
+    plans[i - 1] = lp->p;
+    lua_pop(L, 1);
+  }
+  if (hoist_layer_write_all(plans, (size_t)n, dir, threads, res, rcs, errs)) {
+    for (i = 0; i < n; i++)
+      if (rcs[i]) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "layer %d: %s", (int)i + 1, errs[i].msg);
+        lua_pushstring(L, hoist_err_name(rcs[i]));
+        return 3;
+      }
+  }
+  lua_createtable(L, (int)n, 0);
+  for (i = 0; i < n; i++) {
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, res[i].digest);
+    lua_setfield(L, -2, "digest");
+    lua_pushstring(L, res[i].diff_id);
+    lua_setfield(L, -2, "diff_id");
+    lua_pushinteger(L, (lua_Integer)res[i].size);
+    lua_setfield(L, -2, "size");
+    lua_pushinteger(L, (lua_Integer)res[i].tar_size);
+    lua_setfield(L, -2, "tar_size");
+    lua_pushinteger(L, (lua_Integer)res[i].entries);
+    lua_setfield(L, -2, "entries");
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+static const luaL_Reg oci_funcs[] = {
+  {"digest", l_oci_digest},
+  {"digest_file", l_oci_digest_file},
+  {"digest_valid", l_oci_digest_valid},
+  {"media_type", l_oci_media_type},
+  {"plan_layer", l_oci_plan_layer},
+  {"write_layers", l_oci_write_layers},
+  {NULL, NULL}
+};
+
+static const luaL_Reg plan_methods[] = {
+  {"key", l_plan_key},
+  {"entries", l_plan_entries},
+  {NULL, NULL}
+};
+
+int luaopen_hoist_oci_core(lua_State *L)
+{
+  luaL_newmetatable(L, PLAN_MT);
+  lua_pushcfunction(L, l_plan_gc);
+  lua_setfield(L, -2, "__gc");
+  luaL_newlib(L, plan_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newlib(L, oci_funcs);
+  return 1;
+}
