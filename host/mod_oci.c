@@ -4,6 +4,7 @@
 */
 #include "digest.h"
 #include "layer.h"
+#include "tarfile.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -220,7 +221,42 @@ static int l_oci_write_layers(lua_State *L)
   return 1;
 }
 
+/* write_tar(path, { {name=, path=} | {name=, data=}, ... } [, mtime]) -> true | nil, err */
+static int l_oci_write_tar(lua_State *L)
+{
+  const char *path = luaL_checkstring(L, 1);
+  long long mtime = (long long)luaL_optinteger(L, 3, 0);
+  struct hoist_tar_member *m;
+  struct hoist_err err;
+  lua_Integer i, n;
+  luaL_checktype(L, 2, LUA_TTABLE);
+  n = (lua_Integer)lua_rawlen(L, 2);
+  m = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *m, 0);
+  for (i = 1; i <= n; i++) {
+    struct hoist_tar_member *e = &m[i - 1];
+    size_t len = 0;
+    if (lua_rawgeti(L, 2, i) != LUA_TTABLE)
+      return luaL_error(L, "write_tar: member %d must be a table", (int)i);
+    lua_getfield(L, -1, "name");
+    lua_getfield(L, -2, "path");
+    lua_getfield(L, -3, "data");
+    e->name = lua_tostring(L, -3);
+    e->path = lua_tostring(L, -2);
+    e->data = lua_tolstring(L, -1, &len);
+    e->len = len;
+    e->mode = 0644;
+    if (!e->name || (!e->path && !e->data))
+      return luaL_error(L, "write_tar: member %d needs a name and a path or data", (int)i);
+    lua_pop(L, 4);  /* the strings stay alive in the member tables of argument 2 */
+  }
+  if (hoist_tar_write(path, m, (size_t)n, mtime, &err))
+    return push_err(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static const luaL_Reg oci_funcs[] = {
+  {"write_tar", l_oci_write_tar},
   {"digest", l_oci_digest},
   {"digest_file", l_oci_digest_file},
   {"digest_valid", l_oci_digest_valid},

@@ -48,6 +48,9 @@ function cli.parse(argv, spec)
       only_positional = true
     elseif global_flags[a] then
       host[global_flags[a]] = true
+    elseif a == "--help" or a == "-h" then
+      cli.print_help(arg and arg[0])
+      os.exit(cli.EXIT.ok)
     else
       local name, inline = a:match("^(%-%-[^=]+)=(.*)$")
       name = name or a
@@ -75,6 +78,17 @@ function cli.parse(argv, spec)
     i = i + 1
   end
   return opts, positional
+end
+
+-- Prints a recipe's leading comment block (its help text).
+function cli.print_help(path)
+  local f = path and io.open(path)
+  if not f then return end
+  for line in f:lines() do
+    if line:sub(1, 2) ~= "--" then break end
+    io.stdout:write((line:gsub("^%-%- ?", "")), "\n")
+  end
+  f:close()
 end
 
 function cli.json_mode() return host.json == true end

@@ -1,0 +1,110 @@
+#define _DEFAULT_SOURCE 1  /* mkstemp */
+
+#include "tarfile.h"
+
+#include "strbuf.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int add_file(struct archive *a, struct archive_entry *ae, const struct hoist_tar_member *m,
+                    struct hoist_err *err)
+{
+  char buf[65536];
+  struct stat st;
+  int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+  long long left;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    if (fd >= 0)
+      close(fd);
+    return hoist_err_set(err, HOIST_EIO, "cannot read '%s': %s", m->path, strerror(errno));
+  }
+  archive_entry_set_size(ae, (la_int64_t)st.st_size);
+  if (archive_write_header(a, ae) < ARCHIVE_WARN) {
+    close(fd);
+    return hoist_err_set(err, HOIST_EIO, "cannot add '%s': %s", m->name, archive_error_string(a));
+  }
+  left = (long long)st.st_size;
+  while (left > 0) {
+    ssize_t n = read(fd, buf, sizeof buf < (size_t)left ? sizeof buf : (size_t)left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0 || archive_write_data(a, buf, (size_t)n) != n) {
+      close(fd);
+      return hoist_err_set(err, HOIST_EIO, "cannot copy '%s' into the archive", m->path);
+    }
+    left -= n;
+  }
+  close(fd);
+  return HOIST_OK;
+}
+
+int hoist_tar_write(const char *path, const struct hoist_tar_member *m, size_t n, long long mtime,
+                    struct hoist_err *err)
+{
+  struct strbuf tmp;
+  struct archive *a = NULL;
+  struct archive_entry *ae = NULL;
+  size_t i;
+  int fd, rc = HOIST_OK;
+
+  strbuf_init(&tmp, PATH_MAX);
+  if (strbuf_addf(&tmp, "%s.tmp-XXXXXX", path))
+    return hoist_err_set(err, HOIST_ERANGE, "path too long: '%s'", path);
+  fd = mkstemp(tmp.buf);
+  if (fd < 0) {
+    rc = hoist_err_set(err, HOIST_EIO, "cannot create '%s': %s", path, strerror(errno));
+    strbuf_release(&tmp);
+    return rc;
+  }
+  a = archive_write_new();
+  ae = archive_entry_new();
+  if (!a || !ae || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+      archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+      archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+    rc = hoist_err_set(err, HOIST_EIO, "cannot start writing '%s'", path);
+    goto out;
+  }
+  for (i = 0; i < n && !rc; i++) {
+    archive_entry_clear(ae);
+    archive_entry_set_pathname_utf8(ae, m[i].name);
+    archive_entry_set_filetype(ae, AE_IFREG);
+    archive_entry_set_perm(ae, (mode_t)(m[i].mode ? m[i].mode : 0644));
+    archive_entry_set_mtime(ae, (time_t)mtime, 0);
+    archive_entry_set_uid(ae, 0);
+    archive_entry_set_gid(ae, 0);
+    if (m[i].path) {
+      rc = add_file(a, ae, &m[i], err);
+    } else {
+      archive_entry_set_size(ae, (la_int64_t)m[i].len);
+      if (archive_write_header(a, ae) < ARCHIVE_WARN ||
+          (m[i].len && archive_write_data(a, m[i].data, m[i].len) != (la_ssize_t)m[i].len))
+        rc = hoist_err_set(err, HOIST_EIO, "cannot add '%s': %s", m[i].name, archive_error_string(a));
+    }
+  }
+  if (!rc && archive_write_close(a) != ARCHIVE_OK)
+    rc = hoist_err_set(err, HOIST_EIO, "cannot finish '%s': %s", path, archive_error_string(a));
+out:
+  if (ae)
+    archive_entry_free(ae);
+  if (a)
+    archive_write_free(a);
+  if (!rc && (fsync(fd) != 0 || close(fd) != 0))
+    rc = hoist_err_set(err, HOIST_EIO, "cannot write '%s': %s", path, strerror(errno));
+  else if (rc)
+    close(fd);
+  if (!rc && rename(tmp.buf, path) != 0)
+    rc = hoist_err_set(err, HOIST_EIO, "cannot write '%s': %s", path, strerror(errno));
+  if (rc)
+    unlink(tmp.buf);
+  strbuf_release(&tmp);
+  return rc;
+}

@@ -1,0 +1,378 @@
+-- hoist.extension: loads an extension description (DIR/extension.lua), expands it per platform,
+-- and checks everything a release needs before anything is built: the description, the labels,
+-- metadata.json, and that every file metadata.json names exists in every platform's image.
+local fs = require("hoist.fs")
+local json = require("hoist.json")
+local label = require("hoist.label")
+local oci = require("hoist.oci")
+
+local extension = {}
+
+extension.REQUIRED_PLATFORMS = { "linux/amd64", "linux/arm64" }
+extension.METADATA_KEYS = { icon = true, ui = true, vm = true, host = true }
+extension.HOST_OSES = { "darwin", "windows", "linux" }
+
+local function join(dir, rel)
+  if rel:sub(1, 1) == "/" then return rel end
+  if dir == "." then return rel end
+  return dir .. "/" .. rel
+end
+
+-- Image paths compare without leading '/', "." or empty components.
+local function normalize(path)
+  local parts = {}
+  for part in path:gmatch("[^/]+") do
+    if part ~= "." then parts[#parts + 1] = part end
+  end
+  return table.concat(parts, "/")
+end
+extension.normalize = normalize
+
+-- ${os} ${arch} ${variant} in a string, for one platform.
+function extension.expand(s, platform)
+  return (s:gsub("%${(%w+)}", function(name)
+    if name == "os" then return platform.os end
+    if name == "arch" then return platform.architecture end
+    if name == "variant" then return platform.variant or "" end
+    return nil
+  end))
+end
+
+--[[
+Loads DIR/extension.lua. Returns the description table (with .dir, .path) or nil, err.
+The file runs in its own environment (standard globals readable, its own globals private), with
+DIR/.hoist on package.path so a team's modules are found by require.
+]]
+function extension.load(dir)
+  dir = dir or "."
+  local path = join(dir, "extension.lua")
+  if not fs.exists(path) then return nil, "no extension description: '" .. path .. "' does not exist" end
+  local env = setmetatable({}, { __index = _G })
+  local chunk, err = loadfile(path, "t", env)
+  if not chunk then return nil, err end
+  local saved = package.path
+  package.path = dir .. "/.hoist/?.lua;" .. dir .. "/.hoist/?/init.lua;" .. saved
+  local ok, desc = pcall(chunk)
+  package.path = saved
+  if not ok then return nil, path .. ": " .. tostring(desc) end
+  if type(desc) ~= "table" then return nil, path .. ": must return a table (the description)" end
+  desc.dir = dir
+  desc.path = path
+  return desc
+end
+
+-- The layers as lists of {from, to, mode} entries (a single entry may stand for a layer).
+local function layer_entries(layer)
+  if type(layer) ~= "table" then return nil end
+  if layer.from ~= nil or layer.to ~= nil then return { layer } end
+  return layer
+end
+
+--[[
+The per-platform view of a description: { platform = {...}, name = "linux/arm64",
+layers = { { inputs = { {from = host path, to = image path, mode = m} } }, ... } }.
+`problems` collects what is wrong with the layer list.
+]]
+function extension.platform_layers(desc, platform, problems)
+  local pname = oci.platform_string(platform)
+  local layers = {}
+  for i, layer in ipairs(desc.layers or {}) do
+    local entries = layer_entries(layer)
+    if not entries or #entries == 0 then
+      problems[#problems + 1] = string.format("extension.lua: layer %d must be {from=, to=} or a list of them", i)
+    else
+      local inputs = {}
+      for k, e in ipairs(entries) do
+        if type(e) ~= "table" or type(e.from) ~= "string" or type(e.to) ~= "string" then
+          problems[#problems + 1] = string.format("extension.lua: layer %d entry %d needs 'from' and 'to' strings", i, k)
+        else
+          local mode = e.mode
+          if mode ~= nil and not (type(mode) == "string" and mode:match("^0?[0-7][0-7][0-7]$"))
+              and math.type(mode) ~= "integer" then
+            problems[#problems + 1] = string.format("extension.lua: layer %d entry %d: mode must be like \"0755\"", i, k)
+            mode = nil
+          end
+          inputs[#inputs + 1] = {
+            from = join(desc.dir, extension.expand(e.from, platform)),
+            to = extension.expand(e.to, platform),
+            mode = mode,
+            source = e.from,
+          }
+        end
+      end
+      layers[#layers + 1] = { inputs = inputs, index = i }
+    end
+  end
+  return { platform = platform, name = pname, layers = layers }
+end
+
+--[[
+Where an image path comes from in a platform's layers: the host path, or nil. Later layers and
+later entries win, as they would in the image.
+]]
+function extension.find_in_image(view, image_path)
+  local want = normalize(image_path)
+  for li = #view.layers, 1, -1 do
+    local inputs = view.layers[li].inputs
+    for k = #inputs, 1, -1 do
+      local e = inputs[k]
+      local to = normalize(e.to)
+      local st = fs.stat(e.from, true)
+      if st then
+        if st.type ~= "dir" and e.to:sub(-1) == "/" then
+          to = normalize(e.to .. (e.from:match("[^/]+$") or ""))
+        end
+        if to == want then return e.from end
+        if st.type == "dir" then
+          local rest
+          if to == "" then rest = want
+          elseif want:sub(1, #to + 1) == to .. "/" then rest = want:sub(#to + 2) end
+          if rest and rest ~= "" and fs.exists(e.from .. "/" .. rest) then
+            return e.from .. "/" .. rest
+          end
+        end
+      end
+    end
+  end
+  return nil
+end
+
+local function check_platforms(desc, opts, problems)
+  local list = desc.platforms or extension.REQUIRED_PLATFORMS
+  if type(list) ~= "table" or #list == 0 then
+    problems[#problems + 1] = "extension.lua: platforms must be a list like {\"linux/amd64\", \"linux/arm64\"}"
+    return {}
+  end
+  local platforms, seen = {}, {}
+  for _, s in ipairs(list) do
+    local p, err = oci.parse_platform(s)
+    if not p then
+      problems[#problems + 1] = "extension.lua: " .. err
+    elseif p.os ~= "linux" then
+      problems[#problems + 1] = "extension.lua: platform '" .. s .. "': extensions are Linux images"
+    elseif not seen[s] then
+      seen[oci.platform_string(p)] = true
+      platforms[#platforms + 1] = p
+    end
+  end
+  if not opts.single_platform then
+    for _, req in ipairs(extension.REQUIRED_PLATFORMS) do
+      if not seen[req] then
+        problems[#problems + 1] = "the image must be multi-platform: platform \"" .. req ..
+          "\" is missing (extensions need at least linux/amd64 and linux/arm64)"
+      end
+    end
+  end
+  return platforms
+end
+
+local function check_sources(view, root, problems)
+  for _, layer in ipairs(view.layers) do
+    for _, e in ipairs(layer.inputs) do
+      local real = fs.realpath(e.from)
+      if not real then
+        problems[#problems + 1] = string.format("layer %d (%s): '%s' does not exist", layer.index, view.name, e.from)
+      elseif root and real ~= root and real:sub(1, #root + 1) ~= root .. "/" then
+        problems[#problems + 1] = string.format(
+          "layer %d (%s): '%s' resolves outside the extension folder", layer.index, view.name, e.from)
+      end
+    end
+  end
+end
+
+-- metadata.json's own shape (the parts Docker's schema and validate enforce).
+local function check_metadata_shape(meta, problems)
+  local p = function(msg) problems[#problems + 1] = "metadata.json: " .. msg end
+  if type(meta) ~= "table" or meta[1] ~= nil then p("the root must be an object"); return end
+  local keys = {}
+  for k in pairs(meta) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  for _, k in ipairs(keys) do
+    if not extension.METADATA_KEYS[k] then p("(root): Additional property " .. k .. " is not allowed") end
+  end
+  if meta.ui == nil and meta.vm == nil and meta.host == nil then
+    p("an extension needs at least one of ui, vm or host")
+  end
+  if meta.icon ~= nil and (type(meta.icon) ~= "string" or meta.icon == "") then p("icon must be a file path") end
+  if meta.ui ~= nil then
+    local tab = type(meta.ui) == "table" and meta.ui["dashboard-tab"]
+    if type(tab) ~= "table" then
+      p("ui.dashboard-tab is required in ui")
+    else
+      for _, f in ipairs({ "title", "root", "src" }) do
+        if type(tab[f]) ~= "string" or tab[f] == "" then p("ui.dashboard-tab." .. f .. " must be a non-empty string") end
+      end
+      if tab.backend ~= nil and (type(tab.backend) ~= "table" or type(tab.backend.socket) ~= "string") then
+        p("ui.dashboard-tab.backend.socket must be a string")
+      end
+    end
+  end
+  if meta.vm ~= nil then
+    if type(meta.vm) ~= "table" then
+      p("vm must be an object")
+    else
+      local has_image, has_compose = meta.vm.image ~= nil, meta.vm.composefile ~= nil
+      if not has_image and not has_compose then p("vm must define either image or composefile") end
+      if has_image and has_compose then p("vm must define image or composefile, not both") end
+      if has_image and (type(meta.vm.image) ~= "string" or meta.vm.image == "") then p("vm.image must be a non-empty string") end
+      if has_compose and (type(meta.vm.composefile) ~= "string" or meta.vm.composefile == "") then
+        p("vm.composefile must be a file path")
+      end
+      if meta.vm.exposes ~= nil and (type(meta.vm.exposes) ~= "table" or type(meta.vm.exposes.socket) ~= "string") then
+        p("vm.exposes.socket must be a string")
+      end
+    end
+  end
+  if meta.host ~= nil then
+    local bins = type(meta.host) == "table" and meta.host.binaries
+    if type(bins) ~= "table" or (next(bins) ~= nil and bins[1] == nil) then
+      p("host.binaries must be an array of objects with darwin, windows and linux lists")
+    else
+      for i, b in ipairs(bins) do
+        if type(b) ~= "table" then
+          p(string.format("host.binaries[%d] must be an object", i - 1))
+        else
+          for k, list in pairs(b) do
+            if k ~= "darwin" and k ~= "windows" and k ~= "linux" then
+              p(string.format("host.binaries[%d]: unknown OS '%s' (darwin, windows or linux)", i - 1, tostring(k)))
+            elseif type(list) ~= "table" then
+              p(string.format("host.binaries[%d].%s must be an array of {path}", i - 1, k))
+            else
+              for j, item in ipairs(list) do
+                if type(item) ~= "table" or type(item.path) ~= "string" or item.path == "" then
+                  p(string.format("host.binaries[%d].%s[%d].path must be a file path", i - 1, k, j - 1))
+                end
+              end
+            end
+          end
+        end
+      end
+    end
+  end
+end
+
+-- Every file metadata.json names, as { what = "icon", path = "/docker.svg" }.
+function extension.named_files(meta)
+  local out = {}
+  local function add(what, path, base)
+    if type(path) ~= "string" or path == "" then return end
+    if base and path:sub(1, 1) ~= "/" then path = base .. "/" .. path end
+    out[#out + 1] = { what = what, path = "/" .. normalize(path) }
+  end
+  if type(meta) ~= "table" then return out end
+  add("icon", meta.icon)
+  local tab = type(meta.ui) == "table" and meta.ui["dashboard-tab"]
+  if type(tab) == "table" and type(tab.root) == "string" and type(tab.src) == "string" then
+    add("ui.dashboard-tab (root + src)", tab.src, "/" .. normalize(tab.root))
+  end
+  if type(meta.vm) == "table" then add("vm.composefile", meta.vm.composefile) end
+  local bins = type(meta.host) == "table" and meta.host.binaries
+  if type(bins) == "table" then
+    for i, b in ipairs(bins) do
+      if type(b) == "table" then
+        for _, os_ in ipairs(extension.HOST_OSES) do
+          if type(b[os_]) == "table" then
+            for j, item in ipairs(b[os_]) do
+              if type(item) == "table" then
+                add(string.format("host.binaries[%d].%s[%d]", i - 1, os_, j - 1), item.path)
+              end
+            end
+          end
+        end
+      end
+    end
+  end
+  return out
+end
+
+--[[
+Checks a loaded description for a release. opts: { platforms = {"linux/amd64", ...} to override
+desc.platforms, single_platform = true to allow one platform (push by digest) }.
+Returns plan, problems: plan = { platforms = {view...}, labels = {key=value}, metadata = table,
+config = table } even when there are problems; problems is an array of one-line strings.
+]]
+function extension.check(desc, opts)
+  opts = opts or {}
+  local problems = {}
+  local plan = { desc = desc }
+
+  if desc.name ~= nil and (type(desc.name) ~= "string" or not desc.name:match("^[a-z0-9][a-z0-9._/-]*$")) then
+    problems[#problems + 1] = "extension.lua: name must be a lowercase repository path like 'acme/my-extension'"
+  end
+  if desc.base ~= nil then
+    problems[#problems + 1] = "extension.lua: base images are not supported yet (leave 'base' unset)"
+  end
+  if desc.hooks ~= nil and type(desc.hooks) ~= "table" then
+    problems[#problems + 1] = "extension.lua: hooks must be a table of functions"
+  end
+  if type(desc.layers) ~= "table" or #desc.layers == 0 then
+    problems[#problems + 1] = "extension.lua: layers must list at least one layer"
+  end
+
+  local wanted = desc.platforms
+  if opts.platforms then wanted = opts.platforms end
+  plan.platforms = {}
+  for _, p in ipairs(check_platforms({ platforms = wanted }, opts, problems)) do
+    plan.platforms[#plan.platforms + 1] = extension.platform_layers(desc, p, problems)
+  end
+
+  local root = fs.realpath(desc.dir)
+  for _, view in ipairs(plan.platforms) do check_sources(view, root, problems) end
+
+  -- labels
+  local fields = desc.labels or {}
+  if type(fields) ~= "table" then
+    problems[#problems + 1] = "extension.lua: labels must be a table"
+    fields = {}
+  end
+  local ok, labels = pcall(label.extension, fields)
+  if not ok then
+    problems[#problems + 1] = "extension.lua: labels: " .. tostring(labels):gsub("^[^:]*:%d+: ", "")
+    labels = {}
+  else
+    local valid, label_problems = label.validate_extension(labels)
+    if not valid then
+      for _, lp in ipairs(label_problems) do problems[#problems + 1] = lp end
+    end
+  end
+  plan.labels = labels
+
+  -- metadata.json, in every platform's tree
+  local meta_text
+  for _, view in ipairs(plan.platforms) do
+    local host = extension.find_in_image(view, "/metadata.json")
+    if not host then
+      problems[#problems + 1] = "metadata.json is missing from the " .. view.name ..
+        " image (no layer puts a file at /metadata.json)"
+    elseif not meta_text then
+      meta_text = fs.read(host)
+      plan.metadata_path = host
+    end
+  end
+  if meta_text then
+    local meta, err = json.decode(meta_text)
+    if meta == nil then
+      problems[#problems + 1] = "metadata.json: " .. tostring(err)
+    else
+      plan.metadata = meta
+      check_metadata_shape(meta, problems)
+      for _, f in ipairs(extension.named_files(meta)) do
+        for _, view in ipairs(plan.platforms) do
+          if not extension.find_in_image(view, f.path) then
+            problems[#problems + 1] = string.format("metadata.json: %s '%s' is missing from the %s image",
+              f.what, f.path, view.name)
+          end
+        end
+      end
+    end
+  end
+
+  plan.config = desc.config or {}
+  if type(plan.config) ~= "table" then
+    problems[#problems + 1] = "extension.lua: config must be a table"
+    plan.config = {}
+  end
+  return plan, problems
+end
+
+return extension

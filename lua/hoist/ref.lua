@@ -1,0 +1,43 @@
+-- hoist.ref: image references in skopeo's spelling.
+--   oci:DIR[:TAG]                      an OCI image layout
+--   docker-archive:FILE[:REPO:TAG]     a tarball docker load takes
+--   docker://HOST[:PORT]/REPO[:TAG|@DIGEST], or no transport: a registry
+local ref = {}
+
+local TAG = "^[%w_][%w_.-]*$"
+
+-- Returns { transport = "oci"|"docker-archive"|"docker", display = "...", ... } or nil, err.
+function ref.parse(s, opts)
+  opts = opts or {}
+  if type(s) ~= "string" or s == "" then return nil, "empty image reference" end
+  local rest = s:match("^oci:(.*)$")
+  if rest then
+    if rest == "" then return nil, "invalid reference '" .. s .. "': oci: needs a folder" end
+    local dir, tag = rest:match("^(.*):([^:/]*)$")
+    if dir and dir ~= "" and tag ~= "" then
+      if not tag:match(TAG) or #tag > 128 then
+        return nil, "invalid tag '" .. tag .. "' in '" .. s .. "' (letters, digits, '_', '.', '-'; no '+')"
+      end
+      return { transport = "oci", dir = dir, tag = tag, display = "oci:" .. dir }
+    end
+    return { transport = "oci", dir = rest, display = "oci:" .. rest }
+  end
+  rest = s:match("^docker%-archive:(.*)$")
+  if rest then
+    local file, repo, tag = rest:match("^([^:]+):([^:]+):([^:]+)$")
+    if not file then
+      file = rest:match("^([^:]+)$")
+      if not file then return nil, "invalid reference '" .. s .. "' (docker-archive:FILE[:REPO:TAG])" end
+    elseif not tag:match(TAG) then
+      return nil, "invalid tag '" .. tag .. "' in '" .. s .. "'"
+    end
+    return { transport = "docker-archive", file = file, repo = repo, tag = tag, display = "docker-archive:" .. file }
+  end
+  rest = s:match("^docker://(.*)$") or s
+  if rest:match("^%a[%w+.-]*:") and not rest:match("^[^/]+:%d+/") and not rest:match("^[^/:]+:[^/]+$") then
+    return nil, "unknown transport in '" .. s .. "' (use docker://, oci: or docker-archive:)"
+  end
+  return { transport = "docker", name = rest, display = "docker://" .. rest }
+end
+
+return ref

@@ -1,0 +1,341 @@
+-- hoist.release: the flow behind `hoist release`, in steps a script can call or replace:
+-- load, resolve_version, validate, check_existing, build, publish, report. Each step takes the
+-- release context and fills it; expected failures come back as nil, message, exit code.
+local cli = require("hoist.cli")
+local extension = require("hoist.extension")
+local fs = require("hoist.fs")
+local oci = require("hoist.oci")
+local ref = require("hoist.ref")
+local semver = require("hoist.semver")
+
+local release = {}
+
+local VERSION_LABEL = "org.opencontainers.image.version"
+local CREATED_LABEL = "org.opencontainers.image.created"
+local REVISION_LABEL = "org.opencontainers.image.revision"
+
+local function fail(code, msg) return nil, msg, code end
+
+--[[
+A new release context. opts: { dir = ".", version = "1.2.0" | bump = "minor" | "prerelease:rc",
+to = "oci:dist/oci", platforms = {"linux/amd64", ...}, latest, float, force, dry_run,
+push_by_digest }.
+]]
+function release.context(opts)
+  return { opts = opts or {}, dir = (opts and opts.dir) or ".", problems = {} }
+end
+
+function release.load(ctx)
+  local desc, err = extension.load(ctx.dir)
+  if not desc then return fail(cli.EXIT.validation, err) end
+  ctx.desc = desc
+  local dest, derr = ref.parse(ctx.opts.to or "oci:dist/oci", { default_name = desc.name })
+  if not dest then return fail(cli.EXIT.usage, derr) end
+  if dest.transport == "docker" then
+    return fail(cli.EXIT.usage, "registry destinations (docker://) are not supported yet: use oci:DIR or docker-archive:FILE")
+  end
+  if dest.transport == "oci" and dest.tag then
+    return fail(cli.EXIT.usage, "give the destination without a tag ('oci:" .. dest.dir .. "'): the version is the tag")
+  end
+  ctx.dest = dest
+  return true
+end
+
+-- Tags already at the destination (none for a file destination).
+function release.existing_tags(ctx)
+  if ctx.dest.transport == "oci" then
+    local store = oci.layout(ctx.dest.dir, { create = false })
+    if not store then return {} end
+    return store:tags() or {}
+  end
+  return {}
+end
+
+function release.resolve_version(ctx)
+  local o = ctx.opts
+  local v
+  if o.version then
+    v = o.version:gsub("^v", "")
+    if not semver.valid(v) then
+      ctx.problems[#ctx.problems + 1] = "version '" .. o.version .. "' is not a valid semantic version (like 1.2.0)"
+      return true
+    end
+  elseif o.bump then
+    local kind, id = o.bump:match("^(%a+):?(.*)$")
+    local kinds = { major = true, minor = true, patch = true, prerelease = true }
+    if not kinds[kind] then
+      return fail(cli.EXIT.usage, "--bump must be major, minor, patch or prerelease[:ID], got '" .. o.bump .. "'")
+    end
+    local tags = {}
+    for _, t in ipairs(release.existing_tags(ctx)) do
+      if semver.valid(t) then tags[#tags + 1] = t end
+    end
+    local highest = #tags > 0 and semver.rsort(tags)[1] or "0.0.0"
+    v = semver.inc(highest, kind, id ~= "" and id or nil)
+    if not v then return fail(cli.EXIT.usage, "cannot bump '" .. highest .. "' by '" .. o.bump .. "'") end
+  else
+    return fail(cli.EXIT.usage, "give --version V or --bump major|minor|patch|prerelease[:ID]")
+  end
+  local parsed = semver.parse(v)
+  ctx.version = tostring(parsed)      -- with build metadata: the label and annotation
+  ctx.tag = parsed.version            -- without: '+' cannot be in a tag
+  return true
+end
+
+function release.validate(ctx)
+  local platforms = ctx.opts.platforms
+  local plan, problems = extension.check(ctx.desc, {
+    platforms = platforms, single_platform = ctx.opts.push_by_digest,
+  })
+  ctx.plan = plan
+  for _, p in ipairs(problems) do ctx.problems[#ctx.problems + 1] = p end
+  if #ctx.problems > 0 then
+    return fail(cli.EXIT.validation, string.format("%d problem%s found in '%s'; nothing was built",
+      #ctx.problems, #ctx.problems == 1 and "" or "s", ctx.dir))
+  end
+  return true
+end
+
+function release.check_existing(ctx)
+  if ctx.opts.force or ctx.opts.push_by_digest then return true end
+  for _, t in ipairs(release.existing_tags(ctx)) do
+    if t == ctx.tag then
+      return fail(cli.EXIT.failure, string.format("tag '%s' already exists at %s (use --force to replace it)",
+        ctx.tag, ctx.dest.display))
+    end
+  end
+  return true
+end
+
+-- The git revision of the extension folder, read from .git without running git.
+function release.git_revision(dir)
+  local d = fs.realpath(dir)
+  while d do
+    local git = d .. "/.git"
+    local head = fs.read(git .. "/HEAD")
+    if head then
+      head = head:gsub("%s+$", "")
+      local refname = head:match("^ref: (.+)$")
+      if not refname then return head:match("^%x+$") end
+      local sha = fs.read(git .. "/" .. refname)
+      if sha then return (sha:gsub("%s+$", "")) end
+      local packed = fs.read(git .. "/packed-refs") or ""
+      for line in packed:gmatch("[^\n]+") do
+        local s, r = line:match("^(%x+) (.+)$")
+        if r == refname then return s end
+      end
+      return nil
+    end
+    if d == "/" then return nil end
+    d = d:match("^(.*)/[^/]*$")
+    if d == "" then d = "/" end
+  end
+end
+
+local function layer_specs(ctx)
+  local specs, owner = {}, {}
+  for pi, view in ipairs(ctx.plan.platforms) do
+    for li, layer in ipairs(view.layers) do
+      local inputs = {}
+      for _, e in ipairs(layer.inputs) do inputs[#inputs + 1] = { from = e.from, to = e.to, mode = e.mode } end
+      specs[#specs + 1] = { inputs = inputs, compression = ctx.desc.compression }
+      owner[#specs] = { platform = pi, layer = li }
+    end
+  end
+  return specs, owner
+end
+
+function release.build(ctx)
+  local epoch, eerr = oci.source_date_epoch()
+  if not epoch then return fail(cli.EXIT.usage, eerr) end
+  ctx.epoch = epoch
+  local store
+  if ctx.dest.transport == "oci" then
+    store = ctx.dest.dir
+  else
+    store = ctx.staging or fs.tmpdir("hoist-release")
+    ctx.staging = store
+  end
+  local layout, lerr = oci.layout(store)
+  if not layout then return fail(cli.EXIT.failure, lerr) end
+  ctx.store = layout
+
+  local specs, owner = layer_specs(ctx)
+  local layers, err = oci.layers(layout, specs, { mtime = epoch, root = fs.realpath(ctx.dir) })
+  if not layers then return fail(cli.EXIT.failure, err) end
+  local per_platform = {}
+  ctx.built_bytes = 0
+  for i, d in ipairs(layers) do
+    local o = owner[i]
+    per_platform[o.platform] = per_platform[o.platform] or {}
+    per_platform[o.platform][o.layer] = d
+    if not d.cached then ctx.built_bytes = ctx.built_bytes + d.size end
+  end
+
+  local labels = {}
+  for k, v in pairs(ctx.plan.labels) do labels[k] = v end
+  local config_labels = ctx.plan.config.labels
+  if type(config_labels) == "table" then for k, v in pairs(config_labels) do labels[k] = v end end
+  local created = oci.timestamp(epoch)
+  labels[VERSION_LABEL] = ctx.version
+  labels[CREATED_LABEL] = created
+  ctx.revision = release.git_revision(ctx.dir)
+  if ctx.revision then labels[REVISION_LABEL] = ctx.revision end
+
+  local images = {}
+  for pi, view in ipairs(ctx.plan.platforms) do
+    local history = {}
+    for li, layer in ipairs(view.layers) do
+      local parts = {}
+      for _, e in ipairs(layer.inputs) do parts[#parts + 1] = e.source .. " -> " .. e.to end
+      history[li] = "hoist: " .. table.concat(parts, ", ")
+    end
+    local c = ctx.plan.config
+    local img, ierr = oci.image(layout, {
+      platform = view.name, layers = per_platform[pi] or {}, created = epoch, history = history,
+      config = { labels = labels, env = c.env, entrypoint = c.entrypoint, cmd = c.cmd,
+                 workdir = c.workdir, user = c.user, exposed_ports = c.exposed_ports },
+    })
+    if not img then return fail(cli.EXIT.failure, ierr) end
+    images[pi] = img
+  end
+  local annotations = { [VERSION_LABEL] = ctx.version, [CREATED_LABEL] = created,
+                        [REVISION_LABEL] = ctx.revision }
+  local title = labels["org.opencontainers.image.title"]
+  if title then annotations["org.opencontainers.image.title"] = title end
+  local index, xerr = oci.index(layout, images, { annotations = annotations })
+  if not index then return fail(cli.EXIT.failure, xerr) end
+  ctx.images = images
+  ctx.index = index
+  return true
+end
+
+-- Which tags this release writes: the version, then latest / MAJOR / MAJOR.MINOR when asked
+-- and when the version is the highest stable one (in its line, for --float).
+function release.tags_to_write(ctx)
+  if ctx.opts.push_by_digest then return {} end
+  local tags = { ctx.tag }
+  local parsed = semver.parse(ctx.tag)
+  if #parsed.prerelease > 0 then return tags end
+  local existing = {}
+  for _, t in ipairs(release.existing_tags(ctx)) do
+    if semver.valid(t) then existing[#existing + 1] = t end
+  end
+  existing[#existing + 1] = ctx.tag
+  local function highest_in(range)
+    local best = semver.latest(existing, range)
+    return best and semver.eq(best, ctx.tag)
+  end
+  if ctx.opts.latest and highest_in(nil) then tags[#tags + 1] = "latest" end
+  if ctx.opts.float then
+    if highest_in(string.format("%d.x", parsed.major)) then tags[#tags + 1] = tostring(parsed.major) end
+    if highest_in(string.format("%d.%d.x", parsed.major, parsed.minor)) then
+      tags[#tags + 1] = string.format("%d.%d", parsed.major, parsed.minor)
+    end
+  end
+  return tags
+end
+
+function release.publish(ctx)
+  ctx.tags = release.tags_to_write(ctx)
+  if ctx.dest.transport == "oci" then
+    if #ctx.tags > 0 then
+      local ok, err = ctx.store:tag(ctx.index, ctx.tags)
+      if not ok then return fail(cli.EXIT.failure, err) end
+    end
+    return true
+  elseif ctx.dest.transport == "docker-archive" then
+    local archive = require("hoist.archive")
+    if #ctx.images ~= 1 then
+      return fail(cli.EXIT.usage, "a docker-archive holds one platform: choose it with --platform (e.g. linux/amd64)")
+    end
+    local repo_tag = ctx.dest.repo and (ctx.dest.repo .. ":" .. (ctx.dest.tag or ctx.tag))
+      or ((ctx.desc.name or "extension") .. ":" .. ctx.tag)
+    local ok, err = archive.write_docker(ctx.dest.file, ctx.store, ctx.images[1], { repo_tag })
+    if not ok then return fail(cli.EXIT.failure, err) end
+    ctx.tags = { repo_tag }
+    return true
+  end
+  return fail(cli.EXIT.usage, "unsupported destination " .. ctx.dest.display)
+end
+
+function release.result(ctx)
+  local platforms = {}
+  for _, img in ipairs(ctx.images or {}) do platforms[oci.platform_string(img.platform)] = img.digest end
+  return {
+    version = ctx.version, destination = ctx.dest.display,
+    digest = ctx.index and ctx.index.digest, platforms = platforms,
+    tags = require("hoist.json").array(ctx.tags or {}), uploaded_bytes = ctx.built_bytes or 0,
+  }
+end
+
+function release.report(ctx)
+  local r = release.result(ctx)
+  local lines = { string.format("released %s to %s", r.version, r.destination),
+                  "  index    " .. tostring(r.digest) }
+  local names = {}
+  for name in pairs(r.platforms) do names[#names + 1] = name end
+  table.sort(names)
+  for _, name in ipairs(names) do lines[#lines + 1] = string.format("  %-8s %s", name, r.platforms[name]) end
+  lines[#lines + 1] = "  tags     " .. (#r.tags > 0 and table.concat(r.tags, ", ") or "(none: pushed by digest)")
+  cli.output(r, lines)
+  return true
+end
+
+-- What --dry-run prints: the plan, what is cached, what would be tagged. Changes nothing.
+function release.dry_run(ctx)
+  local plan_lines = { string.format("would release %s to %s", ctx.version, ctx.dest.display) }
+  local result = { version = ctx.version, destination = ctx.dest.display, dry_run = true,
+                   platforms = {}, tags = require("hoist.json").array(release.tags_to_write(ctx)) }
+  for _, view in ipairs(ctx.plan.platforms) do
+    local entries = {}
+    for li, layer in ipairs(view.layers) do
+      local parts = {}
+      for _, e in ipairs(layer.inputs) do parts[#parts + 1] = e.source .. " -> " .. e.to end
+      entries[li] = table.concat(parts, ", ")
+      plan_lines[#plan_lines + 1] = string.format("  %s layer %d: %s", view.name, li, entries[li])
+    end
+    result.platforms[view.name] = entries
+  end
+  plan_lines[#plan_lines + 1] = "  tags: " .. table.concat(result.tags, ", ")
+  cli.output(result, plan_lines)
+  return true
+end
+
+local function run_hook(ctx, name, ...)
+  local hooks = ctx.desc and ctx.desc.hooks
+  local fn = type(hooks) == "table" and hooks[name]
+  if not fn then return true end
+  local ok, err = pcall(fn, ctx, ...)
+  if not ok then
+    return fail(cli.EXIT.failure, string.format("hook %s stopped the release: %s", name, tostring(err)))
+  end
+  return true
+end
+
+local function cleanup(ctx)
+  if ctx.staging then fs.remove(ctx.staging) end
+end
+
+-- The whole flow; returns the result table, or nil, message, exit code (problems in ctx.problems).
+function release.run(ctx)
+  local steps = {
+    release.load, release.resolve_version, release.validate, release.check_existing,
+  }
+  for _, step in ipairs(steps) do
+    local ok, err, code = step(ctx)
+    if not ok then cleanup(ctx); return nil, err, code end
+  end
+  if ctx.opts.dry_run then return release.dry_run(ctx) end
+  local ok, err, code = run_hook(ctx, "before_build")
+  if ok then ok, err, code = release.build(ctx) end
+  if ok then ok, err, code = run_hook(ctx, "after_build", release.result(ctx)) end
+  if ok then ok, err, code = run_hook(ctx, "before_publish") end
+  if ok then ok, err, code = release.publish(ctx) end
+  if ok then ok, err, code = run_hook(ctx, "after_publish", release.result(ctx)) end
+  cleanup(ctx)
+  if not ok then return nil, err, code end
+  return release.result(ctx)
+end
+
+return release
