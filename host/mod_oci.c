@@ -255,7 +255,78 @@ static int l_oci_write_tar(lua_State *L)
   return 1;
 }
 
+struct scan_ctx {
+  lua_State *L;
+  int paths;   /* stack index of the name -> type table */
+  int want;    /* stack index of the set of wanted names (or 0) */
+  int files;   /* stack index of the name -> content table */
+};
+
+static int scan_entry(void *c, const char *name, char type, long long size)
+{
+  struct scan_ctx *s = c;
+  char t[2] = { type, 0 };
+  int wanted = 0;
+  (void)size;
+  while (name[0] == '.' && name[1] == '/')
+    name += 2;
+  lua_pushstring(s->L, t);
+  lua_setfield(s->L, s->paths, name);
+  if (s->want) {
+    lua_getfield(s->L, s->want, name);
+    wanted = lua_toboolean(s->L, -1);
+    lua_pop(s->L, 1);
+  }
+  return wanted;
+}
+
+static int scan_data(void *c, const char *name, const char *data, size_t len)
+{
+  struct scan_ctx *s = c;
+  while (name[0] == '.' && name[1] == '/')
+    name += 2;
+  lua_pushlstring(s->L, data, len);
+  lua_setfield(s->L, s->files, name);
+  return 0;
+}
+
+/*
+** scan_layer(path [, { "metadata.json", ... } [, max]]) -> paths, files | nil, err
+** paths: every entry name -> "f" | "d" | "l" | "h" | "o"; files: wanted name -> content.
+** Lua values are only created from the callbacks, between archive calls: nothing raises inside
+** libarchive (the tables are preallocated on the stack).
+*/
+static int l_oci_scan_layer(lua_State *L)
+{
+  const char *path = luaL_checkstring(L, 1);
+  size_t max = (size_t)luaL_optinteger(L, 3, 16 << 20);
+  struct scan_ctx s;
+  struct hoist_err err;
+  lua_settop(L, 3);
+  s.L = L;
+  s.want = 0;
+  if (lua_istable(L, 2)) {
+    lua_Integer i, n = (lua_Integer)lua_rawlen(L, 2);
+    lua_createtable(L, 0, (int)n);
+    for (i = 1; i <= n; i++) {
+      lua_rawgeti(L, 2, i);
+      lua_pushboolean(L, 1);
+      lua_settable(L, -3);
+    }
+    s.want = lua_gettop(L);
+  }
+  lua_newtable(L);
+  s.paths = lua_gettop(L);
+  lua_newtable(L);
+  s.files = lua_gettop(L);
+  luaL_checkstack(L, 8, NULL);
+  if (hoist_tar_scan(path, max, scan_entry, scan_data, &s, &err))
+    return push_err(L, &err);
+  return 2;
+}
+
 static const luaL_Reg oci_funcs[] = {
+  {"scan_layer", l_oci_scan_layer},
   {"write_tar", l_oci_write_tar},
   {"digest", l_oci_digest},
   {"digest_file", l_oci_digest_file},

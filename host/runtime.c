@@ -120,6 +120,21 @@ static void push_host_table(lua_State *L, const struct hoist_options *opts)
   lua_setfield(L, -2, "quiet");
   lua_pushstring(L, hoist_runtime_share_dir());
   lua_setfield(L, -2, "share");
+  /* the machine's platform in OCI spelling, for single-platform outputs */
+#if defined(__x86_64__)
+  lua_pushliteral(L, "linux/amd64");
+#elif defined(__aarch64__)
+  lua_pushliteral(L, "linux/arm64");
+#elif defined(__arm__)
+  lua_pushliteral(L, "linux/arm/v7");
+#elif defined(__s390x__)
+  lua_pushliteral(L, "linux/s390x");
+#elif defined(__powerpc64__)
+  lua_pushliteral(L, "linux/ppc64le");
+#else
+  lua_pushliteral(L, "linux/amd64");
+#endif
+  lua_setfield(L, -2, "platform");
   lua_setfield(L, -2, "hoist.host");
   lua_pop(L, 1);
 }

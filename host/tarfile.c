@@ -108,3 +108,60 @@ out:
   strbuf_release(&tmp);
   return rc;
 }
+
+int hoist_tar_scan(const char *path, size_t max, hoist_tar_entry_fn on_entry,
+                   hoist_tar_data_fn on_data, void *ctx, struct hoist_err *err)
+{
+  struct archive *a = archive_read_new();
+  struct archive_entry *ae;
+  struct strbuf data;
+  int rc = HOIST_OK, r;
+
+  if (!a)
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  archive_read_support_filter_all(a);
+  archive_read_support_format_tar(a);
+  if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
+    rc = hoist_err_set(err, HOIST_EIO, "cannot read layer '%s': %s", path, archive_error_string(a));
+    archive_read_free(a);
+    return rc;
+  }
+  strbuf_init(&data, max);
+  while (!rc && (r = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
+    const char *name = archive_entry_pathname_utf8(ae);
+    mode_t ft = archive_entry_filetype(ae);
+    char type = archive_entry_hardlink(ae) ? 'h' : ft == AE_IFREG ? 'f' : ft == AE_IFDIR ? 'd'
+              : ft == AE_IFLNK ? 'l' : 'o';
+    int want;
+    if (!name)
+      name = archive_entry_pathname(ae);
+    if (!name)
+      continue;
+    want = on_entry(ctx, name, type, (long long)archive_entry_size(ae));
+    if (want < 0) {
+      rc = HOIST_EINVAL;
+      break;
+    }
+    if (want == 1 && type == 'f') {
+      char buf[65536];
+      la_ssize_t n;
+      strbuf_reset(&data);
+      while ((n = archive_read_data(a, buf, sizeof buf)) > 0)
+        if (strbuf_add(&data, buf, (size_t)n)) {
+          rc = hoist_err_set(err, HOIST_ERANGE, "'%s' in layer '%s' is larger than %zu bytes", name,
+                             path, max);
+          break;
+        }
+      if (!rc && n < 0)
+        rc = hoist_err_set(err, HOIST_EIO, "cannot read '%s' in layer '%s': %s", name, path,
+                           archive_error_string(a));
+      if (!rc && on_data(ctx, name, data.buf ? data.buf : "", data.len) < 0)
+        rc = HOIST_EINVAL;
+    }
+  }
+  if (!rc && r != ARCHIVE_EOF)
+    rc = hoist_err_set(err, HOIST_EIO, "layer '%s' is damaged: %s", path, archive_error_string(a));
+  strbuf_release(&data);
+  archive_read_free(a);
+  return rc;
+}

@@ -97,7 +97,7 @@ function cli.quiet() return host.quiet == true end
 -- Prints a result: JSON on stdout with --json, else the text form (a string or lines).
 function cli.output(value, text)
   if host.json then
-    io.stdout:write(require("hoist.json").encode(value), "\n")
+    io.stdout:write(require("hoist.json").encode(value, { sort_keys = true }), "\n")
   elseif type(text) == "table" then
     for _, line in ipairs(text) do io.stdout:write(line, "\n") end
   elseif text ~= nil then

@@ -181,7 +181,7 @@ local function check_sources(view, root, problems)
 end
 
 -- metadata.json's own shape (the parts Docker's schema and validate enforce).
-local function check_metadata_shape(meta, problems)
+function extension.check_metadata_shape(meta, problems)
   local p = function(msg) problems[#problems + 1] = "metadata.json: " .. msg end
   if type(meta) ~= "table" or meta[1] ~= nil then p("the root must be an object"); return end
   local keys = {}
@@ -355,7 +355,7 @@ function extension.check(desc, opts)
       problems[#problems + 1] = "metadata.json: " .. tostring(err)
     else
       plan.metadata = meta
-      check_metadata_shape(meta, problems)
+      extension.check_metadata_shape(meta, problems)
       for _, f in ipairs(extension.named_files(meta)) do
         for _, view in ipairs(plan.platforms) do
           if not extension.find_in_image(view, f.path) then

@@ -38,6 +38,14 @@ function release.load(ctx)
     return fail(cli.EXIT.usage, "give the destination without a tag ('oci:" .. dest.dir .. "'): the version is the tag")
   end
   ctx.dest = dest
+  if dest.transport == "docker-archive" then
+    -- docker load takes one platform: the one asked for, else this machine's
+    ctx.single_platform = true
+    if not ctx.opts.platforms then ctx.opts.platforms = { require("hoist.host").platform } end
+    if #ctx.opts.platforms ~= 1 then
+      return fail(cli.EXIT.usage, "a docker-archive holds one platform: give one with --platform (e.g. linux/amd64)")
+    end
+  end
   return true
 end
 
@@ -85,7 +93,7 @@ end
 function release.validate(ctx)
   local platforms = ctx.opts.platforms
   local plan, problems = extension.check(ctx.desc, {
-    platforms = platforms, single_platform = ctx.opts.push_by_digest,
+    platforms = platforms, single_platform = ctx.opts.push_by_digest or ctx.single_platform,
   })
   ctx.plan = plan
   for _, p in ipairs(problems) do ctx.problems[#ctx.problems + 1] = p end
