@@ -280,12 +280,12 @@ end
 function release.report(ctx)
   local r = release.result(ctx)
   local lines = { string.format("released %s to %s", r.version, r.destination),
-                  "  index    " .. tostring(r.digest) }
+                  "  index        " .. tostring(r.digest) }
   local names = {}
   for name in pairs(r.platforms) do names[#names + 1] = name end
   table.sort(names)
-  for _, name in ipairs(names) do lines[#lines + 1] = string.format("  %-8s %s", name, r.platforms[name]) end
-  lines[#lines + 1] = "  tags     " .. (#r.tags > 0 and table.concat(r.tags, ", ") or "(none: pushed by digest)")
+  for _, name in ipairs(names) do lines[#lines + 1] = string.format("  %-12s %s", name, r.platforms[name]) end
+  lines[#lines + 1] = "  tags         " .. (#r.tags > 0 and table.concat(r.tags, ", ") or "(none: pushed by digest)")
   cli.output(r, lines)
   return true
 end
