@@ -23,6 +23,7 @@ const char *hoist_err_name(int code)
   case HOIST_ENOMEM: return "ENOMEM";
   case HOIST_EIO: return "EIO";
   case HOIST_ERANGE: return "ERANGE";
+  case HOIST_ENOENT: return "ENOENT";
   default: return "EUNKNOWN";
   }
 }

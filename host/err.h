@@ -13,7 +13,8 @@ enum hoist_errcode {
   HOIST_EINVAL = -1,   /* the input is malformed (a user's mistake) */
   HOIST_ENOMEM = -2,   /* allocation failed */
   HOIST_EIO = -3,      /* the operating system refused */
-  HOIST_ERANGE = -4    /* a number or a length is beyond what we accept */
+  HOIST_ERANGE = -4,   /* a number or a length is beyond what we accept */
+  HOIST_ENOENT = -5    /* a file or folder that should exist does not */
 };
 
 struct hoist_err {

@@ -68,28 +68,34 @@ static int open_temp_beside(const char *path, struct strbuf *tmp)
   return -1;
 }
 
-int hoist_fs_write_atomic(const char *path, const void *data, size_t len, int mode,
-                          struct hoist_err *err)
+int hoist_fs_write_atomic(const char *path, const void *data, size_t len, const char *suffix,
+                          int mode, struct hoist_err *err)
 {
   struct strbuf tmp;
   struct stat st;
+  char target[PATH_MAX];
+  const char *dest = path;
   int fd, saved;
   strbuf_init(&tmp, PATH_MAX);
-  if (mode < 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+  /* replacing a symlink would break whatever it is there for (a shared config, say) */
+  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, target))
+    dest = target;
+  if (mode < 0 && stat(dest, &st) == 0 && S_ISREG(st.st_mode))
     mode = (int)(st.st_mode & 07777);
-  fd = open_temp_beside(path, &tmp);
+  fd = open_temp_beside(dest, &tmp);
   if (fd < 0) {
     saved = errno;
     strbuf_release(&tmp);
-    return hoist_err_set(err, HOIST_EIO, "cannot write '%s': %s", path, strerror(saved));
+    return hoist_err_set(err, saved == ENOENT ? HOIST_ENOENT : HOIST_EIO, "cannot write '%s': %s",
+                         path, strerror(saved));
   }
   if ((mode >= 0 && fchmod(fd, (mode_t)mode) != 0) || write_all(fd, data, len) != 0 ||
-      fsync(fd) != 0) {
+      (suffix && write_all(fd, suffix, strlen(suffix)) != 0) || fsync(fd) != 0) {
     saved = errno;
     close(fd);
     goto fail;
   }
-  if (close(fd) != 0 || rename(tmp.buf, path) != 0) {
+  if (close(fd) != 0 || rename(tmp.buf, dest) != 0) {
     saved = errno;
     goto fail;
   }
@@ -105,11 +111,16 @@ int hoist_fs_read(const char *path, size_t max, char **out, size_t *len, struct 
 {
   struct strbuf sb;
   char buf[65536];
+  struct stat st;
   int fd = open(path, O_RDONLY | O_CLOEXEC), rc = HOIST_OK;
   *out = NULL;
   if (fd < 0)
-    return hoist_err_set(err, errno == ENOENT ? HOIST_EINVAL : HOIST_EIO, "cannot read '%s': %s",
+    return hoist_err_set(err, errno == ENOENT ? HOIST_ENOENT : HOIST_EIO, "cannot read '%s': %s",
                          path, strerror(errno));
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    return hoist_err_set(err, HOIST_EINVAL, "cannot read '%s': %s", path, strerror(EISDIR));
+  }
   strbuf_init(&sb, max);
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
@@ -122,7 +133,7 @@ int hoist_fs_read(const char *path, size_t max, char **out, size_t *len, struct 
     if (n == 0)
       break;
     if (strbuf_add(&sb, buf, (size_t)n)) {
-      rc = hoist_err_set(err, HOIST_ERANGE, "'%s' is larger than %zu bytes", path, max);
+      rc = hoist_err_set(err, HOIST_ERANGE, "cannot read '%s': larger than %zu MiB", path, max >> 20);
       break;
     }
   }

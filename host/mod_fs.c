@@ -100,7 +100,7 @@ static int l_fs_write(lua_State *L)
       luaL_argerror(L, 3, "mode must be an octal string or an integer");
     lua_pop(L, 1);
   }
-  if (hoist_fs_write_atomic(p, data, len, mode, &err))
+  if (hoist_fs_write_atomic(p, data, len, NULL, mode, &err))
     return push_err(L, &err);
   lua_pushboolean(L, 1);
   return 1;

@@ -24,7 +24,10 @@
 #define _XOPEN_SOURCE 700  /* realpath, fsync, lstat */
 #endif
 
+#include "fsutil.h"
+
 #include <jansson.h>
+
 #include <lauxlib.h>
 #include <lua.h>
 
@@ -705,140 +708,6 @@ static void push_json(lua_State *L, json_t *j)
 
 /* ---- files ---- */
 
-static const char *errno_code(int e)
-{
-  return e == ENOENT ? "ENOENT" : "EIO";
-}
-
-/* Reads a whole file into a malloc'd buffer (the caller frees); NULL with msg and *code set. */
-static char *read_file(const char *path, size_t *out_len, char *msg, size_t size, const char **code)
-{
-  struct stat st;
-  char *buf = NULL, *grown;
-  size_t cap, len = 0;
-  ssize_t n;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-  *code = "EIO";
-  if (fd < 0)
-    goto fail_errno;
-  if (fstat(fd, &st) != 0)
-    goto fail_errno;
-  if (S_ISDIR(st.st_mode)) {
-    errno = EISDIR;
-    goto fail_errno;
-  }
-  if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > JSON_MAX_FILE)
-    goto too_big_file;
-  cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
-  if (!(buf = malloc(cap)))
-    goto fail_errno;
-  for (;;) {
-    if (len == cap) {
-      if (cap > JSON_MAX_FILE)
-        goto too_big_file;
-      cap = cap * 2 > (size_t)JSON_MAX_FILE + 1 ? (size_t)JSON_MAX_FILE + 1 : cap * 2;
-      if (!(grown = realloc(buf, cap)))
-        goto fail_errno;
-      buf = grown;
-    }
-    n = read(fd, buf + len, cap - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      goto fail_errno;
-    if (n == 0)
-      break;
-    len += (size_t)n;
-  }
-  if (len > JSON_MAX_FILE)
-    goto too_big_file;
-  close(fd);
-  *out_len = len;
-  return buf;
-
-fail_errno:
-  *code = errno_code(errno);
-  snprintf(msg, size, "cannot read '%s': %s", path, strerror(errno));
-  goto fail;
-too_big_file:
-  snprintf(msg, size, "cannot read '%s': larger than %u MiB", path, JSON_MAX_FILE >> 20);
-fail:
-  free(buf);
-  if (fd >= 0)
-    close(fd);
-  return NULL;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0)
-      return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-/*
-** Replaces path with text plus a newline, atomically: a new file beside it
-** (same directory, so rename() cannot cross file systems), fsync'd, then
-** renamed over it. mode < 0 keeps an existing file's permissions (config.json
-** holding credentials stays 0600), else applies mode. A symlink is followed,
-** so it stays a link. Returns 0, or -1 with msg and *code set and no temp
-** file left behind.
-*/
-static int write_atomic(const char *path, const char *text, size_t len, int mode, char *msg,
-                        size_t size, const char **code)
-{
-  static unsigned counter;
-  char target[PATH_MAX], tmp[PATH_MAX + 48];
-  const char *dest = path;
-  struct stat st;
-  int fd = -1, created = 0, saved, n;
-  unsigned attempt;
-
-  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, target))
-    dest = target;
-  if (mode < 0 && stat(dest, &st) == 0 && S_ISREG(st.st_mode))
-    mode = (int)(st.st_mode & 07777);
-  for (attempt = 0;; attempt++) {
-    n = snprintf(tmp, sizeof tmp, "%s.tmp-%ld-%u", dest, (long)getpid(), counter++);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-      errno = ENAMETOOLONG;
-      goto fail;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0)
-      break;
-    if (errno != EEXIST || attempt >= 100)
-      goto fail;
-  }
-  created = 1;
-  if ((mode >= 0 && fchmod(fd, (mode_t)mode) != 0) || write_all(fd, text, len) != 0 ||
-      write_all(fd, "\n", 1) != 0 || fsync(fd) != 0)
-    goto fail;
-  n = close(fd);
-  fd = -1;
-  if (n != 0 || rename(tmp, dest) != 0)
-    goto fail;
-  return 0;
-
-fail:
-  saved = errno;
-  if (fd >= 0)
-    close(fd);
-  if (created)
-    unlink(tmp);
-  *code = errno_code(saved);
-  snprintf(msg, size, "cannot write '%s': %s", path, strerror(saved));
-  return -1;
-}
-
 /* ---- arguments ---- */
 
 /* Reads { indent = n, sort_keys = bool } (and mode = for write) at arg into dump flags. */
@@ -941,14 +810,13 @@ static int l_json_encode(lua_State *L)
 static int l_json_read(lua_State *L)
 {
   const char *path = check_path(L, 1);
-  const char *code = "EINVAL";
   char msg[MSG_SIZE];
+  struct hoist_err err;
   size_t n = 0;
   char *text;
   struct jbox *b = box_new(L);
-  text = read_file(path, &n, msg, sizeof msg, &code);
-  if (!text)
-    return push_fail(L, msg, code);
+  if (hoist_fs_read(path, JSON_MAX_FILE, &text, &n, &err) != HOIST_OK)
+    return push_fail(L, err.msg, hoist_err_name(err.code == HOIST_ENOENT ? HOIST_ENOENT : HOIST_EIO));
   b->root = load_text(text, n, path, msg, sizeof msg);
   free(text);
   if (!b->root)
@@ -962,18 +830,17 @@ static int l_json_read(lua_State *L)
 static int l_json_write(lua_State *L)
 {
   const char *path = check_path(L, 1);
-  const char *code = "EIO";
-  char msg[MSG_SIZE];
+  struct hoist_err err;
   size_t flags;
   int mode, rc;
   struct jbox *b;
   luaL_checkany(L, 2);
   flags = check_opts(L, 3, &mode);
   b = encode_boxed(L, 2, flags);
-  rc = write_atomic(path, b->text, strlen(b->text), mode, msg, sizeof msg, &code);
+  rc = hoist_fs_write_atomic(path, b->text, strlen(b->text), "\n", mode, &err);
   box_clear(b);
   if (rc != 0)
-    return push_fail(L, msg, code);
+    return push_fail(L, err.msg, hoist_err_name(rc == HOIST_ENOENT ? HOIST_ENOENT : HOIST_EIO));
   lua_pushboolean(L, 1);
   return 1;
 }
