@@ -220,14 +220,24 @@ function oci.layers(store, specs, opts)
   opts = opts or {}
   local cache = opts.cache
   if cache == nil then cache = oci.cache_dir() end
-  local plans, by_key, order = {}, {}, {}
+  local plans, by_key, order, by_inputs = {}, {}, {}, {}
   for i, spec in ipairs(specs) do
     local compression = spec.compression or opts.compression or "gzip"
-    local plan, err = core.plan_layer(spec.inputs, {
-      compression = compression, level = spec.level or opts.level,
-      mtime = opts.mtime or 0, root = opts.root,
-    })
-    if not plan then return nil, err end
+    local level = spec.level or opts.level
+    -- the same inputs on several platforms (metadata, UI) are walked once
+    local sig = { compression, tostring(level) }
+    for _, e in ipairs(spec.inputs) do
+      sig[#sig + 1] = tostring(e.from) .. "\0" .. tostring(e.to) .. "\0" .. tostring(e.mode)
+    end
+    sig = table.concat(sig, "\1")
+    local plan, err = by_inputs[sig], nil
+    if not plan then
+      plan, err = core.plan_layer(spec.inputs, {
+        compression = compression, level = level, mtime = opts.mtime or 0, root = opts.root,
+      })
+      if not plan then return nil, err end
+      by_inputs[sig] = plan
+    end
     local key = plan:key()
     plans[i] = { plan = plan, key = key, media = core.media_type(compression) }
     if not by_key[key] then
