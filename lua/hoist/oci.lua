@@ -192,9 +192,11 @@ end
 local function cache_fetch(cache, store, key)
   local rec = json.read(cache_record_path(cache, key))
   if type(rec) ~= "table" or not core.digest_valid(rec.digest or "") then return nil end
+  rec.written = false
   if not store:has(rec.digest) then
     local src = cache .. "/blobs/" .. rec.digest:sub(8)
     if not fs.exists(src) or not fs.link_or_copy(src, store:blob_path(rec.digest)) then return nil end
+    rec.written = true
   end
   return rec
 end
@@ -250,7 +252,8 @@ function oci.layers(store, specs, opts)
     local slot = by_key[key]
     local rec = cache and cache_fetch(cache, store, key)
     if rec then
-      slot.result = { digest = rec.digest, diff_id = rec.diff_id, size = rec.size, cached = true }
+      slot.result = { digest = rec.digest, diff_id = rec.diff_id, size = rec.size, cached = true,
+                      written = rec.written }
     else
       to_build[#to_build + 1] = slot.plan
       build_keys[#build_keys + 1] = key
@@ -261,7 +264,8 @@ function oci.layers(store, specs, opts)
     if not results then return nil, err end
     for i, r in ipairs(results) do
       local key = build_keys[i]
-      by_key[key].result = { digest = r.digest, diff_id = r.diff_id, size = r.size, cached = false }
+      by_key[key].result = { digest = r.digest, diff_id = r.diff_id, size = r.size, cached = false,
+                             written = true }
       if cache then
         cache_store(cache, store, key, { digest = r.digest, diff_id = r.diff_id, size = r.size })
       end
@@ -270,8 +274,11 @@ function oci.layers(store, specs, opts)
   local out = {}
   for i, p in ipairs(plans) do
     local r = by_key[p.key].result
+    -- `written`: this call put the blob into the store (built, or copied from the cache);
+    -- reported once per distinct layer
     out[i] = { mediaType = p.media, digest = r.digest, size = r.size, diff_id = r.diff_id,
-               key = p.key, cached = r.cached }
+               key = p.key, cached = r.cached, written = r.written and not r.reported }
+    r.reported = true
   end
   return out
 end

@@ -177,7 +177,7 @@ function release.build(ctx)
     local o = owner[i]
     per_platform[o.platform] = per_platform[o.platform] or {}
     per_platform[o.platform][o.layer] = d
-    if not d.cached then ctx.built_bytes = ctx.built_bytes + d.size end
+    if d.written then ctx.built_bytes = ctx.built_bytes + d.size end
   end
 
   local labels = {}
