@@ -133,7 +133,9 @@ int hoist_fs_read(const char *path, size_t max, char **out, size_t *len, struct 
     if (n == 0)
       break;
     if (strbuf_add(&sb, buf, (size_t)n)) {
-      rc = hoist_err_set(err, HOIST_ERANGE, "cannot read '%s': larger than %zu MiB", path, max >> 20);
+      rc = max >= (1u << 20)
+             ? hoist_err_set(err, HOIST_ERANGE, "cannot read '%s': larger than %zu MiB", path, max >> 20)
+             : hoist_err_set(err, HOIST_ERANGE, "cannot read '%s': larger than %zu bytes", path, max);
       break;
     }
   }
@@ -172,6 +174,8 @@ int hoist_fs_link_or_copy(const char *src, const char *dst, struct hoist_err *er
     unlink(tmp.buf);
     if (link(src, tmp.buf) == 0) {
       if (rename(tmp.buf, dst) == 0) {
+        /* dst already a link to src: rename does nothing and tmp stays */
+        unlink(tmp.buf);
         strbuf_release(&tmp);
         return HOIST_OK;
       }

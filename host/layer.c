@@ -1,4 +1,4 @@
-#define _DEFAULT_SOURCE 1  /* realpath, lstat, readlink, mkstemp */
+#define _GNU_SOURCE 1  /* realpath, lstat, readlink, mkstemp, sched_getaffinity */
 
 #include "layer.h"
 
@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,7 @@ struct entry {
   unsigned perm;
   unsigned long long size;
   long long mtime_ns;
+  long long ctime_ns;    /* for the key: an edit that restores the mtime still moves ctime */
   dev_t dev;
   ino_t ino;
   nlink_t nlink;
@@ -143,6 +146,7 @@ static int set_from_stat(struct entry *e, const struct stat *st)
   e->ino = st->st_ino;
   e->nlink = st->st_nlink;
   e->mtime_ns = (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+  e->ctime_ns = (long long)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
   if (S_ISREG(st->st_mode)) {
     e->type = AE_IFREG;
     e->size = (unsigned long long)st->st_size;
@@ -168,7 +172,8 @@ static int walk(struct hoist_layer_plan *p, const char *src, const char *name, i
   if (depth > 256)
     return hoist_err_set(err, HOIST_EINVAL, "'%s' is nested too deeply", src);
   if ((follow ? stat(src, &st) : lstat(src, &st)) != 0)
-    return hoist_err_set(err, HOIST_EIO, "cannot read '%s': %s", src, strerror(errno));
+    return hoist_err_set(err, errno == ENOENT ? HOIST_ENOENT : HOIST_EIO, "cannot read '%s': %s",
+                         src, strerror(errno));
   if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
     return hoist_err_set(err, HOIST_EINVAL, "'%s' is not a file, folder or symlink", src);
   if (name[0] == '\0' && !S_ISDIR(st.st_mode))
@@ -225,7 +230,7 @@ static int check_inside(const char *root_real, const char *from, struct hoist_er
   char real[PATH_MAX];
   size_t n = strlen(root_real);
   if (!realpath(from, real))
-    return hoist_err_set(err, HOIST_EINVAL, "layer source '%s' does not exist", from);
+    return hoist_err_set(err, HOIST_ENOENT, "layer source '%s' does not exist", from);
   if (strcmp(root_real, "/") == 0)
     return HOIST_OK;
   if (strncmp(real, root_real, n) != 0 || (real[n] != '\0' && real[n] != '/'))
@@ -327,12 +332,13 @@ static int compute_key(struct hoist_layer_plan *p, struct hoist_err *err)
   hoist_digest_update(&d, buf, (size_t)n);
   for (i = 0; i < p->n && !rc; i++) {
     const struct entry *e = &p->e[i];
-    n = snprintf(buf, sizeof buf, "%u %o %llu %lld %llu %llu\n", e->type, e->perm, e->size,
-                 e->mtime_ns, (unsigned long long)e->dev, (unsigned long long)e->ino);
+    n = snprintf(buf, sizeof buf, "%u %o %llu %lld %lld %llu %llu\n", e->type, e->perm, e->size,
+                 e->mtime_ns, e->ctime_ns, (unsigned long long)e->dev,
+                 (unsigned long long)e->ino);
+    /* the file is known by device and inode, not by the path it was named with
+       ("fx", "./fx" and "/abs/fx" are one cache entry) */
     rc = hoist_digest_update(&d, e->name, strlen(e->name) + 1);
     rc = rc ? rc : hoist_digest_update(&d, buf, (size_t)n);
-    if (!rc && e->src)
-      rc = hoist_digest_update(&d, e->src, strlen(e->src) + 1);
     if (!rc && e->link)
       rc = hoist_digest_update(&d, e->link, strlen(e->link) + 1);
     if (!rc && e->hardlink)
@@ -552,6 +558,15 @@ static int write_entry_data(struct archive *a, const struct entry *e, unsigned c
     }
     done += (unsigned long long)n;
   }
+  /* a file that grew since planning would be cut silently: one more byte says so */
+  if (done == e->size) {
+    ssize_t extra;
+    do
+      extra = read(fd, buf, 1);
+    while (extra < 0 && errno == EINTR);
+    if (extra > 0)
+      done++;
+  }
   close(fd);
   if (done != e->size)
     return hoist_err_set(err, HOIST_EIO, "'%s' changed while it was read", e->src);
@@ -563,6 +578,8 @@ static int write_tar(const struct hoist_layer_plan *p, struct sink *s, struct ho
   struct archive *a = archive_write_new();
   struct archive_entry *ae = archive_entry_new();
   unsigned char *buf = malloc(READ_BLOCK);
+  locale_t u8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+  locale_t old = u8 ? uselocale(u8) : (locale_t)0;
   size_t i;
   int rc = HOIST_OK;
 
@@ -581,6 +598,10 @@ static int write_tar(const struct hoist_layer_plan *p, struct sink *s, struct ho
     const struct entry *e = &p->e[i];
     archive_entry_clear(ae);
     archive_entry_set_pathname_utf8(ae, e->name);
+    if (!archive_entry_pathname(ae)) {
+      rc = hoist_err_set(err, HOIST_EINVAL, "cannot store the name '%s' in this locale", e->name);
+      break;
+    }
     archive_entry_set_uid(ae, 0);
     archive_entry_set_gid(ae, 0);
     archive_entry_set_mtime(ae, (time_t)p->opts.mtime, 0);
@@ -614,6 +635,10 @@ out:
     archive_entry_free(ae);
   if (a)
     archive_write_free(a);
+  if (u8) {
+    uselocale(old);
+    freelocale(u8);
+  }
   return rc;
 }
 
@@ -636,6 +661,9 @@ int hoist_layer_write(const struct hoist_layer_plan *p, const char *blob_dir,
     return hoist_err_set(err, HOIST_ERANGE, "blob folder path too long");
   }
   fd = mkstemp(tmp.buf);
+  /* mkstemp makes 0600; blobs are readable like every other file of the layout */
+  if (fd >= 0)
+    fchmod(fd, 0644);
   if (fd < 0 || !(f = fdopen(fd, "wb"))) {
     rc = hoist_err_set(err, HOIST_EIO, "cannot create a blob in '%s': %s", blob_dir,
                        strerror(errno));
@@ -660,6 +688,9 @@ int hoist_layer_write(const struct hoist_layer_plan *p, const char *blob_dir,
     sink_release(s);
   }
   free(s);
+  /* on disk before its name appears: index.json, written after, may point at it */
+  if (!rc && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+    rc = hoist_err_set(err, HOIST_EIO, "cannot write a blob in '%s': %s", blob_dir, strerror(errno));
   if (fclose(f) != 0 && !rc)
     rc = hoist_err_set(err, HOIST_EIO, "cannot write a blob in '%s': %s", blob_dir, strerror(errno));
   if (!rc && strbuf_addf(&final, "%s/%s", blob_dir, res->digest + 7))
@@ -728,7 +759,10 @@ int hoist_layer_write_all(struct hoist_layer_plan *const *plans, size_t n, const
   if (n == 0)
     return HOIST_OK;
   if (nthreads <= 0) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* the cores this process may run on (a container's CPU set), not all online ones */
+    cpu_set_t set;
+    long cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
+                                                              : sysconf(_SC_NPROCESSORS_ONLN);
     nthreads = cores > 0 ? (int)cores : 1;
   }
   if ((size_t)nthreads > n)

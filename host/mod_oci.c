@@ -136,7 +136,8 @@ static int l_oci_plan_layer(lua_State *L)
       return luaL_error(L, "layer entry %d: a table {from=, to=} expected", (int)i);
     lua_getfield(L, -1, "from");
     lua_getfield(L, -2, "to");
-    if (!lua_isstring(L, -2) || !lua_isstring(L, -1))
+    /* strings only: a number would be converted on a stack slot popped below, and freed */
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
       return luaL_error(L, "layer entry %d: 'from' and 'to' must be strings", (int)i);
     in[i - 1].from = lua_tostring(L, -2);
     in[i - 1].to = lua_tostring(L, -1);
@@ -240,6 +241,9 @@ static int l_oci_write_tar(lua_State *L)
     lua_getfield(L, -1, "name");
     lua_getfield(L, -2, "path");
     lua_getfield(L, -3, "data");
+    if (lua_type(L, -3) != LUA_TSTRING || (!lua_isnil(L, -2) && lua_type(L, -2) != LUA_TSTRING) ||
+        (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING))
+      return luaL_error(L, "write_tar: member %d: name, path and data must be strings", (int)i);
     e->name = lua_tostring(L, -3);
     e->path = lua_tostring(L, -2);
     e->data = lua_tolstring(L, -1, &len);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -55,6 +56,7 @@ int hoist_tar_write(const char *path, const struct hoist_tar_member *m, size_t n
   struct archive_entry *ae = NULL;
   size_t i;
   int fd, rc = HOIST_OK;
+  locale_t u8, old;
 
   strbuf_init(&tmp, PATH_MAX);
   if (strbuf_addf(&tmp, "%s.tmp-XXXXXX", path))
@@ -65,6 +67,8 @@ int hoist_tar_write(const char *path, const struct hoist_tar_member *m, size_t n
     strbuf_release(&tmp);
     return rc;
   }
+  u8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+  old = u8 ? uselocale(u8) : (locale_t)0;
   a = archive_write_new();
   ae = archive_entry_new();
   if (!a || !ae || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
@@ -76,6 +80,10 @@ int hoist_tar_write(const char *path, const struct hoist_tar_member *m, size_t n
   for (i = 0; i < n && !rc; i++) {
     archive_entry_clear(ae);
     archive_entry_set_pathname_utf8(ae, m[i].name);
+    if (!archive_entry_pathname(ae)) {
+      rc = hoist_err_set(err, HOIST_EINVAL, "cannot store the name '%s' in this locale", m[i].name);
+      break;
+    }
     archive_entry_set_filetype(ae, AE_IFREG);
     archive_entry_set_perm(ae, (mode_t)(m[i].mode ? m[i].mode : 0644));
     archive_entry_set_mtime(ae, (time_t)mtime, 0);
@@ -97,6 +105,10 @@ out:
     archive_entry_free(ae);
   if (a)
     archive_write_free(a);
+  if (u8) {
+    uselocale(old);
+    freelocale(u8);
+  }
   if (!rc && (fsync(fd) != 0 || close(fd) != 0))
     rc = hoist_err_set(err, HOIST_EIO, "cannot write '%s': %s", path, strerror(errno));
   else if (rc)
@@ -139,7 +151,7 @@ int hoist_tar_scan(const char *path, size_t max, hoist_tar_entry_fn on_entry,
       continue;
     want = on_entry(ctx, name, type, (long long)archive_entry_size(ae));
     if (want < 0) {
-      rc = HOIST_EINVAL;
+      rc = hoist_err_set(err, HOIST_EINVAL, "reading layer '%s' stopped at '%s'", path, name);
       break;
     }
     if (want == 1 && type == 'f') {
@@ -156,7 +168,7 @@ int hoist_tar_scan(const char *path, size_t max, hoist_tar_entry_fn on_entry,
         rc = hoist_err_set(err, HOIST_EIO, "cannot read '%s' in layer '%s': %s", name, path,
                            archive_error_string(a));
       if (!rc && on_data(ctx, name, data.buf ? data.buf : "", data.len) < 0)
-        rc = HOIST_EINVAL;
+        rc = hoist_err_set(err, HOIST_EINVAL, "reading layer '%s' stopped at '%s'", path, name);
     }
   }
   if (!rc && r != ARCHIVE_EOF)

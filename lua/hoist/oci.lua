@@ -232,12 +232,12 @@ function oci.layers(store, specs, opts)
       sig[#sig + 1] = tostring(e.from) .. "\0" .. tostring(e.to) .. "\0" .. tostring(e.mode)
     end
     sig = table.concat(sig, "\1")
-    local plan, err = by_inputs[sig], nil
+    local plan, err, code = by_inputs[sig], nil, nil
     if not plan then
-      plan, err = core.plan_layer(spec.inputs, {
+      plan, err, code = core.plan_layer(spec.inputs, {
         compression = compression, level = level, mtime = opts.mtime or 0, root = opts.root,
       })
-      if not plan then return nil, err end
+      if not plan then return nil, err, code end
       by_inputs[sig] = plan
     end
     local key = plan:key()
@@ -260,8 +260,8 @@ function oci.layers(store, specs, opts)
     end
   end
   if #to_build > 0 then
-    local results, err = core.write_layers(to_build, store.blob_dir, opts.threads)
-    if not results then return nil, err end
+    local results, err, code = core.write_layers(to_build, store.blob_dir, opts.threads)
+    if not results then return nil, err, code end
     for i, r in ipairs(results) do
       local key = build_keys[i]
       by_key[key].result = { digest = r.digest, diff_id = r.diff_id, size = r.size, cached = false,

@@ -1,0 +1,415 @@
+-- hoist.oci: image layouts, layers (once, in parallel, cached), images and indexes whose
+-- digests are those of the bytes stored.
+local t = require("testlib")
+local oci = require("hoist.oci")
+local fs = require("hoist.fs")
+local json = require("hoist.json")
+
+local root = assert(fs.tmpdir("hoist-test-oci"))
+local function P(rel) return root .. "/" .. rel end
+
+-- The extension sources the layers are made of.
+local src = P("src")
+assert(fs.mkdir(src .. "/ui/assets"))
+assert(fs.mkdir(src .. "/bin"))
+assert(fs.write(src .. "/ui/index.html", "<html>hello</html>\n", { mode = "0644" }))
+assert(fs.write(src .. "/ui/assets/app.js", string.rep("console.log(1);\n", 1000), { mode = "0644" }))
+assert(fs.write(src .. "/metadata.json", '{"name":"test"}\n', { mode = "0644" }))
+assert(fs.write(src .. "/bin/tool", "#!/bin/sh\necho tool\n", { mode = "0755" }))
+
+local function ui_spec(compression)
+  return { inputs = { { from = src .. "/ui", to = "/ui" } }, compression = compression }
+end
+local function bin_spec()
+  return { inputs = { { from = src .. "/bin/tool", to = "/usr/bin/tool", mode = "0755" },
+                      { from = src .. "/metadata.json", to = "/" } } }
+end
+
+-- The blobs of a layout, as a sorted list of hex names.
+local function blobs(store) return assert(fs.list(store.blob_dir)) end
+
+-- Checks that the top-level keys of a JSON object text appear in the given order.
+local function keys_in_order(text, keys)
+  local body = text:sub(2, -2):gsub("%b{}", "{}"):gsub("%b[]", "[]")  -- nested values out
+  local last = 0
+  for _, k in ipairs(keys) do
+    local at = body:find('"' .. k .. '":', 1, true)
+    t.ok(at, "key " .. k .. " present")
+    t.ok(at > last, "key " .. k .. " after the previous one")
+    last = at
+  end
+end
+
+-- A document stored in the layout is canonical: sorted keys, compact, and named by its digest.
+local function check_stored(store, desc, media)
+  local bytes = assert(store:read(desc.digest))
+  t.eq(oci.digest(bytes), desc.digest, "digest of the stored bytes")
+  t.eq(#bytes, desc.size, "size")
+  t.eq(desc.mediaType, media, "media type")
+  t.eq(json.encode(assert(json.decode(bytes)), { sort_keys = true }), bytes, "canonical JSON")
+  return bytes, assert(json.decode(bytes))
+end
+
+t.test("digests", function()
+  t.eq(oci.digest(""), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+  t.eq(oci.digest("abc"), "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+  local d, size = oci.digest_file(src .. "/metadata.json")
+  t.eq(d, oci.digest('{"name":"test"}\n'))
+  t.eq(size, 16)
+  local ok, msg, code = oci.digest_file(P("no-such"))
+  t.eq(ok, nil)
+  t.ok(msg:find(P("no-such"), 1, true), msg)
+  t.eq(code, "EIO")
+  t.raises(function() oci.digest() end, "bad argument #1")
+end)
+
+t.test("media types", function()
+  t.eq(oci.MEDIA.layer_gzip, "application/vnd.oci.image.layer.v1.tar+gzip")
+  t.eq(oci.MEDIA.layer_zstd, "application/vnd.oci.image.layer.v1.tar+zstd")
+  t.eq(oci.MEDIA.layer_tar, "application/vnd.oci.image.layer.v1.tar")
+  t.eq(oci.MEDIA.manifest, "application/vnd.oci.image.manifest.v1+json")
+end)
+
+t.test("layout: creates oci-layout and blobs/sha256", function()
+  local dir = P("layout1")
+  local store = assert(oci.layout(dir))
+  t.eq(fs.read(dir .. "/oci-layout"), '{"imageLayoutVersion":"1.0.0"}')
+  t.eq(fs.stat(dir .. "/blobs/sha256").type, "dir")
+  t.same(fs.list(dir), { "blobs", "oci-layout" })
+  t.eq(tostring(store), "oci:" .. dir)
+  -- opening it again changes nothing
+  assert(fs.write(dir .. "/oci-layout", '{"imageLayoutVersion":"1.0.0"}'))
+  assert(oci.layout(dir))
+  t.eq(fs.read(dir .. "/oci-layout"), '{"imageLayoutVersion":"1.0.0"}')
+  -- create = false opens only an existing layout
+  assert(oci.layout(dir, { create = false }))
+  local none, err = oci.layout(P("not-a-layout"), { create = false })
+  t.eq(none, nil)
+  t.ok(err:find("not an OCI image layout", 1, true), err)
+  t.eq(fs.exists(P("not-a-layout")), false)
+  t.raises(function() oci.layout("") end, "folder path expected")
+end)
+
+t.test("layout: put, read, has", function()
+  local store = assert(oci.layout(P("layout2")))
+  local d = assert(store:put("hello blob", "text/plain"))
+  t.same(d, { mediaType = "text/plain", digest = oci.digest("hello blob"), size = 10 })
+  t.eq(store:has(d.digest), true)
+  t.eq(store:read(d.digest), "hello blob")
+  t.eq(store:blob_path(d.digest), store.blob_dir .. "/" .. d.digest:sub(8))
+  t.same(blobs(store), { d.digest:sub(8) })
+  -- the same bytes again: the same blob
+  t.same(store:put("hello blob", "text/plain"), d)
+  t.same(blobs(store), { d.digest:sub(8) })
+  local other = oci.digest("other")
+  t.eq(store:has(other), false)
+  local none, msg, code = store:read(other)
+  t.eq(none, nil)
+  t.eq(code, "ENOENT")
+  t.ok(msg:find(other:sub(8), 1, true), msg)
+  t.raises(function() store:has("sha256:abc") end, "invalid digest")
+  t.raises(function() store:read("../../etc/passwd") end, "invalid digest")
+end)
+
+t.test("layout: tag, resolve, tags; index.json replaced atomically", function()
+  local dir = P("layout3")
+  local store = assert(oci.layout(dir))
+  t.same(store:tags(), {})
+  local none, msg = store:resolve("v1")
+  t.eq(none, nil)
+  t.ok(msg:find("'v1'", 1, true), msg)
+
+  local d1 = assert(store:put('{"one":1}', oci.MEDIA.manifest))
+  local d2 = assert(store:put('{"two":2}', oci.MEDIA.manifest))
+  t.eq(store:tag(d1, "v1"), true)
+  t.same(store:tags(), { "v1" })
+  local r = assert(store:resolve("v1"))
+  t.eq(r.digest, d1.digest)
+  t.eq(r.size, d1.size)
+  t.eq(r.mediaType, oci.MEDIA.manifest)
+  t.eq(r.annotations[oci.REF_NAME], "v1")
+
+  local text = assert(fs.read(dir .. "/index.json"))
+  t.eq(text:sub(-1), "\n")
+  local idx = assert(json.decode(text))
+  t.eq(idx.schemaVersion, 2)
+  t.eq(idx.mediaType, oci.MEDIA.index)
+  t.eq(#idx.manifests, 1)
+
+  -- a hard link to the old index.json still sees the old content after tagging:
+  -- the file was replaced by rename, not rewritten in place
+  assert(fs.link_or_copy(dir .. "/index.json", P("index.before")))
+  t.eq(store:tag(d2, { "v2", "latest" }), true)
+  t.eq(fs.read(P("index.before")), text)
+  t.same(store:tags(), { "v1", "v2", "latest" })
+  t.eq(store:resolve("latest").digest, d2.digest)
+
+  -- moving a tag replaces its entry (and puts it last)
+  t.eq(store:tag(d2, "v1"), true)
+  t.same(store:tags(), { "v2", "latest", "v1" })
+  t.eq(store:resolve("v1").digest, d2.digest)
+  idx = assert(json.read(dir .. "/index.json"))
+  t.eq(#idx.manifests, 3)
+  -- nothing but the layout's own files in its folder
+  t.same(fs.list(dir), { "blobs", "index.json", "oci-layout" })
+
+  -- another Layout object on the same folder sees the same tags
+  local again = assert(oci.layout(dir, { create = false }))
+  t.same(again:tags(), { "v2", "latest", "v1" })
+end)
+
+t.test("layout: a tag never points at a missing blob", function()
+  local dir = P("layout4")
+  local store = assert(oci.layout(dir))
+  local ghost = { mediaType = oci.MEDIA.manifest, digest = oci.digest("not stored"), size = 10 }
+  t.raises(function() store:tag(ghost, "v1") end, "is not in")
+  t.eq(fs.exists(dir .. "/index.json"), false)
+  t.same(store:tags(), {})
+end)
+
+t.test("layers: identical specs are built once", function()
+  local store = assert(oci.layout(P("layout5")))
+  local list = assert(oci.layers(store, { ui_spec(), ui_spec(), bin_spec() }, { mtime = 0, cache = false }))
+  t.eq(#list, 3)
+  t.eq(list[1].digest, list[2].digest)
+  t.eq(list[1].key, list[2].key)
+  t.eq(list[1].diff_id, list[2].diff_id)
+  t.ok(list[3].digest ~= list[1].digest, "another layer")
+  -- `written` is reported once per distinct layer
+  t.eq(list[1].written, true)
+  t.eq(list[2].written, false)
+  t.eq(list[3].written, true)
+  t.same(blobs(store), (function()
+    local b = { list[1].digest:sub(8), list[3].digest:sub(8) }
+    table.sort(b)
+    return b
+  end)())
+  for i, d in ipairs(list) do
+    t.eq(d.mediaType, oci.MEDIA.layer_gzip, "layer " .. i)
+    t.eq(d.cached, false)
+    t.eq(oci.digest(assert(store:read(d.digest))), d.digest, "layer " .. i .. " digest")
+    t.eq(d.size, fs.stat(store:blob_path(d.digest)).size)
+    t.ok(d.diff_id:match("^sha256:%x+$") and #d.diff_id == 71, "diff_id")
+    t.ok(d.key:match("^sha256:%x+$") and #d.key == 71, "key")
+  end
+  -- the same tar with another compression: another blob, the same diff_id
+  local z = assert(oci.layers(store, { ui_spec("zstd"), ui_spec("none") }, { mtime = 0, cache = false }))
+  t.eq(z[1].mediaType, oci.MEDIA.layer_zstd)
+  t.eq(z[2].mediaType, oci.MEDIA.layer_tar)
+  t.eq(z[1].diff_id, list[1].diff_id)
+  t.eq(z[2].diff_id, list[1].diff_id)
+  t.eq(z[2].digest, list[1].diff_id)  -- an uncompressed layer is its own tar
+  t.ok(z[1].digest ~= list[1].digest, "zstd blob differs")
+  -- the same inputs again (cache off): the same bytes
+  local again = assert(oci.layer(store, ui_spec().inputs, { mtime = 0, cache = false }))
+  t.eq(again.digest, list[1].digest)
+  -- another mtime: another layer
+  local later = assert(oci.layer(store, ui_spec().inputs, { mtime = 1700000000, cache = false }))
+  t.ok(later.digest ~= list[1].digest and later.diff_id ~= list[1].diff_id, "mtime is in the tar")
+end)
+
+t.test("layers: the content is what the inputs say", function()
+  local store = assert(oci.layout(P("layout6")))
+  local d = assert(oci.layer(store, bin_spec().inputs, { mtime = 0, cache = false, compression = "none" }))
+  local core = require("hoist.oci.core")
+  local paths, files = assert(core.scan_layer(store:blob_path(d.digest), { "usr/bin/tool", "metadata.json" }))
+  t.eq(paths["usr/bin/tool"], "f")
+  t.eq(paths["metadata.json"], "f")
+  t.eq(files["usr/bin/tool"], "#!/bin/sh\necho tool\n")
+  t.eq(files["metadata.json"], '{"name":"test"}\n')
+end)
+
+t.test("layers: errors name the input", function()
+  local store = assert(oci.layout(P("layout7")))
+  local ok, msg, code = oci.layers(store, { { inputs = { { from = P("no-such"), to = "/x" } } } }, { cache = false })
+  t.eq(ok, nil)
+  t.ok(msg:find(P("no-such"), 1, true), msg)
+  t.eq(type(code), "string")
+  ok, msg = oci.layers(store, { { inputs = { { from = src .. "/ui", to = "/../etc" } } } }, { cache = false })
+  t.eq(ok, nil)
+  t.ok(msg:find("..", 1, true), msg)
+  ok, msg = oci.layers(store, { ui_spec() }, { cache = false, root = src .. "/bin" })
+  t.eq(ok, nil)
+  t.ok(msg:find("outside", 1, true), msg)
+  t.same(blobs(store), {})
+  t.raises(function() oci.layers(store, { ui_spec("brotli") }, { cache = false }) end, "compression")
+end)
+
+t.test("layers: the cache skips unchanged inputs and restores blobs", function()
+  local store = assert(oci.layout(P("layout8")))
+  local cache = P("cache")
+  local first = assert(oci.layers(store, { ui_spec(), bin_spec() }, { mtime = 0, cache = cache }))
+  t.eq(first[1].cached, false)
+  t.eq(first[2].cached, false)
+  t.eq(fs.exists(cache .. "/layers/" .. first[1].key:sub(8) .. ".json"), true)
+  t.eq(fs.exists(cache .. "/blobs/" .. first[1].digest:sub(8)), true)
+
+  local second = assert(oci.layers(store, { ui_spec(), bin_spec() }, { mtime = 0, cache = cache }))
+  for i = 1, 2 do
+    t.eq(second[i].cached, true, "layer " .. i .. " cached")
+    t.eq(second[i].written, false, "layer " .. i .. " already in the layout")
+    t.eq(second[i].digest, first[i].digest)
+    t.eq(second[i].diff_id, first[i].diff_id)
+    t.eq(second[i].size, first[i].size)
+    t.eq(second[i].key, first[i].key)
+    t.eq(second[i].mediaType, first[i].mediaType)
+  end
+
+  -- the layout lost its blob: the cache puts it back
+  assert(fs.remove(store:blob_path(first[1].digest)))
+  t.eq(store:has(first[1].digest), false)
+  local third = assert(oci.layers(store, { ui_spec() }, { mtime = 0, cache = cache }))
+  t.eq(third[1].cached, true)
+  t.eq(third[1].written, true)
+  t.eq(third[1].digest, first[1].digest)
+  t.eq(store:has(first[1].digest), true)
+  t.eq(oci.digest(assert(store:read(first[1].digest))), first[1].digest)
+
+  -- another layout shares the cache
+  local other = assert(oci.layout(P("layout9")))
+  local fourth = assert(oci.layers(other, { bin_spec() }, { mtime = 0, cache = cache }))
+  t.eq(fourth[1].cached, true)
+  t.eq(fourth[1].written, true)
+  t.eq(other:has(first[2].digest), true)
+
+  -- a changed input is a new key: built again
+  assert(fs.write(src .. "/ui/index.html", "<html>changed</html>\n"))
+  local fifth = assert(oci.layers(store, { ui_spec() }, { mtime = 0, cache = cache }))
+  t.eq(fifth[1].cached, false)
+  t.ok(fifth[1].digest ~= first[1].digest, "new content, new layer")
+  assert(fs.write(src .. "/ui/index.html", "<html>hello</html>\n"))
+end)
+
+t.test("platforms", function()
+  t.same(oci.parse_platform("linux/arm64/v8"), { os = "linux", architecture = "arm64", variant = "v8" })
+  t.same(oci.parse_platform("linux/amd64"), { os = "linux", architecture = "amd64" })
+  t.same(oci.parse_platform("windows/amd64"), { os = "windows", architecture = "amd64" })
+  for _, bad in ipairs({ "linux", "linux/", "/amd64", "linux/amd64/v8/x", "linux amd64", "" }) do
+    local p, msg = oci.parse_platform(bad)
+    t.eq(p, nil, bad)
+    t.ok(msg:find("invalid platform", 1, true), msg)
+  end
+  t.raises(function() oci.parse_platform(nil) end, "platform")
+  t.eq(oci.platform_string(oci.parse_platform("linux/arm/v7")), "linux/arm/v7")
+  t.eq(oci.platform_string({ os = "linux", architecture = "amd64" }), "linux/amd64")
+  t.eq(oci.timestamp(0), "1970-01-01T00:00:00Z")
+  t.eq(oci.timestamp(1700000000), "2023-11-14T22:13:20Z")
+  t.eq(oci.timestamp(), "1970-01-01T00:00:00Z")
+end)
+
+-- One image (and layout) shared by the image and index tests.
+local istore = assert(oci.layout(P("images")))
+local ilayers = assert(oci.layers(istore, { ui_spec(), bin_spec() }, { mtime = 1700000000, cache = false }))
+
+t.test("image: config and manifest", function()
+  local img = assert(oci.image(istore, {
+    platform = "linux/arm64/v8",
+    layers = ilayers,
+    created = 1700000000,
+    config = {
+      labels = { ["com.docker.desktop.extension.api.version"] = ">= 0.3.3", zeta = "z", alpha = "a" },
+      env = { PATH = "/usr/bin", A = "1" },
+      entrypoint = { "/usr/bin/tool" },
+      cmd = "serve",
+      workdir = "/ui",
+      user = "1000",
+      exposed_ports = { "8080/tcp" },
+    },
+    history = { "ui", "tool and metadata" },
+    annotations = { ["org.opencontainers.image.title"] = "test" },
+  }))
+  t.same(img.platform, { os = "linux", architecture = "arm64", variant = "v8" })
+
+  -- the config blob
+  local ctext, cfg = check_stored(istore, img.config, oci.MEDIA.config)
+  keys_in_order(ctext, { "architecture", "config", "created", "history", "os", "rootfs", "variant" })
+  t.eq(cfg.architecture, "arm64")
+  t.eq(cfg.os, "linux")
+  t.eq(cfg.variant, "v8")
+  t.eq(cfg.created, "2023-11-14T22:13:20Z")
+  t.eq(cfg.rootfs.type, "layers")
+  t.same(cfg.rootfs.diff_ids, { ilayers[1].diff_id, ilayers[2].diff_id })
+  t.same(cfg.config.Labels, { ["com.docker.desktop.extension.api.version"] = ">= 0.3.3", zeta = "z", alpha = "a" })
+  t.same(cfg.config.Env, { "A=1", "PATH=/usr/bin" })
+  t.same(cfg.config.Entrypoint, { "/usr/bin/tool" })
+  t.same(cfg.config.Cmd, { "serve" })
+  t.eq(cfg.config.WorkingDir, "/ui")
+  t.eq(cfg.config.User, "1000")
+  t.ok(ctext:find('"ExposedPorts":{"8080/tcp":{}}', 1, true), "ExposedPorts as an object of objects")
+  t.ok(ctext:find('"Labels":{"alpha":"a","com.docker', 1, true), "labels sorted")
+  t.same(cfg.history, {
+    { created = "2023-11-14T22:13:20Z", created_by = "ui" },
+    { created = "2023-11-14T22:13:20Z", created_by = "tool and metadata" },
+  })
+  keys_in_order(ctext:match('"config":(%b{})'), { "Cmd", "Entrypoint", "Env", "ExposedPorts", "Labels", "User", "WorkingDir" })
+
+  -- the manifest blob
+  local mtext, man = check_stored(istore, img, oci.MEDIA.manifest)
+  keys_in_order(mtext, { "annotations", "config", "layers", "mediaType", "schemaVersion" })
+  t.eq(man.schemaVersion, 2)
+  t.eq(man.mediaType, oci.MEDIA.manifest)
+  t.same(man.config, { mediaType = oci.MEDIA.config, digest = img.config.digest, size = img.config.size })
+  t.eq(#man.layers, 2)
+  for i, l in ipairs(man.layers) do
+    -- descriptors only: no diff_id, key or cached in the manifest
+    t.same(l, { mediaType = ilayers[i].mediaType, digest = ilayers[i].digest, size = ilayers[i].size })
+  end
+  t.same(man.annotations, { ["org.opencontainers.image.title"] = "test" })
+  t.same(img.manifest.layers[1], man.layers[1])
+end)
+
+t.test("image: defaults", function()
+  local img = assert(oci.image(istore, { platform = "linux/amd64", layers = { ilayers[1] } }))
+  local ctext, cfg = check_stored(istore, img.config, oci.MEDIA.config)
+  t.eq(cfg.created, "1970-01-01T00:00:00Z")
+  t.eq(cfg.variant, nil)
+  t.ok(not ctext:find("variant", 1, true), "no variant key")
+  t.ok(ctext:find('"config":{}', 1, true), "an empty config object")
+  t.same(cfg.rootfs.diff_ids, { ilayers[1].diff_id })
+  t.eq(cfg.history[1].created_by, "hoist layer 1")
+  local mtext, man = check_stored(istore, img, oci.MEDIA.manifest)
+  t.eq(man.annotations, nil)
+  t.ok(not mtext:find("annotations", 1, true), "no annotations key")
+  -- the same spec again: the same digests
+  local again = assert(oci.image(istore, { platform = "linux/amd64", layers = { ilayers[1] } }))
+  t.eq(again.digest, img.digest)
+  t.eq(again.config.digest, img.config.digest)
+  -- no layers at all is an empty rootfs, still an array
+  local empty = assert(oci.image(istore, { platform = "linux/amd64" }))
+  local etext = check_stored(istore, empty.config, oci.MEDIA.config)
+  t.ok(etext:find('"diff_ids":[]', 1, true), "diff_ids stays an array")
+  t.raises(function() oci.image(istore, { platform = "linux" }) end, "invalid platform")
+  t.raises(function() oci.image(istore, { platform = "linux/amd64", config = { cmd = { 1 } } }) end, "cmd[1]")
+end)
+
+t.test("index: manifests with platforms", function()
+  local arm = assert(oci.image(istore, { platform = "linux/arm64/v8", layers = ilayers, created = 1700000000 }))
+  local amd = assert(oci.image(istore, { platform = "linux/amd64", layers = ilayers, created = 1700000000 }))
+  t.eq(arm.config_doc.rootfs.diff_ids[1], amd.config_doc.rootfs.diff_ids[1])
+  local idx = assert(oci.index(istore, { arm, amd }, { annotations = { ["org.opencontainers.image.version"] = "1.0.0" } }))
+  local text, doc = check_stored(istore, idx, oci.MEDIA.index)
+  keys_in_order(text, { "annotations", "manifests", "mediaType", "schemaVersion" })
+  t.eq(doc.schemaVersion, 2)
+  t.eq(doc.mediaType, oci.MEDIA.index)
+  t.same(doc.manifests, {
+    { mediaType = oci.MEDIA.manifest, digest = arm.digest, size = arm.size,
+      platform = { os = "linux", architecture = "arm64", variant = "v8" } },
+    { mediaType = oci.MEDIA.manifest, digest = amd.digest, size = amd.size,
+      platform = { os = "linux", architecture = "amd64" } },
+  })
+  keys_in_order(text:match('"manifests":%[(%b{})'), { "digest", "mediaType", "platform", "size" })
+  t.same(doc.annotations, { ["org.opencontainers.image.version"] = "1.0.0" })
+  t.same(idx.index.manifests, doc.manifests)
+  -- tag the index; the layout resolves it
+  assert(istore:tag(idx, "1.0.0"))
+  t.eq(istore:resolve("1.0.0").digest, idx.digest)
+  t.eq(istore:resolve("1.0.0").mediaType, oci.MEDIA.index)
+  t.raises(function() oci.index(istore, { { digest = arm.digest, size = 1 } }) end, "has no platform")
+end)
+
+t.test("cleanup", function()
+  t.eq(fs.remove(root), true)
+  t.eq(fs.exists(root), false)
+end)
+
+t.done()
