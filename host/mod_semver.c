@@ -562,12 +562,48 @@ static int l_range_test(lua_State *L)
   return 1;
 }
 
+/*
+** The best element so far of a scan over a list: a version from the list
+** (objects stay alive in the list; parsed strings are owned here) and its index.
+*/
+struct pick {
+  const struct hoist_semver *v;
+  struct hoist_semver *owned;
+  lua_Integer index;
+};
+
+/* Takes v (and ownership of owned) when better says so; otherwise frees owned. */
+static void pick_offer(struct pick *p, const struct hoist_semver *v, struct hoist_semver *owned,
+                       lua_Integer index, int better)
+{
+  if (!p->v || better) {
+    hoist_semver_free(p->owned);
+    p->v = v;
+    p->owned = owned;
+    p->index = index;
+  } else {
+    hoist_semver_free(owned);
+  }
+}
+
+/* Pushes the picked element as given in the list at idx (or fail), and frees the pick. */
+static int pick_push(lua_State *L, int idx, struct pick *p)
+{
+  hoist_semver_free(p->owned);
+  if (!p->v) {
+    luaL_pushfail(L);
+    return 1;
+  }
+  lua_rawgeti(L, idx, p->index);
+  return 1;
+}
+
 /* max_satisfying / min_satisfying: the element as given. */
 static int extreme_satisfying(lua_State *L, int want)
 {
   const struct hoist_range *r;
-  struct hoist_semver *best = NULL;
-  lua_Integer i, n, best_i = 0;
+  struct pick best = { NULL, NULL, 0 };
+  lua_Integer i, n;
   int flags = opt_flags(L, 3);
   luaL_checktype(L, 1, LUA_TTABLE);
   if (lua_type(L, 2) != LUA_TSTRING && !luaL_testudata(L, 2, RANGE_MT)) {
@@ -590,25 +626,9 @@ static int extreme_satisfying(lua_State *L, int want)
       hoist_semver_free(owned);
       continue;
     }
-    if (!best || hoist_semver_compare(best, v) == -want) {
-      struct hoist_semver *copy = owned;
-      if (!copy && hoist_semver_parse(v->full, v->full_len, HOIST_SEMVER_LOOSE, &copy, NULL)) {
-        continue;
-      }
-      hoist_semver_free(best);
-      best = copy;
-      best_i = i;
-    } else {
-      hoist_semver_free(owned);
-    }
+    pick_offer(&best, v, owned, i, best.v && hoist_semver_compare(best.v, v) == -want);
   }
-  hoist_semver_free(best);
-  if (!best_i) {
-    luaL_pushfail(L);
-    return 1;
-  }
-  lua_rawgeti(L, 1, best_i);
-  return 1;
+  return pick_push(L, 1, &best);
 }
 
 static int l_semver_max_satisfying(lua_State *L) { return extreme_satisfying(L, 1); }
@@ -1012,8 +1032,8 @@ static int l_semver_rsort(lua_State *L) { return sort_common(L, sort_desc); }
 static int l_semver_latest(lua_State *L)
 {
   const struct hoist_range *r = NULL;
-  struct hoist_semver *best = NULL;
-  lua_Integer i, n, best_i = 0;
+  struct pick best = { NULL, NULL, 0 };
+  lua_Integer i, n;
   int flags;
   luaL_checktype(L, 1, LUA_TTABLE);
   if (lua_type(L, 2) == LUA_TTABLE && !luaL_testudata(L, 2, RANGE_MT)) {
@@ -1042,24 +1062,9 @@ static int l_semver_latest(lua_State *L)
       hoist_semver_free(owned);
       continue;
     }
-    if (!best || hoist_semver_compare(v, best) > 0) {
-      struct hoist_semver *copy = owned;
-      if (!copy && hoist_semver_parse(v->full, v->full_len, HOIST_SEMVER_LOOSE, &copy, NULL))
-        continue;
-      hoist_semver_free(best);
-      best = copy;
-      best_i = i;
-    } else {
-      hoist_semver_free(owned);
-    }
+    pick_offer(&best, v, owned, i, best.v && hoist_semver_compare(v, best.v) > 0);
   }
-  hoist_semver_free(best);
-  if (!best_i) {
-    luaL_pushfail(L);
-    return 1;
-  }
-  lua_rawgeti(L, 1, best_i);
-  return 1;
+  return pick_push(L, 1, &best);
 }
 
 /* ---- registration ---- */

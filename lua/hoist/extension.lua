@@ -285,6 +285,16 @@ function extension.named_files(meta)
   return out
 end
 
+-- Adds a problem for every file metadata.json names that exists(image_path) does not find.
+function extension.check_named_files(meta, exists, platform_name, problems)
+  for _, f in ipairs(extension.named_files(meta)) do
+    if not exists(f.path) then
+      problems[#problems + 1] = string.format("metadata.json: %s '%s' is missing from the %s image",
+        f.what, f.path, platform_name)
+    end
+  end
+end
+
 --[[
 Checks a loaded description for a release. opts: { platforms = {"linux/amd64", ...} to override
 desc.platforms, single_platform = true to allow one platform (push by digest) }.
@@ -356,13 +366,9 @@ function extension.check(desc, opts)
     else
       plan.metadata = meta
       extension.check_metadata_shape(meta, problems)
-      for _, f in ipairs(extension.named_files(meta)) do
-        for _, view in ipairs(plan.platforms) do
-          if not extension.find_in_image(view, f.path) then
-            problems[#problems + 1] = string.format("metadata.json: %s '%s' is missing from the %s image",
-              f.what, f.path, view.name)
-          end
-        end
+      for _, view in ipairs(plan.platforms) do
+        extension.check_named_files(meta, function(path) return extension.find_in_image(view, path) end,
+          view.name, problems)
       end
     end
   end

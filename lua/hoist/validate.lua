@@ -142,12 +142,8 @@ function validate.image(src, tag)
             local shape = {}
             extension.check_metadata_shape(meta, shape)
             for _, x in ipairs(shape) do problems[#problems + 1] = x .. " (" .. pname .. ")" end
-            for _, f in ipairs(extension.named_files(meta)) do
-              if not files[extension.normalize(f.path)] then
-                problems[#problems + 1] = string.format("metadata.json: %s '%s' is missing from the %s image",
-                  f.what, f.path, pname)
-              end
-            end
+            extension.check_named_files(meta, function(path) return files[extension.normalize(path)] end,
+              pname, problems)
           end
         end
       end
