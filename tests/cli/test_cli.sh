@@ -104,6 +104,15 @@ run 0 sh -c "'$HOIST' semver latest < '$ROOT/examples/tags.txt'";  expect out '^
 run 0 sh -c "'$HOIST' semver latest '^0' < '$ROOT/examples/tags.txt'";  expect out '^0\.10\.1$'
 run 1 sh -c "echo latest | '$HOIST' semver latest"
 
+# a hook that raises stops the release before anything is tagged
+cp -r "$ROOT/examples/hello-extension" "$tmp/hooked"
+sed -i 's/^return {/return {\n  hooks = { before_publish = function() error("team policy: frozen", 0) end },/' "$tmp/hooked/extension.lua"
+run 1 "$HOIST" release "$tmp/hooked" --version 2.0.0 --to "oci:$tmp/hooked-out"
+expect err '^hoist: hook before_publish stopped the release: team policy: frozen$'
+if grep -q ref.name "$tmp/hooked-out/index.json" 2>/dev/null; then
+  failed=$((failed + 1)); echo "FAIL: a tag was written although the hook stopped the release"
+else passed=$((passed + 1)); fi
+
 # a full disk on stdout is an error, not a silent success
 if [ -w /dev/full ]; then
   run 1 sh -c "'$HOIST' version >/dev/full"; expect err 'write error'
