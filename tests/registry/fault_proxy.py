@@ -1,0 +1,494 @@
+#!/usr/bin/env python3
+"""An HTTP/1.1 forwarding proxy that injects faults, for the registry client's tests (stdlib only).
+
+It sits in front of a registry: clients talk to it as if it were the registry. Every request is
+forwarded on a fresh upstream connection with its request line and headers byte for byte (Host
+included) and its body streamed (Content-Length or chunked, passed through as received); the
+response comes back the same way. Interim 1xx responses (100 Continue) are passed on. The only
+rewrite: a Location header pointing at the upstream becomes one pointing at the proxy.
+
+Patterns (deterministic: per-proxy counters, no randomness; requests are numbered from 1 in the
+order their headers arrive):
+  none          forward everything
+  fail-every-3  requests 3, 6, 9... get 503 {"errors":[{"code":"UNAVAILABLE",...}]}, not forwarded
+  429           requests 2, 4, 6... get 429 with Retry-After: 1 and a TOOMANYREQUESTS body
+  drop-before   requests 3, 6, 9... are read (body included) and the connection closed, no answer,
+                not forwarded
+  drop-mid      responses with a body are numbered too; responses 3, 6, 9... are cut: the
+                headers and the first half of the body are sent, then the connection is closed
+                (the request itself did reach the registry)
+  delay         every response is held 200 ms before its headers are sent
+  writes-fail   every PUT, PATCH and POST gets 500 {"errors":[{"code":"UNKNOWN",...}]}, not
+                forwarded; GET, HEAD and DELETE pass
+
+A fault answer to a request with a body first reads (and discards) that body, so the client sees
+a clean answer, except with "Expect: 100-continue" where it answers at once and closes.
+
+--port-file gets the port it listens on (written once listening). --state-file is rewritten
+(atomically) after every request with the counters as JSON:
+  {"pattern", "upstream", "port", "requests", "bodied_responses", "forwarded", "faults": {...}}
+--log appends one JSON line per request: {"n", "method", "path", "fault", "status", "ms"}.
+
+usage: fault_proxy.py --upstream http://127.0.0.1:PORT [--listen 127.0.0.1:0] [--pattern P]
+                      [--port-file F] [--state-file F] [--log F] [--delay-ms 200]
+"""
+
+import argparse
+import json
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+import urllib.parse
+
+PATTERNS = ("none", "fail-every-3", "429", "drop-before", "drop-mid", "delay", "writes-fail")
+MAX_HEAD = 256 * 1024
+COPY = 64 * 1024
+
+
+class Closed(Exception):
+    pass
+
+
+def read_head(f):
+    """Read a message head (start line + header lines) as a list of raw lines (bytes, CRLF kept),
+    without the blank line. None at a clean EOF before anything was read."""
+    lines, total = [], 0
+    while True:
+        line = f.readline(MAX_HEAD + 1)
+        if not line:
+            if not lines:
+                return None
+            raise Closed("EOF inside a message head")
+        total += len(line)
+        if total > MAX_HEAD:
+            raise Closed("message head too large")
+        if line in (b"\r\n", b"\n"):
+            if not lines:  # tolerate stray CRLF between messages (RFC 9112 2.2)
+                continue
+            return lines
+        lines.append(line)
+
+
+def header_list(lines):
+    out = []
+    for raw in lines[1:]:
+        name, sep, value = raw.decode("latin-1").partition(":")
+        if sep:
+            out.append((name.strip().lower(), value.strip()))
+    return out
+
+
+def get_header(headers, name):
+    for k, v in headers:
+        if k == name:
+            return v
+    return None
+
+
+def has_token(headers, name, token):
+    for k, v in headers:
+        if k == name and token in [t.strip().lower() for t in v.split(",")]:
+            return True
+    return False
+
+
+def framing(headers):
+    """('chunked', None) | ('length', N) | ('none', 0)  for a request."""
+    if has_token(headers, "transfer-encoding", "chunked"):
+        return "chunked", None
+    cl = get_header(headers, "content-length")
+    if cl is not None:
+        try:
+            n = int(cl)
+        except ValueError:
+            raise Closed("bad Content-Length")
+        return "length", n
+    return "none", 0
+
+
+def copy_exact(src, n, write):
+    while n > 0:
+        chunk = src.read1(min(COPY, n))
+        if not chunk:
+            raise Closed("EOF inside a body")
+        write(chunk)
+        n -= len(chunk)
+
+
+def copy_chunked(src, write):
+    """Pass a chunked body through as received (size lines, data, trailers)."""
+    while True:
+        line = src.readline(1024)
+        if not line:
+            raise Closed("EOF inside a chunked body")
+        write(line)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise Closed("bad chunk size")
+        if size == 0:
+            while True:  # trailers, then the blank line
+                t = src.readline(MAX_HEAD)
+                if not t:
+                    raise Closed("EOF inside trailers")
+                write(t)
+                if t in (b"\r\n", b"\n"):
+                    return
+        copy_exact(src, size, write)
+        crlf = src.readline(3)
+        write(crlf)
+
+
+def read_chunked(src):
+    """Decode a chunked body fully; returns (data, ok)."""
+    data = bytearray()
+    out = data.extend
+    try:
+        copy_chunked_decoded(src, out)
+        return bytes(data), True
+    except Closed:
+        return bytes(data), False
+
+
+def copy_chunked_decoded(src, write):
+    while True:
+        line = src.readline(1024)
+        if not line:
+            raise Closed("EOF inside a chunked body")
+        size = int(line.split(b";", 1)[0].strip(), 16)
+        if size == 0:
+            while True:
+                t = src.readline(MAX_HEAD)
+                if not t or t in (b"\r\n", b"\n"):
+                    return
+        copy_exact(src, size, write)
+        src.readline(3)
+
+
+def drain_body(f, headers):
+    kind, n = framing(headers)
+    sink = lambda b: None  # noqa: E731
+    if kind == "length":
+        copy_exact(f, n, sink)
+    elif kind == "chunked":
+        copy_chunked(f, sink)
+
+
+class State:
+    def __init__(self, opts):
+        self.opts = opts
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.bodied = 0
+        self.forwarded = 0
+        self.faults = {}
+        self.port = None
+        self.log_file = open(opts.log, "a", encoding="utf-8") if opts.log else None
+
+    def next_request(self, method):
+        """Number this request and decide its fault (one taken before forwarding)."""
+        p = self.opts.pattern
+        with self.lock:
+            self.requests += 1
+            n = self.requests
+        if p == "fail-every-3" and n % 3 == 0:
+            return n, "503"
+        if p == "429" and n % 2 == 0:
+            return n, "429"
+        if p == "drop-before" and n % 3 == 0:
+            return n, "drop-before"
+        if p == "writes-fail" and method in ("PUT", "PATCH", "POST"):
+            return n, "500"
+        return n, None
+
+    def next_bodied_response(self):
+        with self.lock:
+            self.bodied += 1
+            return self.opts.pattern == "drop-mid" and self.bodied % 3 == 0
+
+    def record(self, n, method, target, fault, status, started):
+        ms = int((time.monotonic() - started) * 1000)
+        with self.lock:
+            if fault:
+                self.faults[fault] = self.faults.get(fault, 0) + 1
+            else:
+                self.forwarded += 1
+            if self.log_file:
+                path = urllib.parse.urlsplit(target).path
+                self.log_file.write(json.dumps({"n": n, "method": method, "path": path,
+                                                "fault": fault, "status": status,
+                                                "ms": ms}) + "\n")
+                self.log_file.flush()
+            self.write_state()
+
+    def write_state(self):
+        if not self.opts.state_file:
+            return
+        tmp = self.opts.state_file + ".tmp.%d" % threading.get_ident()
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"pattern": self.opts.pattern, "upstream": self.opts.upstream,
+                       "port": self.port, "requests": self.requests,
+                       "bodied_responses": self.bodied, "forwarded": self.forwarded,
+                       "faults": self.faults}, f, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, self.opts.state_file)
+
+
+ERRORS = {
+    "503": (503, "Service Unavailable", "UNAVAILABLE", "fault proxy: service unavailable", []),
+    "429": (429, "Too Many Requests", "TOOMANYREQUESTS", "fault proxy: too many requests",
+            [("Retry-After", "1")]),
+    "500": (500, "Internal Server Error", "UNKNOWN", "fault proxy: writes fail", []),
+}
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def setup(self):
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.request.settimeout(self.server.opts.timeout)
+        self.rfile = self.request.makefile("rb", buffering=COPY)
+
+    def finish(self):
+        try:
+            self.rfile.close()
+        except OSError:
+            pass
+
+    def handle(self):
+        try:
+            while self.one_exchange():
+                pass
+        except (Closed, OSError, ValueError):
+            pass
+        finally:
+            try:
+                self.request.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def send(self, data):
+        self.request.sendall(data)
+
+    def error_answer(self, n, method, target, fault, close):
+        status, reason, code, message, extra = ERRORS[fault]
+        body = json.dumps({"errors": [{"code": code, "message": "%s (request %d, %s %s)" % (
+            message, n, method, urllib.parse.urlsplit(target).path), "detail": None}]}).encode()
+        head = ["HTTP/1.1 %d %s" % (status, reason),
+                "Content-Type: application/json; charset=utf-8",
+                "Content-Length: %d" % len(body),
+                "Docker-Distribution-Api-Version: registry/2.0"]
+        head += ["%s: %s" % kv for kv in extra]
+        if close:
+            head.append("Connection: close")
+        self.send(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        if method != "HEAD":
+            self.send(body)
+        self.server.state.record(n, method, target, fault, status, self.started)
+
+    def one_exchange(self):
+        """Serve one request; True when the client connection can carry another."""
+        first = self.rfile.peek(1)[:1]
+        if not first:
+            return False
+        if not (first.isalpha() or first in b"\r\n"):
+            # Not HTTP (a TLS ClientHello from a client trying https first, as skopeo does):
+            # answer like Go's net/http so the client falls back to http at once. Not counted.
+            self.send(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      b"Connection: close\r\n\r\n400 Bad Request")
+            return False
+        lines = read_head(self.rfile)
+        if lines is None:
+            return False
+        start = lines[0].decode("latin-1").split()
+        if len(start) != 3:
+            raise Closed("bad request line")
+        method, target, version = start
+        headers = header_list(lines)
+        expect = has_token(headers, "expect", "100-continue")
+        client_close = has_token(headers, "connection", "close") or (
+            version == "HTTP/1.0" and not has_token(headers, "connection", "keep-alive"))
+        n, fault = self.server.state.next_request(method)
+        self.started = time.monotonic()
+
+        if fault in ERRORS:
+            if expect:  # the body may or may not come: answer now, then close
+                self.error_answer(n, method, target, fault, close=True)
+                return False
+            drain_body(self.rfile, headers)
+            self.error_answer(n, method, target, fault, close=client_close)
+            return not client_close
+        if fault == "drop-before":
+            if not expect:
+                drain_body(self.rfile, headers)
+            self.server.state.record(n, method, target, fault, None, self.started)
+            return False
+        return self.forward(n, method, target, lines, headers, expect, client_close)
+
+    def forward(self, n, method, target, lines, headers, expect, client_close):
+        opts = self.server.opts
+        up = socket.create_connection((opts.up_host, opts.up_port), timeout=opts.timeout)
+        up.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        upr = up.makefile("rb", buffering=COPY)
+        try:
+            up.sendall(b"".join(lines) + b"\r\n")
+            kind, length = framing(headers)
+            body_done = threading.Event()
+            body_failed = []
+            pump = None
+            if kind != "none" and not (kind == "length" and length == 0):
+                def pump_body():
+                    try:
+                        if kind == "length":
+                            copy_exact(self.rfile, length, up.sendall)
+                        else:
+                            copy_chunked(self.rfile, up.sendall)
+                    except (Closed, OSError, ValueError) as e:
+                        body_failed.append(e)
+                    finally:
+                        body_done.set()
+                pump = threading.Thread(target=pump_body, daemon=True)
+                pump.start()
+            else:
+                body_done.set()
+
+            # Responses: pass interim 1xx on, then the final one.
+            while True:
+                rlines = read_head(upr)
+                if rlines is None:
+                    raise Closed("upstream closed without answering")
+                rstart = rlines[0].decode("latin-1").split(None, 2)
+                status = int(rstart[1])
+                if 100 <= status < 200 and status != 101:
+                    self.send(b"".join(rlines) + b"\r\n")
+                    continue
+                break
+            rheaders = header_list(rlines)
+            rlines = self.rewrite_location(rlines)
+
+            if method == "HEAD" or status in (204, 304):
+                rkind, rlen = "none", 0
+            elif has_token(rheaders, "transfer-encoding", "chunked"):
+                rkind, rlen = "chunked", None
+            elif get_header(rheaders, "content-length") is not None:
+                rkind, rlen = "length", int(get_header(rheaders, "content-length"))
+            else:
+                rkind, rlen = "close", None
+            has_body = rkind in ("chunked", "close") or (rkind == "length" and rlen > 0)
+            cut = has_body and self.server.state.next_bodied_response()
+
+            if opts.pattern == "delay":
+                time.sleep(opts.delay_ms / 1000.0)
+
+            if cut:
+                self.send_cut(rlines, rkind, rlen, upr)
+                self.server.state.record(n, method, target, "drop-mid", status, self.started)
+                return False
+
+            self.send(b"".join(rlines) + b"\r\n")
+            if rkind == "length":
+                copy_exact(upr, rlen, self.send)
+            elif rkind == "chunked":
+                copy_chunked(upr, self.send)
+            elif rkind == "close":
+                while True:
+                    chunk = upr.read1(COPY)
+                    if not chunk:
+                        break
+                    self.send(chunk)
+            self.server.state.record(n, method, target, None, status, self.started)
+
+            # The request body must have been passed on whole for the connection to stay in step
+            # (an upstream that answered early, or a client still waiting for 100 Continue).
+            if pump is not None:
+                pump.join(timeout=0.5 if expect else opts.timeout)
+                if pump.is_alive() or body_failed:
+                    return False
+            if rkind == "close" or client_close or has_token(rheaders, "connection", "close"):
+                return False
+            return True
+        finally:
+            try:
+                upr.close()
+                up.close()
+            except OSError:
+                pass
+
+    def rewrite_location(self, rlines):
+        opts = self.server.opts
+        out = [rlines[0]]
+        for raw in rlines[1:]:
+            name, sep, value = raw.decode("latin-1").partition(":")
+            if sep and name.strip().lower() == "location":
+                v = value.strip()
+                if v.lower().startswith(opts.up_base.lower()):
+                    v = self.server.base + v[len(opts.up_base):]
+                    raw = ("%s: %s\r\n" % (name, v)).encode("latin-1")
+            out.append(raw)
+        return out
+
+    def send_cut(self, rlines, rkind, rlen, upr):
+        """Send the headers and half of the body, then the caller closes the connection."""
+        if rkind == "length":
+            self.send(b"".join(rlines) + b"\r\n")
+            copy_exact(upr, rlen // 2, self.send)
+        elif rkind == "chunked":
+            data, _ = read_chunked(upr)
+            half = data[:len(data) // 2]
+            self.send(b"".join(rlines) + b"\r\n")
+            if half:
+                self.send(b"%x\r\n" % len(half) + half + b"\r\n")
+        else:
+            data = upr.read()
+            self.send(b"".join(rlines) + b"\r\n")
+            self.send(data[:len(data) // 2])
+
+
+class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+    request_queue_size = 64
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--listen", default="127.0.0.1:0")
+    ap.add_argument("--upstream", required=True, help="http://HOST:PORT of the registry")
+    ap.add_argument("--pattern", default="none", choices=PATTERNS)
+    ap.add_argument("--port-file")
+    ap.add_argument("--state-file")
+    ap.add_argument("--log")
+    ap.add_argument("--delay-ms", type=int, default=200)
+    ap.add_argument("--timeout", type=float, default=120.0, help="socket timeout, seconds")
+    opts = ap.parse_args()
+
+    u = urllib.parse.urlsplit(opts.upstream)
+    if u.scheme != "http" or not u.hostname:
+        ap.error("--upstream must be http://HOST:PORT")
+    opts.up_host, opts.up_port = u.hostname, u.port or 80
+    opts.up_base = "%s://%s" % (u.scheme, u.netloc)
+
+    host, _, port = opts.listen.rpartition(":")
+    srv = Server((host, int(port)), Handler)
+    srv.opts = opts
+    srv.state = State(opts)
+    srv.state.port = srv.server_address[1]
+    srv.base = "http://%s:%d" % (srv.server_address[0], srv.server_address[1])
+    srv.state.write_state()
+    if opts.port_file:
+        tmp = opts.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % srv.server_address[1])
+        os.replace(tmp, opts.port_file)
+    print("fault proxy %s -> %s pattern=%s" % (srv.base, opts.up_base, opts.pattern),
+          file=sys.stderr, flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
