@@ -381,6 +381,12 @@ int hoist_ref_parse(const char *s, size_t len, struct hoist_ref **out, struct ho
   }
   if (n == 0)
     return bad(err, HOIST_EINVAL, s, len, "repository name is empty");
+  /* "https://ghcr.io/a" would otherwise read as registry "https:" with a bad port */
+  for (i = 0; i < n && (is_alnum(p[i]) || p[i] == '+' || p[i] == '.' || p[i] == '-'); i++)
+    ;
+  if (i > 0 && n - i >= 3 && memcmp(p + i, "://", 3) == 0)
+    return bad(err, HOIST_EINVAL, s, len, "'%s' is not a registry transport (use docker://)",
+               show(what, p, i + 3));
   /* distribution refuses what reads as an image ID, which docker would look up locally */
   for (i = 0; i < n && is_lower_hex(p[i]); i++)
     ;

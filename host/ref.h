@@ -15,7 +15,7 @@
 ** with one line: "invalid reference '<input>': <what is wrong>". Non-printable
 ** bytes of the input are shown as \xHH and long inputs are cut with "...".
 **
-** Deliberate differences from distribution/reference (see README):
+** Deliberate differences from distribution/reference:
 **   - a first component with uppercase letters is not taken as a domain
 **     ("Acme/app" is "repository name must be lowercase", not host "Acme");
 **   - a port must be 1..65535, and a bracketed IPv6 host must be an address

@@ -34,12 +34,16 @@ sanitized() {
 }
 
 valgrind_unit() {
-  local t ok=0
-  for t in build/test_*; do
+  local t ok=0 n=0
+  for t in build/tests/test_*; do
     [ -x "$t" ] || continue
+    n=$((n + 1))
     valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
       --error-exitcode=1 "$t" tests/unit/cases >/dev/null || { echo "valgrind: $t failed"; ok=1; }
   done
+  # a stage that found no test program must not pass
+  [ "$n" -gt 0 ] || { echo "valgrind: no unit test programs in build/tests"; return 1; }
+  echo "valgrind: $n unit test programs clean"
   return $ok
 }
 

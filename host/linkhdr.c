@@ -1,0 +1,489 @@
+/*
+** linkhdr.c: one pass over the Link header with a cursor, and RFC 3986
+** section 5.2 resolution (split by Appendix B, merge, remove_dot_segments).
+**
+** The whole header is checked even after the next link is found: a page
+** whose header cannot be read might hide its next link, and listing tags
+** silently short is worse than failing.
+*/
+#include "linkhdr.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SHOW_MAX 40
+
+static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static int is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
+
+static int is_tchar(unsigned char c)
+{
+  return is_alpha(c) || is_digit(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* A byte of an unquoted param value: visible ASCII but ',', ';' and '"'. */
+static int is_bare(unsigned char c)
+{
+  return c > 0x20 && c < 0x7f && c != ',' && c != ';' && c != '"';
+}
+
+/* A byte a URL may hold here: visible ASCII but '<' and '>'. */
+static int is_url_byte(unsigned char c)
+{
+  return c > 0x20 && c < 0x7f && c != '<' && c != '>';
+}
+
+static int ascii_lower(unsigned char c)
+{
+  return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+}
+
+static int span_is_ci(const char *s, size_t n, const char *lit)
+{
+  size_t i;
+  if (strlen(lit) != n)
+    return 0;
+  for (i = 0; i < n; i++)
+    if (ascii_lower((unsigned char)s[i]) != (unsigned char)lit[i])
+      return 0;
+  return 1;
+}
+
+/* Printable ASCII as is, other bytes as \xHH, "..." when it does not fit. */
+static const char *show(char dst[SHOW_MAX], const char *s, size_t n)
+{
+  static const char hex[] = "0123456789abcdef";
+  size_t i, o = 0, limit = SHOW_MAX - 4;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    size_t w = (c < 0x20 || c >= 0x7f) ? 4 : 1;
+    if (o + w > limit) {
+      memcpy(dst + o, "...", 3);
+      o += 3;
+      break;
+    }
+    if (w == 1) {
+      dst[o++] = (char)c;
+    } else {
+      dst[o++] = '\\';
+      dst[o++] = 'x';
+      dst[o++] = hex[c >> 4];
+      dst[o++] = hex[c & 15];
+    }
+  }
+  dst[o] = '\0';
+  return dst;
+}
+
+/* ------------------------------------------------------------------ URLs */
+
+struct uri {
+  const char *scheme, *auth, *path, *query;
+  size_t scheme_n, auth_n, path_n, query_n;
+  int has_scheme, has_auth, has_query;
+};
+
+/* RFC 3986 Appendix B, with the scheme held to its grammar. Returns 0, or -1 on a bad byte. */
+static int split_uri(const char *s, size_t n, struct uri *u)
+{
+  size_t i = 0, k;
+  memset(u, 0, sizeof *u);
+  for (k = 0; k < n; k++)
+    if (!is_url_byte((unsigned char)s[k]))
+      return -1;
+  while (i < n && s[i] != ':' && s[i] != '/' && s[i] != '?' && s[i] != '#')
+    i++;
+  if (i > 0 && i < n && s[i] == ':') {
+    for (k = 0; k < i; k++)
+      if (!(is_alpha((unsigned char)s[k]) ||
+            (k > 0 && (is_digit((unsigned char)s[k]) || s[k] == '+' || s[k] == '-' || s[k] == '.'))))
+        return -1;
+    u->has_scheme = 1;
+    u->scheme = s;
+    u->scheme_n = i;
+    i++;
+  } else {
+    i = 0;
+  }
+  if (n - i >= 2 && s[i] == '/' && s[i + 1] == '/') {
+    i += 2;
+    u->has_auth = 1;
+    u->auth = s + i;
+    while (i < n && s[i] != '/' && s[i] != '?' && s[i] != '#')
+      i++;
+    u->auth_n = (size_t)(s + i - u->auth);
+  }
+  u->path = s + i;
+  while (i < n && s[i] != '?' && s[i] != '#')
+    i++;
+  u->path_n = (size_t)(s + i - u->path);
+  if (i < n && s[i] == '?') {
+    i++;
+    u->has_query = 1;
+    u->query = s + i;
+    while (i < n && s[i] != '#')
+      i++;
+    u->query_n = (size_t)(s + i - u->query);
+  }
+  return 0;
+}
+
+static int is_web(const struct uri *u)
+{
+  return u->has_scheme && (span_is_ci(u->scheme, u->scheme_n, "http") ||
+                           span_is_ci(u->scheme, u->scheme_n, "https")) &&
+         u->has_auth && u->auth_n > 0;
+}
+
+/* Drops the last segment and its '/' from out[0..*o). */
+static void pop_segment(const char *out, size_t *o)
+{
+  while (*o > 0 && out[*o - 1] != '/')
+    (*o)--;
+  if (*o > 0)
+    (*o)--;
+}
+
+static int starts(const char *p, size_t n, const char *lit)
+{
+  size_t k = strlen(lit);
+  return n >= k && memcmp(p, lit, k) == 0;
+}
+
+static int equals(const char *p, size_t n, const char *lit)
+{
+  return n == strlen(lit) && memcmp(p, lit, n) == 0;
+}
+
+/* RFC 3986 5.2.4 remove_dot_segments of p[0..n) into out (n bytes at least); returns the length. */
+static size_t remove_dots(const char *p, size_t n, char *out)
+{
+  size_t o = 0;
+  while (n > 0) {
+    if (starts(p, n, "../")) {
+      p += 3; n -= 3;
+    } else if (starts(p, n, "./")) {
+      p += 2; n -= 2;
+    } else if (starts(p, n, "/./")) {
+      p += 2; n -= 2;
+    } else if (equals(p, n, "/.")) {
+      p = "/"; n = 1;
+    } else if (starts(p, n, "/../")) {
+      p += 3; n -= 3;
+      pop_segment(out, &o);
+    } else if (equals(p, n, "/..")) {
+      p = "/"; n = 1;
+      pop_segment(out, &o);
+    } else if (equals(p, n, ".") || equals(p, n, "..")) {
+      n = 0;
+    } else {
+      size_t k = (p[0] == '/') ? 1 : 0;
+      while (k < n && p[k] != '/')
+        k++;
+      memcpy(out + o, p, k);
+      o += k;
+      p += k;
+      n -= k;
+    }
+  }
+  return o;
+}
+
+int hoist_url_resolve(const char *base, const char *ref, size_t ref_len, char **out,
+                      struct hoist_err *err)
+{
+  struct uri b, r;
+  const struct uri *from_auth;
+  const char *scheme, *query = NULL;
+  size_t scheme_n, query_n = 0, merged_n, path_n, size, i;
+  char shown[SHOW_MAX];
+  char *merged, *res, *o;
+  int has_query;
+
+  *out = NULL;
+  if (split_uri(base, strlen(base), &b) != 0 || !is_web(&b))
+    return hoist_err_set(err, HOIST_EINVAL, "base URL '%s' is not an absolute http(s) URL",
+                         show(shown, base, strlen(base)));
+  if (split_uri(ref, ref_len, &r) != 0)
+    return hoist_err_set(err, HOIST_EINVAL, "URL '%s' holds a byte or a scheme that is not allowed",
+                         show(shown, ref, ref_len));
+  if (r.has_scheme && !is_web(&r))
+    return hoist_err_set(err, HOIST_EINVAL, "URL '%s' is not an http(s) URL with a host",
+                         show(shown, ref, ref_len));
+
+  /* the path before dot removal: at most base's path, a '/' and ref's path */
+  merged = malloc(b.path_n + r.path_n + 2);
+  if (!merged)
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory resolving a URL");
+  merged_n = 0;
+  if (r.has_scheme || r.has_auth || (r.path_n > 0 && r.path[0] == '/')) {
+    memcpy(merged, r.path, r.path_n);
+    merged_n = r.path_n;
+    query = r.query;
+    query_n = r.query_n;
+    has_query = r.has_query;
+  } else if (r.path_n == 0) {
+    memcpy(merged, b.path, b.path_n);
+    merged_n = b.path_n;
+    has_query = r.has_query || b.has_query;
+    query = r.has_query ? r.query : b.query;
+    query_n = r.has_query ? r.query_n : b.query_n;
+  } else {
+    /* merge: base's path up to its last '/', or "/" when base has a host and no path */
+    if (b.path_n == 0) {
+      merged[merged_n++] = '/';
+    } else {
+      size_t keep = b.path_n;
+      while (keep > 0 && b.path[keep - 1] != '/')
+        keep--;
+      memcpy(merged, b.path, keep);
+      merged_n = keep;
+    }
+    memcpy(merged + merged_n, r.path, r.path_n);
+    merged_n += r.path_n;
+    query = r.query;
+    query_n = r.query_n;
+    has_query = r.has_query;
+  }
+  from_auth = (r.has_scheme || r.has_auth) ? &r : &b;
+  scheme = r.has_scheme ? r.scheme : b.scheme;
+  scheme_n = r.has_scheme ? r.scheme_n : b.scheme_n;
+  if (from_auth->auth_n == 0) {
+    free(merged);
+    return hoist_err_set(err, HOIST_EINVAL, "URL '%s' has no host", show(shown, ref, ref_len));
+  }
+
+  /* + 1 for a '/' put before a path that lacks one */
+  size = scheme_n + 3 + from_auth->auth_n + 1 + merged_n + 1 + query_n + 1;
+  res = malloc(size);
+  if (!res) {
+    free(merged);
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory resolving a URL");
+  }
+  o = res;
+  for (i = 0; i < scheme_n; i++)
+    *o++ = (char)ascii_lower((unsigned char)scheme[i]);
+  memcpy(o, "://", 3);
+  o += 3;
+  memcpy(o, from_auth->auth, from_auth->auth_n);
+  o += from_auth->auth_n;
+  path_n = remove_dots(merged, merged_n, o);
+  /* an authority is followed by an empty path or one that starts with '/' */
+  if (path_n > 0 && o[0] != '/') {
+    memmove(o + 1, o, path_n);
+    o[0] = '/';
+    path_n++;
+  }
+  o += path_n;
+  if (has_query) {
+    *o++ = '?';
+    memcpy(o, query, query_n);
+    o += query_n;
+  }
+  *o = '\0';
+  free(merged);
+  *out = res;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ Link */
+
+struct scan {
+  const char *s;
+  size_t n, i;
+  struct hoist_err *err;
+};
+
+static int bad_at(struct scan *sc, int code, size_t at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int bad_at(struct scan *sc, int code, size_t at, const char *fmt, ...)
+{
+  char what[160], near[SHOW_MAX];
+  size_t left = at < sc->n ? sc->n - at : 0;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  if (left == 0)
+    return hoist_err_set(sc->err, code, "invalid Link header: %s at its end", what);
+  return hoist_err_set(sc->err, code, "invalid Link header: %s at byte %zu near '%s'", what, at,
+                       show(near, sc->s + at, left));
+}
+
+static void skip_ows(struct scan *sc)
+{
+  while (sc->i < sc->n && is_ows((unsigned char)sc->s[sc->i]))
+    sc->i++;
+}
+
+/* A quoted-string at sc->i (the opening quote), as in RFC 9110 5.6.4; the span excludes the quotes. */
+static int scan_quoted(struct scan *sc, const char **val, size_t *val_n)
+{
+  size_t open = sc->i;
+  sc->i++;
+  *val = sc->s + sc->i;
+  while (sc->i < sc->n) {
+    unsigned char c = (unsigned char)sc->s[sc->i];
+    if (c == '"') {
+      *val_n = (size_t)(sc->s + sc->i - *val);
+      sc->i++;
+      return 0;
+    }
+    if (c == '\\') {
+      if (sc->i + 1 >= sc->n)
+        break;
+      c = (unsigned char)sc->s[sc->i + 1];
+      if ((c < 0x20 && c != '\t') || c == 0x7f)
+        return bad_at(sc, HOIST_EINVAL, sc->i + 1, "a control character escaped in a quoted string");
+      sc->i += 2;
+      continue;
+    }
+    if ((c < 0x20 && c != '\t') || c == 0x7f)
+      return bad_at(sc, HOIST_EINVAL, sc->i, "a control character in a quoted string");
+    sc->i++;
+  }
+  return bad_at(sc, HOIST_EINVAL, open, "an unterminated quoted string");
+}
+
+/* 1 when the rel value (quoted: with quoted-pairs) lists "next" among its blank-separated types. */
+static int rel_has_next(const char *v, size_t n, int quoted)
+{
+  static const char want[] = "next";
+  size_t i, matched = 0;
+  int in_word = 0, ok = 1;
+  for (i = 0; i <= n; i++) {
+    unsigned char c;
+    if (i == n) {
+      c = ' ';
+    } else {
+      c = (unsigned char)v[i];
+      if (quoted && c == '\\' && i + 1 < n)
+        c = (unsigned char)v[++i];
+    }
+    if (c == ' ' || c == '\t') {
+      if (in_word && ok && matched == 4)
+        return 1;
+      in_word = 0;
+      continue;
+    }
+    if (!in_word) {
+      in_word = 1;
+      matched = 0;
+      ok = 1;
+    }
+    if (ok && matched < 4 && ascii_lower(c) == (unsigned char)want[matched])
+      matched++;
+    else
+      ok = 0;
+  }
+  return 0;
+}
+
+int hoist_linkhdr_next(const char *s, size_t len, const char *base, char **next,
+                       struct hoist_err *err)
+{
+  struct scan sc;
+  const char *found = NULL;
+  size_t found_n = 0, nlinks = 0, nparams = 0;
+  char shown[SHOW_MAX];
+  struct uri b;
+  int rc;
+
+  *next = NULL;
+  if (split_uri(base, strlen(base), &b) != 0 || !is_web(&b))
+    return hoist_err_set(err, HOIST_EINVAL, "base URL '%s' is not an absolute http(s) URL",
+                         show(shown, base, strlen(base)));
+  if (len > HOIST_LINKHDR_MAX)
+    return hoist_err_set(err, HOIST_ERANGE, "invalid Link header: longer than %d bytes",
+                         HOIST_LINKHDR_MAX);
+  while (len > 0 && (s[len - 1] == '\r' || s[len - 1] == '\n' || is_ows((unsigned char)s[len - 1])))
+    len--;
+  sc.s = s;
+  sc.n = len;
+  sc.i = 0;
+  sc.err = err;
+  for (;;) {
+    const char *target, *gt;
+    size_t target_n, at;
+    int rel_seen = 0, is_next = 0;
+    while (sc.i < sc.n && (is_ows((unsigned char)sc.s[sc.i]) || sc.s[sc.i] == ','))
+      sc.i++;
+    if (sc.i >= sc.n)
+      break;
+    at = sc.i;
+    if (sc.s[sc.i] != '<')
+      return bad_at(&sc, HOIST_EINVAL, sc.i, "expected '<' to start a link");
+    if (nlinks == HOIST_LINKHDR_MAX_LINKS)
+      return bad_at(&sc, HOIST_ERANGE, at, "more than %d links", HOIST_LINKHDR_MAX_LINKS);
+    nlinks++;
+    gt = memchr(sc.s + sc.i + 1, '>', sc.n - sc.i - 1);
+    if (!gt)
+      return bad_at(&sc, HOIST_EINVAL, at, "a '<' without its '>'");
+    target = sc.s + sc.i + 1;
+    target_n = (size_t)(gt - target);
+    sc.i = (size_t)(gt - sc.s) + 1;
+    for (;;) {
+      const char *key, *val = NULL;
+      size_t key_n, val_n = 0, pat;
+      int quoted = 0;
+      skip_ows(&sc);
+      if (sc.i >= sc.n || sc.s[sc.i] != ';')
+        break;
+      sc.i++;
+      skip_ows(&sc);
+      if (sc.i >= sc.n || sc.s[sc.i] == ';' || sc.s[sc.i] == ',')
+        continue;  /* an empty param: "<u>;;rel=next", "<u>;" */
+      pat = sc.i;
+      key = sc.s + sc.i;
+      while (sc.i < sc.n && is_tchar((unsigned char)sc.s[sc.i]))
+        sc.i++;
+      key_n = (size_t)(sc.s + sc.i - key);
+      if (key_n == 0)
+        return bad_at(&sc, HOIST_EINVAL, sc.i, "expected a parameter name");
+      if (nparams == HOIST_LINKHDR_MAX_PARAMS)
+        return bad_at(&sc, HOIST_ERANGE, pat, "more than %d parameters", HOIST_LINKHDR_MAX_PARAMS);
+      nparams++;
+      skip_ows(&sc);
+      if (sc.i < sc.n && sc.s[sc.i] == '=') {
+        sc.i++;
+        skip_ows(&sc);
+        if (sc.i < sc.n && sc.s[sc.i] == '"') {
+          if ((rc = scan_quoted(&sc, &val, &val_n)) != 0)
+            return rc;
+          quoted = 1;
+        } else {
+          val = sc.s + sc.i;
+          while (sc.i < sc.n && is_bare((unsigned char)sc.s[sc.i]))
+            sc.i++;
+          val_n = (size_t)(sc.s + sc.i - val);
+          if (val_n == 0)
+            return bad_at(&sc, HOIST_EINVAL, sc.i, "parameter '%s' has no value",
+                          show(shown, key, key_n));
+        }
+      }
+      if (span_is_ci(key, key_n, "rel") && !rel_seen) {
+        rel_seen = 1;
+        is_next = val && rel_has_next(val, val_n, quoted);
+      }
+    }
+    if (sc.i < sc.n && sc.s[sc.i] != ',')
+      return bad_at(&sc, HOIST_EINVAL, sc.i, "expected ';', ',' or the end of the header");
+    if (is_next && !found) {
+      found = target;
+      found_n = target_n;
+    }
+  }
+  if (!found)
+    return 0;
+  if ((rc = hoist_url_resolve(base, found, found_n, next, err)) != 0) {
+    char what[sizeof err->msg];
+    if (!err)
+      return rc;
+    memcpy(what, err->msg, sizeof what);
+    return hoist_err_set(err, rc, "invalid Link header: next link: %s", what);
+  }
+  return 0;
+}
