@@ -1,0 +1,67 @@
+/*
+** http: one HTTP request at a time on libcurl, for the registry client.
+**
+** Bodies stream: a request body comes from memory or from a range of a file
+** (read with pread, never loaded whole); a response body is kept in memory up
+** to a bound (errors and manifests are small) or discarded. Only the final
+** response's headers are kept. Connections are reused between requests of
+** one client. Redirects are followed only when asked, and libcurl then drops
+** the Authorization header when the host changes, so credentials never leave
+** the registry they belong to.
+*/
+#ifndef HOIST_HTTP_H
+#define HOIST_HTTP_H
+
+#include "err.h"
+#include "strbuf.h"
+
+#include <stddef.h>
+
+struct hoist_http;
+
+struct hoist_http_opts {
+  int insecure_tls;        /* skip certificate checks (the user asked with --insecure) */
+  long connect_timeout_ms; /* 0: 30 s */
+  long timeout_ms;         /* whole request; 0: none (big uploads) */
+  long low_speed_secs;     /* abort when slower than 1 byte/s for this long; 0: 60 */
+};
+
+struct hoist_http_req {
+  const char *method;              /* GET HEAD PUT POST PATCH DELETE */
+  const char *url;
+  const char *const *headers;      /* "Name: value" lines */
+  size_t nheaders;
+  const void *body;                /* a body in memory, or */
+  size_t body_len;
+  const char *body_path;           /* a body read from this file, */
+  unsigned long long body_offset;  /* from this offset, */
+  unsigned long long body_size;    /* this many bytes */
+  int has_body;                    /* send a body (possibly empty) */
+  size_t max_response;             /* response bytes kept; beyond: HOIST_ERANGE (0: 1 MiB) */
+  int follow_redirects;
+};
+
+struct hoist_http_resp {
+  long status;                 /* 0 when no response came */
+  struct strbuf body;
+  struct strbuf head;          /* the final response's header lines */
+  int transport_error;         /* connection refused, reset, timed out: worth retrying */
+};
+
+int hoist_http_new(const struct hoist_http_opts *o, struct hoist_http **out, struct hoist_err *err);
+void hoist_http_free(struct hoist_http *h);
+
+/*
+** Performs req. resp is initialised here; release it with hoist_http_resp_release.
+** Returns 0 whenever a response arrived (whatever its status), else an error
+** naming the URL's host (never its credentials) with resp->transport_error set.
+*/
+int hoist_http_do(struct hoist_http *h, const struct hoist_http_req *req,
+                  struct hoist_http_resp *resp, struct hoist_err *err);
+void hoist_http_resp_release(struct hoist_http_resp *resp);
+
+/* The last value of a response header (case-insensitive name), trimmed, into buf; NULL if absent. */
+const char *hoist_http_header(const struct hoist_http_resp *resp, const char *name, char *buf,
+                              size_t cap);
+
+#endif
