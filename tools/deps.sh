@@ -9,9 +9,15 @@ set -eu
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# Node.js and npm only when missing: a machine may already have a newer Node.js (with its own npm)
+# that Debian's nodejs and npm packages conflict with.
+node_pkgs=""
+command -v node >/dev/null 2>&1 || node_pkgs="nodejs"
+command -v npm >/dev/null 2>&1 || node_pkgs="$node_pkgs npm"
 $SUDO apt-get update -qq
+# shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config ca-certificates \
   liblua5.4-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev zlib1g-dev libzstd-dev \
-  clang libclang-rt-dev valgrind nodejs npm python3 \
+  clang libclang-rt-dev valgrind python3 $node_pkgs \
   skopeo umoci oci-image-tool docker-registry apache2-utils buildah curl >/dev/null
