@@ -21,12 +21,14 @@ int luaopen_hoist_semver(lua_State *L);
 int luaopen_hoist_json(lua_State *L);
 int luaopen_hoist_fs(lua_State *L);
 int luaopen_hoist_oci_core(lua_State *L);
+int luaopen_hoist_registry(lua_State *L);
 
 static const luaL_Reg native_modules[] = {
   {"hoist.semver", luaopen_hoist_semver},
   {"hoist.json", luaopen_hoist_json},
   {"hoist.fs", luaopen_hoist_fs},
   {"hoist.oci.core", luaopen_hoist_oci_core},
+  {"hoist.registry", luaopen_hoist_registry},
   {NULL, NULL}
 };
 

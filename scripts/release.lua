@@ -7,6 +7,9 @@
 -- DIR holds extension.lua (default: the current folder). REF is where the image goes:
 --   oci:DIR                         an OCI image layout (default: oci:dist/oci)
 --   docker-archive:FILE[:REPO:TAG]  a tarball for `docker load` (one platform: use --platform)
+--   docker://HOST[:PORT]/REPO       a registry (HOST alone: the repository is extension.lua's name)
+-- --creds USER:PASSWORD  credentials for the registry (plain HTTP is used for loopback registries)
+-- --insecure         plain HTTP or unverified TLS for a registry that is not on loopback
 -- --version V        the version to release (a leading 'v' is dropped; build metadata goes to
 --                    the org.opencontainers.image.version label, not the tag)
 -- --bump KIND        the next version after the highest semver tag at REF (0.0.0 if none)
@@ -37,6 +40,8 @@ local opts, args = cli.parse(arg, {
     ["--force"] = { key = "force" },
     ["--dry-run"] = { key = "dry_run" },
     ["--push-by-digest"] = { key = "push_by_digest" },
+    ["--creds"] = { key = "creds", value = true },
+    ["--insecure"] = { key = "insecure" },
   },
 })
 if #args > 1 then cli.usage_error("one extension folder at most; " .. USAGE) end

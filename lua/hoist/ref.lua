@@ -33,11 +33,23 @@ function ref.parse(s, opts)
     end
     return { transport = "docker-archive", file = file, repo = repo, tag = tag, display = "docker-archive:" .. file }
   end
-  rest = s:match("^docker://(.*)$") or s
-  if rest:match("^%a[%w+.-]*:") and not rest:match("^[^/]+:%d+/") and not rest:match("^[^/:]+:[^/]+$") then
-    return nil, "unknown transport in '" .. s .. "' (use docker://, oci: or docker-archive:)"
+  rest = s:match("^docker://(.*)$")
+  if not rest then
+    if s:match("^%a[%w+.-]*:") and not s:match("^[^/]+:%d+/") and not s:match("^[^/:]+:[^/]+$")
+        and not s:match("^[^/]+:%d+$") then
+      return nil, "unknown transport in '" .. s .. "' (use docker://, oci: or docker-archive:)"
+    end
+    rest = s
   end
-  return { transport = "docker", name = rest, display = "docker://" .. rest }
+  -- a registry alone ("docker://localhost:5000") takes the description's name as repository
+  if not rest:find("/", 1, true) and opts.default_name and (rest:find("[.:]") or rest == "localhost") then
+    rest = rest .. "/" .. opts.default_name
+  end
+  local r, err = require("hoist.registry").parse_ref(rest)
+  if not r then return nil, err end
+  return { transport = "docker", registry = r.registry, api_host = r.api_host, repository = r.repository,
+           tag = r.tag, digest = r.digest, loopback = r.loopback,
+           display = "docker://" .. r.registry .. "/" .. r.repository }
 end
 
 return ref

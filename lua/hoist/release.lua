@@ -31,11 +31,20 @@ function release.load(ctx)
   ctx.desc = desc
   local dest, derr = ref.parse(ctx.opts.to or "oci:dist/oci", { default_name = desc.name })
   if not dest then return fail(cli.EXIT.usage, derr) end
-  if dest.transport == "docker" then
-    return fail(cli.EXIT.usage, "registry destinations (docker://) are not supported yet: use oci:DIR or docker-archive:FILE")
+  if (dest.transport == "oci" or dest.transport == "docker") and (dest.tag or dest.digest) then
+    return fail(cli.EXIT.usage, "give the destination without a tag ('" .. dest.display .. "'): the version is the tag")
   end
-  if dest.transport == "oci" and dest.tag then
-    return fail(cli.EXIT.usage, "give the destination without a tag ('oci:" .. dest.dir .. "'): the version is the tag")
+  if dest.transport == "docker" then
+    local creds = ctx.opts.creds
+    local user, pass
+    if creds then
+      user, pass = creds:match("^([^:]+):(.*)$")
+      if not user then return fail(cli.EXIT.usage, "--creds must be USER:PASSWORD") end
+    end
+    local client, cerr = require("hoist.registry").connect(dest.api_host, {
+      username = user, password = pass, insecure = ctx.opts.insecure })
+    if not client then return fail(cli.EXIT.failure, cerr) end
+    ctx.client = client
   end
   ctx.dest = dest
   if dest.transport == "docker-archive" then
@@ -55,6 +64,13 @@ function release.existing_tags(ctx)
     local store = oci.layout(ctx.dest.dir, { create = false })
     if not store then return {} end
     return store:tags() or {}
+  elseif ctx.dest.transport == "docker" then
+    if not ctx.remote_tags then
+      local tags, err, code = ctx.client:tags(ctx.dest.repository)
+      if not tags then return nil, err, code end
+      ctx.remote_tags = tags
+    end
+    return ctx.remote_tags
   end
   return {}
 end
@@ -75,7 +91,9 @@ function release.resolve_version(ctx)
       return fail(cli.EXIT.usage, "--bump must be major, minor, patch or prerelease[:ID], got '" .. o.bump .. "'")
     end
     local tags = {}
-    for _, t in ipairs(release.existing_tags(ctx)) do
+    local existing, terr = release.existing_tags(ctx)
+    if not existing then return fail(cli.EXIT.failure, terr) end
+    for _, t in ipairs(existing) do
       if semver.valid(t) then tags[#tags + 1] = t end
     end
     local highest = #tags > 0 and semver.rsort(tags)[1] or "0.0.0"
@@ -106,7 +124,9 @@ end
 
 function release.check_existing(ctx)
   if ctx.opts.force or ctx.opts.push_by_digest then return true end
-  for _, t in ipairs(release.existing_tags(ctx)) do
+  local existing, err = release.existing_tags(ctx)
+  if not existing then return fail(cli.EXIT.failure, err) end
+  for _, t in ipairs(existing) do
     if t == ctx.tag then
       return fail(cli.EXIT.failure, string.format("tag '%s' already exists at %s (use --force to replace it)",
         ctx.tag, ctx.dest.display))
@@ -226,7 +246,7 @@ function release.tags_to_write(ctx)
   local parsed = semver.parse(ctx.tag)
   if #parsed.prerelease > 0 then return tags end
   local existing = {}
-  for _, t in ipairs(release.existing_tags(ctx)) do
+  for _, t in ipairs(release.existing_tags(ctx) or {}) do
     if semver.valid(t) then existing[#existing + 1] = t end
   end
   existing[#existing + 1] = ctx.tag
@@ -263,8 +283,51 @@ function release.publish(ctx)
     if not ok then return fail(cli.EXIT.failure, err) end
     ctx.tags = { repo_tag }
     return true
+  elseif ctx.dest.transport == "docker" then
+    return release.push(ctx)
   end
   return fail(cli.EXIT.usage, "unsupported destination " .. ctx.dest.display)
+end
+
+--[[
+Pushes the staged image to the registry in the order that never leaves a tag dangling: every
+blob the registry lacks, then each platform manifest and the index by digest, then the tags.
+]]
+function release.push(ctx)
+  local client, repo, store = ctx.client, ctx.dest.repository, ctx.store
+  ctx.built_bytes = 0
+  ctx.layer_bytes = 0
+  local function push_blob(desc, is_layer)
+    local exists, err, code = client:blob_exists(repo, desc.digest)
+    if exists == nil then return nil, err, code end
+    if exists then return true end
+    local ok, perr = client:put_blob_file(repo, desc.digest, store:blob_path(desc.digest), desc.size)
+    if not ok then return nil, perr end
+    ctx.built_bytes = ctx.built_bytes + desc.size
+    if is_layer then ctx.layer_bytes = ctx.layer_bytes + desc.size end
+    return true
+  end
+  local function push_manifest(desc, ref)
+    local bytes = assert(store:read(desc.digest))
+    return client:put_manifest(repo, ref, desc.mediaType, bytes)
+  end
+  for _, img in ipairs(ctx.images) do
+    for _, l in ipairs(img.manifest.layers) do
+      local ok, err = push_blob(l, true)
+      if not ok then return fail(cli.EXIT.failure, err) end
+    end
+    local ok, err = push_blob(img.config)
+    if not ok then return fail(cli.EXIT.failure, err) end
+    ok, err = push_manifest(img, img.digest)
+    if not ok then return fail(cli.EXIT.failure, err) end
+  end
+  local ok, err = push_manifest(ctx.index, ctx.index.digest)
+  if not ok then return fail(cli.EXIT.failure, err) end
+  for _, tag in ipairs(ctx.tags) do
+    ok, err = push_manifest(ctx.index, tag)
+    if not ok then return fail(cli.EXIT.failure, err) end
+  end
+  return true
 end
 
 function release.result(ctx)
@@ -274,6 +337,7 @@ function release.result(ctx)
     version = ctx.version, destination = ctx.dest.display,
     digest = ctx.index and ctx.index.digest, platforms = platforms,
     tags = require("hoist.json").array(ctx.tags or {}), uploaded_bytes = ctx.built_bytes or 0,
+    uploaded_layer_bytes = ctx.layer_bytes or ctx.built_bytes or 0,
   }
 end
 
