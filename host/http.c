@@ -261,6 +261,8 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_req *req,
   curl_slist_free_all(hdrs);
   if (x.fd >= 0)
     close(x.fd);
+  if (rc)
+    hoist_http_resp_release(resp);  /* a failed request holds only its status and transport_error */
   return rc;
 }
 

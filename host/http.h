@@ -54,7 +54,8 @@ void hoist_http_free(struct hoist_http *h);
 /*
 ** Performs req. resp is initialised here; release it with hoist_http_resp_release.
 ** Returns 0 whenever a response arrived (whatever its status), else an error
-** naming the URL's host (never its credentials) with resp->transport_error set.
+** naming the URL's host (never its credentials) with resp->transport_error set;
+** resp then holds no memory (releasing it again is harmless).
 */
 int hoist_http_do(struct hoist_http *h, const struct hoist_http_req *req,
                   struct hoist_http_resp *resp, struct hoist_err *err);

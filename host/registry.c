@@ -12,9 +12,11 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_TOKENS 16
 #define MANIFEST_MAX (4u << 20)
@@ -32,6 +34,7 @@ struct hoist_registry {
   int use_basic;           /* the registry asked for Basic */
   struct token tokens[MAX_TOKENS];
   size_t ntokens;
+  unsigned seed;           /* jitter */
 };
 
 static char *basic_header(const char *user, const char *pass)
@@ -292,6 +295,79 @@ static int send_authed(struct hoist_registry *r, const char *scope, struct hoist
   return rc;
 }
 
+/* Statuses worth another try: the registry or a proxy in front of it is busy or failing. */
+static int retryable_status(long status)
+{
+  return status == 408 || status == 429 || status == 500 || status == 502 || status == 503 ||
+         status == 504;
+}
+
+static void sleep_ms(long ms)
+{
+  struct timespec ts;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (ms % 1000) * 1000000L;
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+}
+
+static long now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+** The wait before try number `attempt` (1-based): Retry-After when the
+** registry says, else exponential from 100 ms with jitter, capped.
+*/
+static long backoff_ms(struct hoist_registry *r, const struct hoist_http_resp *rs, int attempt)
+{
+  char ra[64];
+  long ms = 100L << (attempt < 7 ? attempt - 1 : 6);
+  if (rs && hoist_http_header(rs, "Retry-After", ra, sizeof ra)) {
+    char *end;
+    long secs = strtol(ra, &end, 10);
+    if (end != ra && *end == '\0' && secs >= 0)
+      return secs > 30 ? 30000 : secs * 1000;
+  }
+  if (ms > 5000)
+    ms = 5000;
+  /* jitter: spread clients that failed together */
+  r->seed = r->seed * 1103515245u + 12345u;
+  return ms / 2 + (long)((r->seed >> 16) % (unsigned)(ms / 2 + 1));
+}
+
+/*
+** send_authed, again after a dropped connection or a busy answer, with
+** backoff, for at most RETRY_ATTEMPTS tries and RETRY_BUDGET_MS in all. Only
+** for requests that are safe to repeat (GET, HEAD, PUT of a manifest, POST of
+** a new upload session); a blob's final PUT is retried by its caller.
+*/
+#define RETRY_ATTEMPTS 6
+#define RETRY_BUDGET_MS 120000L
+
+static int send_retry(struct hoist_registry *r, const char *scope, struct hoist_http_req *rq,
+                      struct hoist_http_resp *rs, struct hoist_err *err)
+{
+  long start = now_ms();
+  int attempt;
+  for (attempt = 1;; attempt++) {
+    int rc = send_authed(r, scope, rq, rs, err);
+    int again = rc ? (rs->transport_error != 0) : retryable_status(rs->status);
+    long wait;
+    if (!again || attempt >= RETRY_ATTEMPTS)
+      return rc;
+    wait = backoff_ms(r, rc ? NULL : rs, attempt);
+    if (now_ms() - start + wait > RETRY_BUDGET_MS)
+      return rc;
+    if (!rc)
+      hoist_http_resp_release(rs);
+    sleep_ms(wait);
+  }
+}
+
 static int scope_for(char *out, size_t cap, const char *repo, const char *actions)
 {
   return snprintf(out, cap, "repository:%s:%s", repo, actions) < (int)cap ? HOIST_OK : HOIST_ERANGE;
@@ -311,7 +387,7 @@ int hoist_registry_blob_exists(struct hoist_registry *r, const char *repo, const
   memset(&rq, 0, sizeof rq);
   rq.method = "HEAD";
   rq.url = url;
-  rc = send_authed(r, scope, &rq, &rs, err);
+  rc = send_retry(r, scope, &rq, &rs, err);
   if (rc)
     return rc;
   if (rs.status == 200) {
@@ -325,47 +401,54 @@ int hoist_registry_blob_exists(struct hoist_registry *r, const char *repo, const
   return rc;
 }
 
-int hoist_registry_blob_put_file(struct hoist_registry *r, const char *repo, const char *digest,
-                                 const char *path, unsigned long long size, struct hoist_err *err)
+/*
+** One try of an upload: a session (kept in *session across tries: a PUT
+** that failed may be sent again into the same session), then the content.
+** *again says whether another try could help.
+*/
+static int blob_put_once(struct hoist_registry *r, const char *repo, const char *digest,
+                         const char *path, unsigned long long size, char **session, int *again,
+                         struct hoist_err *err)
 {
   struct hoist_http_req rq;
   struct hoist_http_resp rs;
   char url[1024], scope[512], loc[2048];
   char *put = NULL;
   const char *hdrs[1] = { "Content-Type: application/octet-stream" };
+  struct strbuf sb;
   int rc;
 
+  *again = 0;
   if (scope_for(scope, sizeof scope, repo, "pull,push") ||
       snprintf(url, sizeof url, "%s/v2/%s/blobs/uploads/", r->base, repo) >= (int)sizeof url)
     return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
-  /* the session first, without a body: auth is settled before any byte is streamed */
-  memset(&rq, 0, sizeof rq);
-  rq.method = "POST";
-  rq.url = url;
-  rq.has_body = 1;
-  rc = send_authed(r, scope, &rq, &rs, err);
-  if (rc)
-    return rc;
-  if (rs.status != 202 || !hoist_http_header(&rs, "Location", loc, sizeof loc)) {
-    rc = rs.status == 202 ? hoist_err_set(err, HOIST_EREMOTE, "registry '%s' opened an upload without a Location", r->host)
-                          : remote_error(r, "an upload", &rs, err);
-    hoist_http_resp_release(&rs);
-    return rc;
-  }
-  hoist_http_resp_release(&rs);
-  {
-    char *abs = NULL;
-    struct strbuf sb;
-    if (hoist_url_resolve(url, loc, strlen(loc), &abs, err))
-      return err ? err->code : HOIST_EINVAL;
-    strbuf_init(&sb, 8192);
-    if (strbuf_addf(&sb, "%s%sdigest=%s", abs, strchr(abs, '?') ? "&" : "?", digest)) {
-      free(abs);
-      return hoist_err_set(err, HOIST_ERANGE, "upload location too long");
+  if (!*session) {
+    /* the session first, without a body: auth is settled before any byte is streamed */
+    memset(&rq, 0, sizeof rq);
+    rq.method = "POST";
+    rq.url = url;
+    rq.has_body = 1;
+    rc = send_retry(r, scope, &rq, &rs, err);
+    if (rc) {
+      *again = rs.transport_error != 0;
+      return rc;
     }
-    free(abs);
-    put = strbuf_detach(&sb, NULL);
+    if (rs.status != 202 || !hoist_http_header(&rs, "Location", loc, sizeof loc)) {
+      *again = retryable_status(rs.status);
+      rc = rs.status == 202 ? hoist_err_set(err, HOIST_EREMOTE, "registry '%s' opened an upload without a Location", r->host)
+                            : remote_error(r, "an upload", &rs, err);
+      hoist_http_resp_release(&rs);
+      return rc;
+    }
+    hoist_http_resp_release(&rs);
+    /* relative or absolute, query and all: resolved against the request, otherwise kept */
+    if (hoist_url_resolve(url, loc, strlen(loc), session, err))
+      return err ? err->code : HOIST_EINVAL;
   }
+  strbuf_init(&sb, 8192);
+  if (strbuf_addf(&sb, "%s%sdigest=%s", *session, strchr(*session, '?') ? "&" : "?", digest))
+    return hoist_err_set(err, HOIST_ERANGE, "upload location too long");
+  put = strbuf_detach(&sb, NULL);
   memset(&rq, 0, sizeof rq);
   rq.method = "PUT";
   rq.url = put;
@@ -376,11 +459,52 @@ int hoist_registry_blob_put_file(struct hoist_registry *r, const char *repo, con
   rq.body_size = size;
   rc = send_authed(r, scope, &rq, &rs, err);
   free(put);
-  if (rc)
+  if (rc) {
+    *again = rs.transport_error != 0;
     return rc;
-  if (rs.status != 201)
+  }
+  if (rs.status != 201) {
+    *again = retryable_status(rs.status);
+    if (rs.status == 404 || rs.status == 400 || rs.status == 416) {
+      /* the session is gone (or was spoiled): the next try opens a new one */
+      free(*session);
+      *session = NULL;
+      *again = 1;
+    }
     rc = remote_error(r, "a blob upload", &rs, err);
+  }
   hoist_http_resp_release(&rs);
+  return rc;
+}
+
+/*
+** Uploads a blob, trying again when the transfer failed in a way worth
+** retrying. Before each new try the blob is looked up, since a PUT whose
+** answer was lost may have been committed; the session is reused while the
+** registry keeps it.
+*/
+int hoist_registry_blob_put_file(struct hoist_registry *r, const char *repo, const char *digest,
+                                 const char *path, unsigned long long size, struct hoist_err *err)
+{
+  long start = now_ms();
+  char *session = NULL;
+  int attempt, rc;
+  for (attempt = 1;; attempt++) {
+    int again = 0, exists = 0;
+    long wait;
+    rc = blob_put_once(r, repo, digest, path, size, &session, &again, err);
+    if (rc == HOIST_OK || !again || attempt >= 2 * RETRY_ATTEMPTS)
+      break;
+    wait = backoff_ms(r, NULL, attempt);
+    if (now_ms() - start + wait > RETRY_BUDGET_MS)
+      break;
+    sleep_ms(wait);
+    if (hoist_registry_blob_exists(r, repo, digest, &exists, NULL, NULL) == HOIST_OK && exists) {
+      rc = HOIST_OK;
+      break;
+    }
+  }
+  free(session);
   return rc;
 }
 
@@ -406,7 +530,7 @@ int hoist_registry_manifest_put(struct hoist_registry *r, const char *repo, cons
   rq.has_body = 1;
   rq.body = body;
   rq.body_len = len;
-  rc = send_authed(r, scope, &rq, &rs, err);
+  rc = send_retry(r, scope, &rq, &rs, err);
   if (rc)
     return rc;
   if (rs.status != 201) {
@@ -446,7 +570,7 @@ int hoist_registry_manifest_get(struct hoist_registry *r, const char *repo, cons
   rq.headers = hdrs;
   rq.nheaders = 1;
   rq.max_response = MANIFEST_MAX;
-  rc = send_authed(r, scope, &rq, &rs, err);
+  rc = send_retry(r, scope, &rq, &rs, err);
   if (rc)
     return rc;
   if (rs.status != 200) {
@@ -500,7 +624,7 @@ int hoist_registry_tags(struct hoist_registry *r, const char *repo, size_t page_
     rq.method = "GET";
     rq.url = url;
     rq.max_response = 16u << 20;
-    rc = send_authed(r, scope, &rq, &rs, err);
+    rc = send_retry(r, scope, &rq, &rs, err);
     if (rc)
       break;
     if (rs.status == 404) {

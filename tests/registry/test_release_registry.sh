@@ -73,6 +73,22 @@ PY
   skopeo list-tags --tls-verify=false $skcreds "docker://$host/acme/hello" >"$tmp/tags" 2>&1
   grep -q '"3.0.0"' "$tmp/tags" && ko "a tag was written by a failed release" || ok
 
+  # a registry that fails every third request (503), or drops every third connection before
+  # answering: the release completes, and what landed is intact
+  for pattern in fail-every-3 drop-before; do
+    px=$(registry_proxy "$pattern" "$tmp/$mode")
+    repo="acme/faults-$pattern"
+    # shellcheck disable=SC2086
+    "$HOIST" release "$EXT" --version 1.0.0 --to "docker://${px#http://}/$repo" $creds >/dev/null 2>"$tmp/err" \
+      && ok || { ko "release through $pattern"; cat "$tmp/err"; }
+    rm -rf "$tmp/back"
+    # shellcheck disable=SC2086
+    skopeo copy -q --all --src-tls-verify=false $srccreds "docker://$host/$repo:1.0.0" "oci:$tmp/back:1.0.0" \
+      && "$HOIST" validate "oci:$tmp/back:1.0.0" >/dev/null 2>"$tmp/err" && ok || { ko "intact after $pattern"; cat "$tmp/err"; }
+    faults=$(python3 -c 'import json,sys; print(sum(json.load(open(sys.argv[1]))["faults"].values()))' "$tmp/$mode/proxy-$pattern.state" 2>/dev/null || echo 0)
+    [ "${faults:-0}" -gt 0 ] && ok || ko "the $pattern proxy injected no fault (state: $(cat "$tmp/$mode/proxy-$pattern.state" 2>/dev/null))"
+  done
+
   registry_stop "$tmp/$mode" >/dev/null 2>&1
 done
 
