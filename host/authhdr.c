@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHOW_MAX 40
 
 struct param {
   const char *key, *val;
@@ -82,38 +81,13 @@ static int span_is_ci(const char *s, size_t n, const char *lit)
   return span_eq_ci(s, n, lit, strlen(lit));
 }
 
-/* Printable ASCII as is, other bytes as \xHH, "..." when it does not fit. */
-static const char *show(char dst[SHOW_MAX], const char *s, size_t n)
-{
-  static const char hex[] = "0123456789abcdef";
-  size_t i, o = 0, limit = SHOW_MAX - 4;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    size_t w = (c < 0x20 || c >= 0x7f) ? 4 : 1;
-    if (o + w > limit) {
-      memcpy(dst + o, "...", 3);
-      o += 3;
-      break;
-    }
-    if (w == 1) {
-      dst[o++] = (char)c;
-    } else {
-      dst[o++] = '\\';
-      dst[o++] = 'x';
-      dst[o++] = hex[c >> 4];
-      dst[o++] = hex[c & 15];
-    }
-  }
-  dst[o] = '\0';
-  return dst;
-}
 
 /* Records "<what> at byte N near '...'" for the position at. */
 static int bad_at(struct scan *sc, int code, size_t at, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int bad_at(struct scan *sc, int code, size_t at, const char *fmt, ...)
 {
-  char what[160], near[SHOW_MAX];
+  char what[160], near[HOIST_ERR_SHOW_MAX];
   size_t left = at < sc->n ? sc->n - at : 0;
   va_list ap;
   va_start(ap, fmt);
@@ -122,7 +96,7 @@ static int bad_at(struct scan *sc, int code, size_t at, const char *fmt, ...)
   if (left == 0)
     return hoist_err_set(sc->err, code, "invalid WWW-Authenticate header: %s at its end", what);
   return hoist_err_set(sc->err, code, "invalid WWW-Authenticate header: %s at byte %zu near '%s'",
-                       what, at, show(near, sc->s + at, left));
+                       what, at, hoist_err_show(near, sc->s + at, left));
 }
 
 static void skip_ows(struct scan *sc)
@@ -181,7 +155,7 @@ static int scan_param(struct scan *sc)
   struct challenge *c = &sc->ch[sc->nch - 1];
   struct param p;
   size_t at = sc->i, k;
-  char what[SHOW_MAX];
+  char what[HOIST_ERR_SHOW_MAX];
   int rc;
   p.key = sc->s + sc->i;
   p.key_n = scan_token(sc);
@@ -190,7 +164,7 @@ static int scan_param(struct scan *sc)
   skip_ows(sc);
   if (sc->i >= sc->n || sc->s[sc->i] != '=')
     return bad_at(sc, HOIST_EINVAL, sc->i, "expected '=' after parameter '%s'",
-                  show(what, p.key, p.key_n));
+                  hoist_err_show(what, p.key, p.key_n));
   sc->i++;
   skip_ows(sc);
   if (sc->i < sc->n && sc->s[sc->i] == '"') {
@@ -205,12 +179,12 @@ static int scan_param(struct scan *sc)
     p.quoted = 0;
     if (p.val_n == 0)
       return bad_at(sc, HOIST_EINVAL, sc->i, "parameter '%s' has no value",
-                    show(what, p.key, p.key_n));
+                    hoist_err_show(what, p.key, p.key_n));
   }
   for (k = c->first; k < c->first + c->nparams; k++)
     if (span_eq_ci(sc->pa[k].key, sc->pa[k].key_n, p.key, p.key_n))
       return bad_at(sc, HOIST_EINVAL, at, "parameter '%s' appears twice in one challenge",
-                    show(what, p.key, p.key_n));
+                    hoist_err_show(what, p.key, p.key_n));
   if (sc->npa == HOIST_AUTHHDR_MAX_PARAMS)
     return bad_at(sc, HOIST_ERANGE, at, "more than %d parameters", HOIST_AUTHHDR_MAX_PARAMS);
   sc->pa[sc->npa++] = p;

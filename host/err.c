@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int hoist_err_set(struct hoist_err *err, int code, const char *fmt, ...)
 {
@@ -26,4 +27,29 @@ const char *hoist_err_name(int code)
   case HOIST_ENOENT: return "ENOENT";
   default: return "EUNKNOWN";
   }
+}
+
+const char *hoist_err_show(char dst[HOIST_ERR_SHOW_MAX], const char *s, size_t n)
+{
+  static const char hex[] = "0123456789abcdef";
+  size_t i, o = 0, limit = HOIST_ERR_SHOW_MAX - 4;
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    size_t w = (c < 0x20 || c >= 0x7f) ? 4 : 1;
+    if (o + w > limit) {
+      memcpy(dst + o, "...", 3);
+      o += 3;
+      break;
+    }
+    if (w == 1) {
+      dst[o++] = (char)c;
+    } else {
+      dst[o++] = '\\';
+      dst[o++] = 'x';
+      dst[o++] = hex[c >> 4];
+      dst[o++] = hex[c & 15];
+    }
+  }
+  dst[o] = '\0';
+  return dst;
 }

@@ -26,6 +26,13 @@ struct hoist_err {
 int hoist_err_set(struct hoist_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+** Writes s[0..n) into dst for a one-line message: printable ASCII as is, any
+** other byte as \xHH, and "..." when it does not fit. Returns dst.
+*/
+#define HOIST_ERR_SHOW_MAX 80
+const char *hoist_err_show(char dst[HOIST_ERR_SHOW_MAX], const char *s, size_t n);
+
 /* Stable short name of a code, e.g. "EINVAL", for Lua's third return value. */
 const char *hoist_err_name(int code);
 

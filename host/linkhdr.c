@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHOW_MAX 40
 
 static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
@@ -52,31 +51,6 @@ static int span_is_ci(const char *s, size_t n, const char *lit)
   return 1;
 }
 
-/* Printable ASCII as is, other bytes as \xHH, "..." when it does not fit. */
-static const char *show(char dst[SHOW_MAX], const char *s, size_t n)
-{
-  static const char hex[] = "0123456789abcdef";
-  size_t i, o = 0, limit = SHOW_MAX - 4;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    size_t w = (c < 0x20 || c >= 0x7f) ? 4 : 1;
-    if (o + w > limit) {
-      memcpy(dst + o, "...", 3);
-      o += 3;
-      break;
-    }
-    if (w == 1) {
-      dst[o++] = (char)c;
-    } else {
-      dst[o++] = '\\';
-      dst[o++] = 'x';
-      dst[o++] = hex[c >> 4];
-      dst[o++] = hex[c & 15];
-    }
-  }
-  dst[o] = '\0';
-  return dst;
-}
 
 /* ------------------------------------------------------------------ URLs */
 
@@ -199,20 +173,20 @@ int hoist_url_resolve(const char *base, const char *ref, size_t ref_len, char **
   const struct uri *from_auth;
   const char *scheme, *query = NULL;
   size_t scheme_n, query_n = 0, merged_n, path_n, size, i;
-  char shown[SHOW_MAX];
+  char shown[HOIST_ERR_SHOW_MAX];
   char *merged, *res, *o;
   int has_query;
 
   *out = NULL;
   if (split_uri(base, strlen(base), &b) != 0 || !is_web(&b))
     return hoist_err_set(err, HOIST_EINVAL, "base URL '%s' is not an absolute http(s) URL",
-                         show(shown, base, strlen(base)));
+                         hoist_err_show(shown, base, strlen(base)));
   if (split_uri(ref, ref_len, &r) != 0)
     return hoist_err_set(err, HOIST_EINVAL, "URL '%s' holds a byte or a scheme that is not allowed",
-                         show(shown, ref, ref_len));
+                         hoist_err_show(shown, ref, ref_len));
   if (r.has_scheme && !is_web(&r))
     return hoist_err_set(err, HOIST_EINVAL, "URL '%s' is not an http(s) URL with a host",
-                         show(shown, ref, ref_len));
+                         hoist_err_show(shown, ref, ref_len));
 
   /* the path before dot removal: at most base's path, a '/' and ref's path */
   merged = malloc(b.path_n + r.path_n + 2);
@@ -253,7 +227,7 @@ int hoist_url_resolve(const char *base, const char *ref, size_t ref_len, char **
   scheme_n = r.has_scheme ? r.scheme_n : b.scheme_n;
   if (from_auth->auth_n == 0) {
     free(merged);
-    return hoist_err_set(err, HOIST_EINVAL, "URL '%s' has no host", show(shown, ref, ref_len));
+    return hoist_err_set(err, HOIST_EINVAL, "URL '%s' has no host", hoist_err_show(shown, ref, ref_len));
   }
 
   /* + 1 for a '/' put before a path that lacks one */
@@ -301,7 +275,7 @@ static int bad_at(struct scan *sc, int code, size_t at, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int bad_at(struct scan *sc, int code, size_t at, const char *fmt, ...)
 {
-  char what[160], near[SHOW_MAX];
+  char what[160], near[HOIST_ERR_SHOW_MAX];
   size_t left = at < sc->n ? sc->n - at : 0;
   va_list ap;
   va_start(ap, fmt);
@@ -310,7 +284,7 @@ static int bad_at(struct scan *sc, int code, size_t at, const char *fmt, ...)
   if (left == 0)
     return hoist_err_set(sc->err, code, "invalid Link header: %s at its end", what);
   return hoist_err_set(sc->err, code, "invalid Link header: %s at byte %zu near '%s'", what, at,
-                       show(near, sc->s + at, left));
+                       hoist_err_show(near, sc->s + at, left));
 }
 
 static void skip_ows(struct scan *sc)
@@ -388,14 +362,14 @@ int hoist_linkhdr_next(const char *s, size_t len, const char *base, char **next,
   struct scan sc;
   const char *found = NULL;
   size_t found_n = 0, nlinks = 0, nparams = 0;
-  char shown[SHOW_MAX];
+  char shown[HOIST_ERR_SHOW_MAX];
   struct uri b;
   int rc;
 
   *next = NULL;
   if (split_uri(base, strlen(base), &b) != 0 || !is_web(&b))
     return hoist_err_set(err, HOIST_EINVAL, "base URL '%s' is not an absolute http(s) URL",
-                         show(shown, base, strlen(base)));
+                         hoist_err_show(shown, base, strlen(base)));
   if (len > HOIST_LINKHDR_MAX)
     return hoist_err_set(err, HOIST_ERANGE, "invalid Link header: longer than %d bytes",
                          HOIST_LINKHDR_MAX);
@@ -461,7 +435,7 @@ int hoist_linkhdr_next(const char *s, size_t len, const char *base, char **next,
           val_n = (size_t)(sc.s + sc.i - val);
           if (val_n == 0)
             return bad_at(&sc, HOIST_EINVAL, sc.i, "parameter '%s' has no value",
-                          show(shown, key, key_n));
+                          hoist_err_show(shown, key, key_n));
         }
       }
       if (span_is_ci(key, key_n, "rel") && !rel_seen) {

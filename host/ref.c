@@ -23,7 +23,6 @@
 #define HUB_API_HOST "registry-1.docker.io"
 #define HUB_OFFICIAL "library/"
 #define TRANSPORT "docker://"
-#define SHOW_MAX 72  /* bytes of a quoted input or culprit in a message */
 
 static int is_lower(char c) { return c >= 'a' && c <= 'z'; }
 static int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
@@ -33,46 +32,18 @@ static int is_word(char c) { return is_alnum(c) || c == '_'; }
 static int is_lower_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
 static int is_hex(char c) { return is_lower_hex(c) || (c >= 'A' && c <= 'F'); }
 
-/*
-** Writes s[0..n) into dst (SHOW_MAX bytes) for a one-line message: printable
-** ASCII as is, any other byte as \xHH, and "..." when it does not fit.
-*/
-static const char *show(char dst[SHOW_MAX], const char *s, size_t n)
-{
-  static const char hex[] = "0123456789abcdef";
-  size_t i, o = 0, limit = SHOW_MAX - 4;
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)s[i];
-    size_t w = (c < 0x20 || c >= 0x7f) ? 4 : 1;
-    if (o + w > limit) {
-      memcpy(dst + o, "...", 3);
-      o += 3;
-      break;
-    }
-    if (w == 1) {
-      dst[o++] = (char)c;
-    } else {
-      dst[o++] = '\\';
-      dst[o++] = 'x';
-      dst[o++] = hex[c >> 4];
-      dst[o++] = hex[c & 15];
-    }
-  }
-  dst[o] = '\0';
-  return dst;
-}
 
 /* Records "invalid reference '<s>': <reason>" and returns code. */
 static int bad(struct hoist_err *err, int code, const char *s, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 static int bad(struct hoist_err *err, int code, const char *s, size_t n, const char *fmt, ...)
 {
-  char in[SHOW_MAX], reason[200];
+  char in[HOIST_ERR_SHOW_MAX], reason[200];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(reason, sizeof reason, fmt, ap);
   va_end(ap);
-  return hoist_err_set(err, code, "invalid reference '%s': %s", show(in, s, n), reason);
+  return hoist_err_set(err, code, "invalid reference '%s': %s", hoist_err_show(in, s, n), reason);
 }
 
 static int span_is(const char *s, size_t n, const char *lit)
@@ -267,14 +238,14 @@ static int check_digest(const char *in, size_t inlen, const char *d, size_t n,
   static const struct { const char *name; size_t hex; } algs[] = {
     { "sha256", 64 }, { "sha384", 96 }, { "sha512", 128 },
   };
-  char what[SHOW_MAX];
+  char what[HOIST_ERR_SHOW_MAX];
   const char *colon = memchr(d, ':', n);
   size_t alen, hlen, i, k;
   if (n == 0)
     return bad(err, HOIST_EINVAL, in, inlen, "digest is empty after '@'");
   if (!colon || colon == d || colon + 1 == d + n)
     return bad(err, HOIST_EINVAL, in, inlen, "digest '%s' is not ALGORITHM:HEX",
-               show(what, d, n));
+               hoist_err_show(what, d, n));
   alen = (size_t)(colon - d);
   hlen = n - alen - 1;
   for (k = 0; k < sizeof algs / sizeof algs[0]; k++)
@@ -283,43 +254,43 @@ static int check_digest(const char *in, size_t inlen, const char *d, size_t n,
   if (k == sizeof algs / sizeof algs[0])
     return bad(err, HOIST_EINVAL, in, inlen,
                "digest algorithm '%s' is not supported (sha256, sha384, sha512)",
-               show(what, d, alen));
+               hoist_err_show(what, d, alen));
   for (i = 0; i < hlen; i++)
     if (!is_lower_hex(colon[1 + i]))
       break;
   if (i < hlen || hlen != algs[k].hex)
     return bad(err, HOIST_EINVAL, in, inlen,
                "digest '%s' is invalid: %s needs %zu lowercase hex digits",
-               show(what, d, n), algs[k].name, algs[k].hex);
+               hoist_err_show(what, d, n), algs[k].name, algs[k].hex);
   return 0;
 }
 
 /* Tag: [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. Returns 0 or the error. */
 static int check_tag(const char *in, size_t inlen, const char *t, size_t n, struct hoist_err *err)
 {
-  char what[SHOW_MAX];
+  char what[HOIST_ERR_SHOW_MAX];
   size_t i;
   if (n == 0)
     return bad(err, HOIST_EINVAL, in, inlen, "tag is empty after ':'");
   if (memchr(t, '+', n))
     return bad(err, HOIST_EINVAL, in, inlen,
                "tag '%s' cannot contain '+' (semver build metadata is not allowed in tags: "
-               "drop the '+...' part)", show(what, t, n));
+               "drop the '+...' part)", hoist_err_show(what, t, n));
   for (i = 0; i < n; i++)
     if (!is_word(t[i]) && (i == 0 || (t[i] != '.' && t[i] != '-')))
       return bad(err, HOIST_EINVAL, in, inlen,
                  "tag '%s' is invalid (letters, digits, '_', '.' and '-', not first '.' or '-')",
-                 show(what, t, n));
+                 hoist_err_show(what, t, n));
   if (n > HOIST_REF_TAG_MAX)
     return bad(err, HOIST_ERANGE, in, inlen, "tag '%s' is longer than %d characters",
-               show(what, t, n), HOIST_REF_TAG_MAX);
+               hoist_err_show(what, t, n), HOIST_REF_TAG_MAX);
   return 0;
 }
 
 /* Path: components joined by '/'. Returns 0 or the error. */
 static int check_path(const char *in, size_t inlen, const char *p, size_t n, struct hoist_err *err)
 {
-  char what[SHOW_MAX];
+  char what[HOIST_ERR_SHOW_MAX];
   size_t i = 0;
   if (n == 0)
     return bad(err, HOIST_EINVAL, in, inlen, "repository name is empty");
@@ -333,7 +304,7 @@ static int check_path(const char *in, size_t inlen, const char *p, size_t n, str
     if (!valid_component(p + i, end - i))
       return bad(err, HOIST_EINVAL, in, inlen,
                  "repository name component '%s' is invalid (lowercase letters and digits, "
-                 "separated by '.', '_', '__' or '-')", show(what, p + i, end - i));
+                 "separated by '.', '_', '__' or '-')", hoist_err_show(what, p + i, end - i));
     i = end + 1;
   }
   return 0;
@@ -368,7 +339,7 @@ int hoist_ref_parse(const char *s, size_t len, struct hoist_ref **out, struct ho
   size_t n = len, name_n, path_n, tag_n = 0, digest_n = 0, reg_n, api_n, pre_n = 0, i;
   size_t repo_n, name_total, canon_n, ref_n, size;
   struct hoist_ref *r;
-  char what[SHOW_MAX];
+  char what[HOIST_ERR_SHOW_MAX];
   char *cur;
   int rc, hub = 0;
 
@@ -386,7 +357,7 @@ int hoist_ref_parse(const char *s, size_t len, struct hoist_ref **out, struct ho
     ;
   if (i > 0 && n - i >= 3 && memcmp(p + i, "://", 3) == 0)
     return bad(err, HOIST_EINVAL, s, len, "'%s' is not a registry transport (use docker://)",
-               show(what, p, i + 3));
+               hoist_err_show(what, p, i + 3));
   /* distribution refuses what reads as an image ID, which docker would look up locally */
   for (i = 0; i < n && is_lower_hex(p[i]); i++)
     ;
@@ -415,7 +386,7 @@ int hoist_ref_parse(const char *s, size_t len, struct hoist_ref **out, struct ho
     if (span_is(name, first, "localhost") || memchr(name, '.', first) || memchr(name, ':', first)) {
       const char *why = check_domain(name, first);
       if (why)
-        return bad(err, HOIST_EINVAL, s, len, "registry '%s' %s", show(what, name, first), why);
+        return bad(err, HOIST_EINVAL, s, len, "registry '%s' %s", hoist_err_show(what, name, first), why);
       registry = name;
       reg_n = first;
       path = slash + 1;
@@ -444,7 +415,7 @@ int hoist_ref_parse(const char *s, size_t len, struct hoist_ref **out, struct ho
   name_total = reg_n + 1 + repo_n;
   if (name_total > HOIST_REF_NAME_MAX)
     return bad(err, HOIST_ERANGE, s, len, "name '%s' is longer than %d characters",
-               show(what, name, name_n), HOIST_REF_NAME_MAX);
+               hoist_err_show(what, name, name_n), HOIST_REF_NAME_MAX);
   if (tag && (rc = check_tag(s, len, tag, tag_n, err)) != 0)
     return rc;
   if (digest && (rc = check_digest(s, len, digest, digest_n, err)) != 0)
