@@ -128,6 +128,34 @@ static const struct hoist_semver *check_version(lua_State *L, int idx, int flags
   return v;
 }
 
+/*
+** The two version arguments of compare(), diff(), gt() ...: parsed, or a raise
+** naming the invalid one (before anything is owned). Release with two_release.
+*/
+struct two {
+  const struct hoist_semver *a, *b;
+  struct hoist_semver *oa, *ob;
+};
+
+static void two_versions(lua_State *L, int flags, struct two *t)
+{
+  t->oa = t->ob = NULL;
+  t->a = check_version(L, 1, flags, &t->oa);
+  t->b = arg_version(L, 2, flags, &t->ob, NULL);
+  if (!t->b) {
+    hoist_semver_free(t->oa);
+    t->oa = NULL;
+    check_version(L, 2, flags, &t->ob);  /* raises with the message */
+  }
+}
+
+static void two_release(struct two *t)
+{
+  hoist_semver_free(t->oa);
+  hoist_semver_free(t->ob);
+  t->oa = t->ob = NULL;
+}
+
 static int l_version_index(lua_State *L)
 {
   struct lversion *lv = luaL_checkudata(L, 1, VERSION_MT);
@@ -181,23 +209,14 @@ static int l_version_gc(lua_State *L)
 }
 
 /* Both operands of a comparison metamethod; strings are parsed (raises if invalid). */
+/* Both operands of a comparison metamethod (raises on an invalid one). */
 static int compare_args(lua_State *L, int flags)
 {
-  struct hoist_semver *oa = NULL, *ob = NULL;
-  const struct hoist_semver *a, *b;
-  struct hoist_err err;
+  struct two t;
   int c;
-  a = arg_version(L, 1, flags, &oa, &err);
-  if (!a)
-    return luaL_error(L, "%s", err.msg);
-  b = arg_version(L, 2, flags, &ob, &err);
-  if (!b) {
-    hoist_semver_free(oa);
-    return luaL_error(L, "%s", err.msg);
-  }
-  c = hoist_semver_compare(a, b);
-  hoist_semver_free(oa);
-  hoist_semver_free(ob);
+  two_versions(L, flags, &t);
+  c = hoist_semver_compare(t.a, t.b);
+  two_release(&t);
   return c;
 }
 
@@ -401,39 +420,22 @@ static int l_semver_coerce(lua_State *L)
 
 static int l_semver_compare(lua_State *L)
 {
-  struct hoist_semver *oa, *ob;
-  const struct hoist_semver *a, *b;
-  int flags = opt_flags(L, 3), c;
-  a = check_version(L, 1, flags, &oa);
-  lua_settop(L, 3);
-  b = arg_version(L, 2, flags, &ob, NULL);
-  if (!b) {
-    hoist_semver_free(oa);
-    check_version(L, 2, flags, &ob);  /* raises with the message */
-    return 0;
-  }
-  c = hoist_semver_compare(a, b);
-  hoist_semver_free(oa);
-  hoist_semver_free(ob);
+  struct two t;
+  int c;
+  two_versions(L, opt_flags(L, 3), &t);
+  c = hoist_semver_compare(t.a, t.b);
+  two_release(&t);
   lua_pushinteger(L, c);
   return 1;
 }
 
 static int l_semver_compare_build(lua_State *L)
 {
-  struct hoist_semver *oa, *ob;
-  const struct hoist_semver *a, *b;
-  int flags = opt_flags(L, 3), c;
-  a = check_version(L, 1, flags, &oa);
-  b = arg_version(L, 2, flags, &ob, NULL);
-  if (!b) {
-    hoist_semver_free(oa);
-    check_version(L, 2, flags, &ob);
-    return 0;
-  }
-  c = hoist_semver_compare_build(a, b);
-  hoist_semver_free(oa);
-  hoist_semver_free(ob);
+  struct two t;
+  int c;
+  two_versions(L, opt_flags(L, 3), &t);
+  c = hoist_semver_compare_build(t.a, t.b);
+  two_release(&t);
   lua_pushinteger(L, c);
   return 1;
 }
@@ -441,19 +443,11 @@ static int l_semver_compare_build(lua_State *L)
 /* gt, gte, lt, lte, eq, neq: compare() against a fixed outcome. */
 static int compare_op(lua_State *L, int want_lt, int want_eq, int want_gt)
 {
-  struct hoist_semver *oa, *ob;
-  const struct hoist_semver *a, *b;
-  int flags = opt_flags(L, 3), c;
-  a = check_version(L, 1, flags, &oa);
-  b = arg_version(L, 2, flags, &ob, NULL);
-  if (!b) {
-    hoist_semver_free(oa);
-    check_version(L, 2, flags, &ob);
-    return 0;
-  }
-  c = hoist_semver_compare(a, b);
-  hoist_semver_free(oa);
-  hoist_semver_free(ob);
+  struct two t;
+  int c;
+  two_versions(L, opt_flags(L, 3), &t);
+  c = hoist_semver_compare(t.a, t.b);
+  two_release(&t);
   lua_pushboolean(L, c < 0 ? want_lt : c == 0 ? want_eq : want_gt);
   return 1;
 }
@@ -714,19 +708,11 @@ static int l_semver_inc(lua_State *L)
 
 static int l_semver_diff(lua_State *L)
 {
-  struct hoist_semver *oa, *ob;
-  const struct hoist_semver *a, *b;
+  struct two t;
   const char *d;
-  a = check_version(L, 1, 0, &oa);
-  b = arg_version(L, 2, 0, &ob, NULL);
-  if (!b) {
-    hoist_semver_free(oa);
-    check_version(L, 2, 0, &ob);
-    return 0;
-  }
-  d = hoist_semver_diff(a, b);
-  hoist_semver_free(oa);
-  hoist_semver_free(ob);
+  two_versions(L, 0, &t);
+  d = hoist_semver_diff(t.a, t.b);
+  two_release(&t);
   if (d)
     lua_pushstring(L, d);
   else
