@@ -67,7 +67,10 @@ void hoist_http_resp_release(struct hoist_http_resp *resp)
 
 struct xfer {
   struct hoist_http_resp *resp;
+  const struct hoist_http_req *req;
+  long status;          /* of the response whose headers came last */
   int overflow;
+  int sink_rc;
   /* request body */
   const char *mem;
   size_t mem_len, mem_off;
@@ -82,8 +85,15 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
   struct xfer *x = ctx;
   size_t len = size * n;
   /* a new status line starts a new response (after a redirect or a 100 Continue) */
-  if (len >= 5 && memcmp(data, "HTTP/", 5) == 0)
+  if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+    const char *sp = memchr(data, ' ', len);
     strbuf_reset(&x->resp->head);
+    x->status = 0;
+    /* "HTTP/1.1 206 Partial Content": the sink takes only a success's body */
+    for (sp = sp ? sp + 1 : data + len; sp < data + len && *sp >= '0' && *sp <= '9'; sp++)
+      x->status = x->status * 10 + (*sp - '0');
+    x->resp->status = x->status;
+  }
   if (strbuf_add(&x->resp->head, data, len))
     return 0;
   return len;
@@ -93,6 +103,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *ctx)
 {
   struct xfer *x = ctx;
   size_t len = size * n;
+  if (x->req->sink && x->status >= 200 && x->status < 300) {
+    int rc = x->req->sink(x->req->sink_ctx, x->resp, data, len);
+    if (rc) {
+      x->sink_rc = rc;
+      return 0;
+    }
+    return len;
+  }
   if (strbuf_add(&x->resp->body, data, len)) {
     x->overflow = 1;
     return 0;
@@ -178,6 +196,7 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_req *req,
   strbuf_init(&resp->head, 64 * 1024);
   memset(&x, 0, sizeof x);
   x.resp = resp;
+  x.req = req;
   x.fd = -1;
   if (req->has_body) {
     if (req->body_path) {
@@ -247,7 +266,10 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_req *req,
     if (cc != CURLE_OK) {
       char host[256];
       url_host(req->url, host, sizeof host);
-      if (x.overflow) {
+      if (x.sink_rc) {
+        resp->sink_error = 1;
+        rc = hoist_err_set(err, x.sink_rc, "cannot store the response from '%s'", host);
+      } else if (x.overflow) {
         rc = hoist_err_set(err, HOIST_ERANGE, "response from '%s' is larger than %zu bytes", host,
                            resp->body.max);
       } else if (x.read_error) {

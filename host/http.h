@@ -3,7 +3,9 @@
 **
 ** Bodies stream: a request body comes from memory or from a range of a file
 ** (read with pread, never loaded whole); a response body is kept in memory up
-** to a bound (errors and manifests are small) or discarded. Only the final
+** to a bound (errors and manifests are small), or, when it is a success (2xx)
+** and the request names a sink, handed to the sink as it arrives (blobs go to
+** disk this way and never sit in memory). Only the final
 ** response's headers are kept. Connections are reused between requests of
 ** one client. Redirects are followed only when asked, and libcurl then drops
 ** the Authorization header when the host changes, so credentials never leave
@@ -18,6 +20,8 @@
 #include <stddef.h>
 
 struct hoist_http;
+
+struct hoist_http_resp;
 
 struct hoist_http_opts {
   int insecure_tls;        /* skip certificate checks (the user asked with --insecure) */
@@ -39,6 +43,16 @@ struct hoist_http_req {
   int has_body;                    /* send a body (possibly empty) */
   size_t max_response;             /* response bytes kept; beyond: HOIST_ERANGE (0: 1 MiB) */
   int follow_redirects;
+  /*
+  ** The body of a 2xx final response goes here instead of memory (other
+  ** statuses still fill resp->body, for their error message). resp holds
+  ** that response's status and headers already (a 206's Content-Range, say).
+  ** A non-zero return aborts the transfer: hoist_http_do then returns that
+  ** code with resp->sink_error set and a generic message the caller is
+  ** expected to replace (it knows why).
+  */
+  int (*sink)(void *ctx, const struct hoist_http_resp *resp, const char *data, size_t len);
+  void *sink_ctx;
 };
 
 struct hoist_http_resp {
@@ -46,6 +60,7 @@ struct hoist_http_resp {
   struct strbuf body;
   struct strbuf head;          /* the final response's header lines */
   int transport_error;         /* connection refused, reset, timed out: worth retrying */
+  int sink_error;              /* the sink refused data (its code is what hoist_http_do returned) */
 };
 
 int hoist_http_new(const struct hoist_http_opts *o, struct hoist_http **out, struct hoist_err *err);

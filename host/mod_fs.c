@@ -203,15 +203,27 @@ static int l_fs_glob(lua_State *L)
   size_t i;
   int rc = glob(pat, 0, NULL, &g);
   lua_newtable(L);
-  if (rc == GLOB_NOMATCH)
-    return 1;
-  if (rc != 0)
+  if (rc != 0) {
+    globfree(&g);
+    if (rc == GLOB_NOMATCH)
+      return 1;
     return luaL_error(L, "glob '%s' failed", pat);
+  }
   for (i = 0; i < g.gl_pathc; i++) {
     lua_pushstring(L, g.gl_pathv[i]);
     lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
   globfree(&g);
+  return 1;
+}
+
+/* isatty("stdin"|"stdout"|"stderr" or 0|1|2) -> boolean: whether progress may be drawn */
+static int l_fs_isatty(lua_State *L)
+{
+  static const char *const names[] = {"stdin", "stdout", "stderr", NULL};
+  int fd = lua_type(L, 1) == LUA_TNUMBER ? (int)luaL_checkinteger(L, 1) : luaL_checkoption(L, 1, NULL, names);
+  luaL_argcheck(L, fd >= 0 && fd <= 2, 1, "0, 1 or 2 expected");
+  lua_pushboolean(L, isatty(fd));
   return 1;
 }
 
@@ -228,6 +240,7 @@ static const luaL_Reg fs_funcs[] = {
   {"realpath", l_fs_realpath},
   {"tmpdir", l_fs_tmpdir},
   {"glob", l_fs_glob},
+  {"isatty", l_fs_isatty},
   {NULL, NULL}
 };
 

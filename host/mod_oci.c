@@ -4,6 +4,7 @@
 */
 #include "digest.h"
 #include "layer.h"
+#include "manifest.h"
 #include "tarfile.h"
 
 #include <lauxlib.h>
@@ -329,7 +330,128 @@ static int l_oci_scan_layer(lua_State *L)
   return 2;
 }
 
+#define MANIFEST_BOX_MT "hoist.ManifestBox"
+
+/* A box owns the decoded manifest, so a raise while its table is built cannot leak it. */
+static int l_manifest_box_gc(lua_State *L)
+{
+  struct hoist_manifest **box = luaL_checkudata(L, 1, MANIFEST_BOX_MT);
+  hoist_manifest_free(*box);
+  *box = NULL;
+  return 0;
+}
+
+static void push_annotations(lua_State *L, const struct hoist_annotation *a, size_t n)
+{
+  size_t i;
+  lua_createtable(L, 0, (int)n);
+  for (i = 0; i < n; i++) {
+    lua_pushstring(L, a[i].value);
+    lua_setfield(L, -2, a[i].key);
+  }
+}
+
+/*
+** { mediaType, digest, size [, artifactType] [, annotations]
+**   [, platform = { os, architecture [, variant] [, ["os.version"]] }] }
+*/
+static void push_descriptor(lua_State *L, const struct hoist_descriptor *d)
+{
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, d->media_type);
+  lua_setfield(L, -2, "mediaType");
+  lua_pushstring(L, d->digest);
+  lua_setfield(L, -2, "digest");
+  lua_pushinteger(L, (lua_Integer)d->size);
+  lua_setfield(L, -2, "size");
+  if (d->artifact_type) {
+    lua_pushstring(L, d->artifact_type);
+    lua_setfield(L, -2, "artifactType");
+  }
+  if (d->n_annotations) {
+    push_annotations(L, d->annotations, d->n_annotations);
+    lua_setfield(L, -2, "annotations");
+  }
+  if (d->platform) {
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, d->platform->os);
+    lua_setfield(L, -2, "os");
+    lua_pushstring(L, d->platform->architecture);
+    lua_setfield(L, -2, "architecture");
+    lua_pushstring(L, d->platform->variant);  /* NULL pushes nil: no field */
+    lua_setfield(L, -2, "variant");
+    lua_pushstring(L, d->platform->os_version);
+    lua_setfield(L, -2, "os.version");
+    lua_setfield(L, -2, "platform");
+  }
+}
+
+static void push_descriptors(lua_State *L, const struct hoist_descriptor *d, size_t n)
+{
+  size_t i;
+  lua_createtable(L, (int)n, 0);
+  for (i = 0; i < n; i++) {
+    push_descriptor(L, &d[i]);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+}
+
+/*
+** parse_manifest(bytes [, media_type]) -> { kind = "image"|"index", media_type, config, layers,
+**   manifests [, subject] [, artifact_type] [, annotations] } | nil, err, code
+** media_type is the Content-Type or the referring descriptor's mediaType (see manifest.h).
+** layers and manifests are always arrays (the other kind's is empty); config is an image's.
+*/
+static int l_oci_parse_manifest(lua_State *L)
+{
+  size_t len, hint_len = 0;
+  const char *bytes = luaL_checklstring(L, 1, &len);
+  const char *hint = luaL_optlstring(L, 2, NULL, &hint_len);
+  struct hoist_manifest **box, *m;
+  struct hoist_err err;
+  luaL_argcheck(L, !hint || strlen(hint) == hint_len, 2, "media type holds a NUL byte");
+  box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = NULL;
+  if (luaL_newmetatable(L, MANIFEST_BOX_MT)) {
+    lua_pushcfunction(L, l_manifest_box_gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  lua_setmetatable(L, -2);
+  if (hoist_manifest_parse(bytes, len, hint, box, &err))
+    return push_err(L, &err);
+  m = *box;
+  lua_createtable(L, 0, 8);
+  lua_pushstring(L, m->kind == HOIST_MANIFEST_INDEX ? "index" : "image");
+  lua_setfield(L, -2, "kind");
+  lua_pushstring(L, m->media_type);
+  lua_setfield(L, -2, "media_type");
+  if (m->config) {
+    push_descriptor(L, m->config);
+    lua_setfield(L, -2, "config");
+  }
+  push_descriptors(L, m->layers, m->n_layers);
+  lua_setfield(L, -2, "layers");
+  push_descriptors(L, m->manifests, m->n_manifests);
+  lua_setfield(L, -2, "manifests");
+  if (m->subject) {
+    push_descriptor(L, m->subject);
+    lua_setfield(L, -2, "subject");
+  }
+  if (m->artifact_type) {
+    lua_pushstring(L, m->artifact_type);
+    lua_setfield(L, -2, "artifact_type");
+  }
+  if (m->n_annotations) {
+    push_annotations(L, m->annotations, m->n_annotations);
+    lua_setfield(L, -2, "annotations");
+  }
+  hoist_manifest_free(m);
+  *box = NULL;
+  return 1;
+}
+
 static const luaL_Reg oci_funcs[] = {
+  {"parse_manifest", l_oci_parse_manifest},
   {"scan_layer", l_oci_scan_layer},
   {"write_tar", l_oci_write_tar},
   {"digest", l_oci_digest},

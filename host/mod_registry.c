@@ -68,7 +68,21 @@ static int l_parse_ref(lua_State *L)
   return 1;
 }
 
-/* connect(api_host [, { username=, password=, insecure= }]) -> client */
+/* An optional positive integer field of the table at idx (0 when absent); raises when it is not one. */
+static lua_Integer opt_count(lua_State *L, int idx, const char *key, lua_Integer max)
+{
+  lua_Integer v = 0;
+  int isnum;
+  if (lua_getfield(L, idx, key) != LUA_TNIL) {
+    v = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || v <= 0 || v > max)
+      luaL_error(L, "bad option '%s' (a positive integer up to %I expected)", key, max);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* connect(api_host [, { username=, password=, identity_token=, insecure=, chunk_size=, parallel= }]) -> client */
 static int l_connect(lua_State *L)
 {
   const char *host = luaL_checkstring(L, 1);
@@ -78,12 +92,17 @@ static int l_connect(lua_State *L)
   memset(&o, 0, sizeof o);
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
+    o.chunk_size = (unsigned long long)opt_count(L, 2, "chunk_size", (lua_Integer)1 << 40);
+    o.parallel = (int)opt_count(L, 2, "parallel", HOIST_REGISTRY_PARALLEL_MAX);
+    /* the strings stay on the stack (so alive) until the client is made */
     lua_getfield(L, 2, "username");
     lua_getfield(L, 2, "password");
     lua_getfield(L, 2, "insecure");
-    o.username = lua_tostring(L, -3);
-    o.password = lua_tostring(L, -2);
-    o.insecure = lua_toboolean(L, -1);
+    lua_getfield(L, 2, "identity_token");
+    o.username = lua_tostring(L, -4);
+    o.password = lua_tostring(L, -3);
+    o.insecure = lua_toboolean(L, -2);
+    o.identity_token = lua_tostring(L, -1);
   }
   c = lua_newuserdatauv(L, sizeof *c, 0);
   c->r = NULL;
@@ -143,6 +162,26 @@ static int l_client_put_manifest(lua_State *L)
   return 1;
 }
 
+static int push_lstring(lua_State *L)
+{
+  lua_pushlstring(L, lua_touserdata(L, 1), (size_t)lua_tointeger(L, 2));
+  return 1;
+}
+
+/* Pushes body[0..len) and frees it, also when pushing raises (out of memory). */
+static int push_owned(lua_State *L, char *body, size_t len)
+{
+  int st;
+  lua_pushcfunction(L, push_lstring);
+  lua_pushlightuserdata(L, body);
+  lua_pushinteger(L, (lua_Integer)len);
+  st = lua_pcall(L, 2, 1, 0);
+  free(body);
+  if (st != LUA_OK)
+    return lua_error(L);
+  return 1;
+}
+
 static int l_client_get_manifest(lua_State *L)
 {
   struct hoist_registry *r = check_client(L);
@@ -153,10 +192,164 @@ static int l_client_get_manifest(lua_State *L)
   struct hoist_err err;
   if (hoist_registry_manifest_get(r, repo, ref, &body, &len, mt, sizeof mt, &err))
     return push_err(L, &err);
-  lua_pushlstring(L, body, len);
-  free(body);
+  push_owned(L, body, len);
   lua_pushstring(L, mt);
   return 2;
+}
+
+/* c:check_auth() -> true | nil, err, code */
+static int l_client_check_auth(lua_State *L)
+{
+  struct hoist_registry *r = check_client(L);
+  struct hoist_err err;
+  if (hoist_registry_check_auth(r, &err))
+    return push_err(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* c:get_blob(repo, digest [, max_bytes]) -> bytes */
+static int l_client_get_blob(lua_State *L)
+{
+  struct hoist_registry *r = check_client(L);
+  const char *repo = luaL_checkstring(L, 2), *digest = luaL_checkstring(L, 3);
+  lua_Integer max = luaL_optinteger(L, 4, 0);
+  struct hoist_err err;
+  char *body;
+  size_t len;
+  luaL_argcheck(L, max >= 0, 4, "must not be negative");
+  if (hoist_registry_blob_get(r, repo, digest, (size_t)max, &body, &len, &err))
+    return push_err(L, &err);
+  return push_owned(L, body, len);
+}
+
+/* c:get_blob_file(repo, digest, path) -> size */
+static int l_client_get_blob_file(lua_State *L)
+{
+  struct hoist_registry *r = check_client(L);
+  const char *repo = luaL_checkstring(L, 2), *digest = luaL_checkstring(L, 3);
+  const char *path = luaL_checkstring(L, 4);
+  unsigned long long size;
+  struct hoist_err err;
+  if (hoist_registry_blob_get_file(r, repo, digest, path, &size, &err))
+    return push_err(L, &err);
+  lua_pushinteger(L, (lua_Integer)size);
+  return 1;
+}
+
+/* c:mount_blob(repo, digest, from_repo) -> true (mounted) | false (upload it) | nil, err, code */
+static int l_client_mount_blob(lua_State *L)
+{
+  struct hoist_registry *r = check_client(L);
+  const char *repo = luaL_checkstring(L, 2), *digest = luaL_checkstring(L, 3);
+  const char *from = luaL_checkstring(L, 4);
+  struct hoist_err err;
+  int mounted;
+  if (hoist_registry_blob_mount(r, repo, digest, from, &mounted, &err))
+    return push_err(L, &err);
+  lua_pushboolean(L, mounted);
+  return 1;
+}
+
+/* c:head_manifest(repo, ref) -> digest, media_type, size | false | nil, err, code */
+static int l_client_head_manifest(lua_State *L)
+{
+  struct hoist_registry *r = check_client(L);
+  const char *repo = luaL_checkstring(L, 2), *ref = luaL_checkstring(L, 3);
+  char digest[HOIST_DIGEST_LEN + 1], mt[256];
+  unsigned long long size;
+  struct hoist_err err;
+  int exists;
+  if (hoist_registry_manifest_head(r, repo, ref, &exists, digest, mt, sizeof mt, &size, &err))
+    return push_err(L, &err);
+  if (!exists) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  lua_pushstring(L, digest);
+  lua_pushstring(L, mt);
+  lua_pushinteger(L, (lua_Integer)size);
+  return 3;
+}
+
+/* c:delete_manifest(repo, ref) -> true | nil, err, code */
+static int l_client_delete_manifest(lua_State *L)
+{
+  struct hoist_registry *r = check_client(L);
+  const char *repo = luaL_checkstring(L, 2), *ref = luaL_checkstring(L, 3);
+  struct hoist_err err;
+  if (hoist_registry_manifest_delete(r, repo, ref, &err))
+    return push_err(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* A string field of the job table at the top of the stack (it keeps the string alive). */
+static const char *job_string(lua_State *L, const char *key, int required, lua_Integer i)
+{
+  const char *s;
+  int t = lua_getfield(L, -1, key);
+  if (t == LUA_TNIL && !required) {
+    lua_pop(L, 1);
+    return NULL;
+  }
+  if (t != LUA_TSTRING)
+    luaL_error(L, "bad job #%I to 'push_blobs' ('%s' must be a string)", i, key);
+  s = lua_tostring(L, -1);
+  lua_pop(L, 1);  /* still referenced by the job table, itself held by the jobs table */
+  return s;
+}
+
+/*
+** c:push_blobs(repo, { {digest=, path=, size=, mount_from=}, ... } [, { parallel = n }])
+**   -> { existing = n, mounted = n, uploaded = n, uploaded_bytes = n } | nil, err, code
+*/
+static int l_client_push_blobs(lua_State *L)
+{
+  struct hoist_registry *r = check_client(L);
+  const char *repo = luaL_checkstring(L, 2);
+  struct hoist_blob_job *jobs;
+  struct hoist_push_stats st;
+  struct hoist_err err;
+  lua_Integer n, i, parallel = 0;
+  int rc;
+  luaL_checktype(L, 3, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    parallel = opt_count(L, 4, "parallel", HOIST_REGISTRY_PARALLEL_MAX);
+  }
+  n = (lua_Integer)lua_rawlen(L, 3);
+  /* every argument is checked before C holds anything; the job array is a userdata (freed by Lua) */
+  jobs = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *jobs, 0);
+  for (i = 1; i <= n; i++) {
+    struct hoist_blob_job *j = &jobs[i - 1];
+    lua_Integer size;
+    int isnum;
+    if (lua_rawgeti(L, 3, i) != LUA_TTABLE)
+      return luaL_error(L, "bad job #%I to 'push_blobs' (table expected)", i);
+    j->digest = job_string(L, "digest", 1, i);
+    j->path = job_string(L, "path", 1, i);
+    j->mount_from = job_string(L, "mount_from", 0, i);
+    lua_getfield(L, -1, "size");
+    size = lua_tointegerx(L, -1, &isnum);
+    if (!isnum || size < 0)
+      return luaL_error(L, "bad job #%I to 'push_blobs' ('size' must be a non-negative integer)", i);
+    j->size = (unsigned long long)size;
+    lua_pop(L, 2);
+  }
+  rc = hoist_registry_push_blobs(r, repo, jobs, (size_t)n, (int)parallel, &st, &err);
+  if (rc)
+    return push_err(L, &err);
+  lua_createtable(L, 0, 4);
+  lua_pushinteger(L, (lua_Integer)st.existing);
+  lua_setfield(L, -2, "existing");
+  lua_pushinteger(L, (lua_Integer)st.mounted);
+  lua_setfield(L, -2, "mounted");
+  lua_pushinteger(L, (lua_Integer)st.uploaded);
+  lua_setfield(L, -2, "uploaded");
+  lua_pushinteger(L, (lua_Integer)st.uploaded_bytes);
+  lua_setfield(L, -2, "uploaded_bytes");
+  return 1;
 }
 
 static int push_tag_list(lua_State *L)
@@ -195,7 +388,14 @@ static int l_client_tags(lua_State *L)
 }
 
 static const luaL_Reg client_methods[] = {
+  {"check_auth", l_client_check_auth},
   {"blob_exists", l_client_blob_exists},
+  {"get_blob", l_client_get_blob},
+  {"get_blob_file", l_client_get_blob_file},
+  {"mount_blob", l_client_mount_blob},
+  {"push_blobs", l_client_push_blobs},
+  {"head_manifest", l_client_head_manifest},
+  {"delete_manifest", l_client_delete_manifest},
   {"put_blob_file", l_client_put_blob_file},
   {"put_manifest", l_client_put_manifest},
   {"get_manifest", l_client_get_manifest},

@@ -1,8 +1,10 @@
 -- Check a built extension image like `docker extension validate`: tag, platforms, labels, files.
 --
--- usage: hoist validate REF [--json]
+-- usage: hoist validate REF [--creds USER:PASS] [--insecure] [--json]
 --
--- REF: oci:DIR[:TAG] (without TAG: the highest semver tag). The checks: the tag is semver; the
+-- REF: oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST] (without TAG: the highest semver tag).
+-- From a registry only manifests and configs are read, and of the layers only those needed to
+-- find metadata.json and every file it names are downloaded. The checks: the tag is semver; the
 -- image is an index of linux/amd64 and linux/arm64 with nothing else in it; every required
 -- extension label is set, well-formed and identical on every platform; metadata.json is valid
 -- and every file it names (icon, UI, compose file, host binaries) is in every platform's image.
@@ -10,25 +12,26 @@
 -- Exit codes: 0 valid; 3 problems (one line each on stderr); 1 the image cannot be read;
 -- 2 usage.
 local cli = require("hoist.cli")
-local oci = require("hoist.oci")
+local endpoint = require("hoist.endpoint")
 local ref = require("hoist.ref")
 local validate = require("hoist.validate")
 
-local USAGE = "usage: hoist validate REF [--json]"
-local _, args = cli.parse(arg, { usage = USAGE, options = {} })
+local USAGE = "usage: hoist validate REF [--creds USER:PASS] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = {
+  ["--creds"] = { key = "creds", value = true },
+  ["--insecure"] = { key = "insecure" },
+} })
 if #args ~= 1 then cli.usage_error(USAGE) end
 local r, err = ref.parse(args[1])
 if not r then cli.usage_error(err) end
-local src
-if r.transport == "oci" then
-  local store
-  store, err = oci.layout(r.dir, { create = false })
-  if not store then cli.fail(cli.EXIT.failure, err) end
-  src = validate.layout_source(store)
-else
-  cli.usage_error("validate reads oci:DIR[:TAG] for now (registries come with the registry client)")
+if r.transport == "docker-archive" then
+  cli.usage_error("validate reads oci:DIR[:TAG] or docker://HOST/REPO[:TAG]; docker-archive files are write-only")
 end
-local problems, summary = validate.image(src, r.tag)
+local ep, eerr, ecode = endpoint.open(r, opts)
+if not ep then cli.fail(ecode or cli.EXIT.failure, eerr) end
+local src = validate.endpoint_source(ep)
+local problems, summary = validate.image(src, r.digest or r.tag)
+ep:close()
 if not problems then cli.fail(cli.EXIT.failure, summary) end
 local result = { reference = args[1], tag = summary.tag, digest = summary.digest,
                  platforms = require("hoist.json").array(summary.platforms),

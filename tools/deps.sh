@@ -4,7 +4,8 @@
 #   tests:  clang + compiler-rt (libFuzzer, sanitizers), valgrind, node + npm (node-semver
 #           differential test), python3 (benchmark workloads), skopeo + umoci + oci-image-tool
 #           (independent checks of the images hoist writes), docker-registry + apache2-utils
-#           (a real registry with htpasswd auth), buildah (the peer in benchmarks)
+#           (a real registry with htpasswd auth), buildah (the peer in benchmarks), git and
+#           cross compilers for the examples (linux/arm64 and windows/amd64 host binaries)
 set -eu
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -20,4 +21,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config ca-certificates \
   liblua5.4-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev zlib1g-dev libzstd-dev \
   clang libclang-rt-dev valgrind python3 $node_pkgs \
-  skopeo umoci oci-image-tool docker-registry apache2-utils buildah curl >/dev/null
+  skopeo umoci oci-image-tool docker-registry apache2-utils buildah curl \
+  git gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-mingw-w64-x86-64-posix >/dev/null

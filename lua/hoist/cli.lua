@@ -107,7 +107,7 @@ end
 
 -- A human note on stderr (silenced by -q).
 function cli.note(fmt, ...)
-  if not host.quiet then io.stderr:write(string.format(fmt, ...), "\n") end
+  require("hoist.log").info(fmt, ...)
 end
 
 return cli

@@ -251,6 +251,26 @@ function extension.check_metadata_shape(meta, problems)
   end
 end
 
+--[[
+The backend rules that need the image config: a vm.image of ${DESKTOP_PLUGIN_IMAGE} runs this
+very image as the backend, so it needs a command (CMD or entrypoint); a UI that talks to a
+backend socket must name the one the backend exposes. has_command: whether the config has one.
+]]
+function extension.check_backend(meta, has_command, problems)
+  if type(meta) ~= "table" or type(meta.vm) ~= "table" then return end
+  if meta.vm.image == "${DESKTOP_PLUGIN_IMAGE}" and not has_command then
+    problems[#problems + 1] = "metadata.json: vm.image is ${DESKTOP_PLUGIN_IMAGE} (this image is the backend) " ..
+      "but the image has no command: set config.entrypoint or config.cmd in extension.lua"
+  end
+  local tab = type(meta.ui) == "table" and meta.ui["dashboard-tab"]
+  local ui_socket = type(tab) == "table" and type(tab.backend) == "table" and tab.backend.socket
+  local vm_socket = type(meta.vm.exposes) == "table" and meta.vm.exposes.socket
+  if type(ui_socket) == "string" and type(vm_socket) == "string" and ui_socket ~= vm_socket then
+    problems[#problems + 1] = string.format("metadata.json: ui.dashboard-tab.backend.socket '%s' is not the " ..
+      "socket the backend exposes (vm.exposes.socket '%s')", ui_socket, vm_socket)
+  end
+end
+
 -- Every file metadata.json names, as { what = "icon", path = "/docker.svg" }.
 function extension.named_files(meta)
   local out = {}
@@ -293,6 +313,34 @@ function extension.check_named_files(meta, exists, platform_name, problems)
         f.what, f.path, platform_name)
     end
   end
+end
+
+-- The marker `hoist init` writes where only the author knows the answer.
+extension.PLACEHOLDER = "<fill in"
+
+-- Reports every label field still holding an init placeholder, naming the field and the hint.
+function extension.check_placeholders(fields, problems)
+  local names = {}
+  for k in pairs(fields) do names[#names + 1] = tostring(k) end
+  table.sort(names)
+  local function scan(where, v)
+    if type(v) == "string" then
+      local at = v:find(extension.PLACEHOLDER, 1, true)
+      if at then
+        local hint = v:match("<fill in:?%s*([^>]*)>", at) or ""
+        problems[#problems + 1] = string.format("extension.lua: labels.%s is still a placeholder: fill in %s",
+          where, hint ~= "" and hint or "a value")
+      end
+    elseif type(v) == "table" then
+      local keys = {}
+      for k in pairs(v) do keys[#keys + 1] = k end
+      table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+      for _, k in ipairs(keys) do
+        scan(where .. (math.type(k) == "integer" and ("[" .. k .. "]") or ("." .. tostring(k))), v[k])
+      end
+    end
+  end
+  for _, k in ipairs(names) do scan(k, fields[k]) end
 end
 
 --[[
@@ -342,10 +390,14 @@ function extension.check(desc, opts)
   else
     local valid, label_problems = label.validate_extension(labels)
     if not valid then
-      for _, lp in ipairs(label_problems) do problems[#problems + 1] = lp end
+      for _, lp in ipairs(label_problems) do
+        -- a placeholder is reported once, as such, not also as a malformed value
+        if not lp:find(extension.PLACEHOLDER, 1, true) then problems[#problems + 1] = lp end
+      end
     end
   end
   plan.labels = labels
+  extension.check_placeholders(fields, problems)
 
   -- metadata.json, in every platform's tree
   local meta_text
@@ -377,6 +429,11 @@ function extension.check(desc, opts)
   if type(plan.config) ~= "table" then
     problems[#problems + 1] = "extension.lua: config must be a table"
     plan.config = {}
+  end
+  if plan.metadata then
+    local c = plan.config
+    local function given(v) return (type(v) == "table" and #v > 0) or (type(v) == "string" and v ~= "") end
+    extension.check_backend(plan.metadata, given(c.entrypoint) or given(c.cmd), problems)
   end
   return plan, problems
 end

@@ -209,19 +209,9 @@ local function cache_store(cache, store, key, rec)
   json.write(cache_record_path(cache, key), rec)
 end
 
---[[
-Builds several layers into a store: oci.layers(store, { spec, ... } [, opts]) where a spec is
-{ inputs = { {from=, to=, mode=}, ... }, compression = "gzip"|"zstd"|"none", level = n }.
-opts: { mtime = SOURCE_DATE_EPOCH, root = folder every `from` must stay in, threads = n,
-        cache = folder | false }.
-Identical specs (same inputs, same files) are built once; independent ones in parallel; a spec
-whose key is in the cache is not read again. Returns descriptors
-{ mediaType, digest, size, diff_id, key, cached = bool } in spec order, or nil, err.
-]]
-function oci.layers(store, specs, opts)
-  opts = opts or {}
-  local cache = opts.cache
-  if cache == nil then cache = oci.cache_dir() end
+-- Plans every spec (walking its files once per distinct input set): plans[i] = { plan, key,
+-- media }, by_key[key] = { plan, media }, order = distinct keys in spec order.
+local function plan_specs(specs, opts)
   local plans, by_key, order, by_inputs = {}, {}, {}, {}
   for i, spec in ipairs(specs) do
     local compression = spec.compression or opts.compression or "gzip"
@@ -247,6 +237,46 @@ function oci.layers(store, specs, opts)
       order[#order + 1] = key
     end
   end
+  return plans, by_key, order
+end
+
+--[[
+What oci.layers would do, without building or writing anything: for each spec { key, digest,
+size } when the cache already holds its blob, else { key } (it would be built).
+]]
+function oci.cached_layers(specs, opts)
+  opts = opts or {}
+  local cache = opts.cache
+  if cache == nil then cache = oci.cache_dir() end
+  local plans, err, code = plan_specs(specs, opts)
+  if not plans then return nil, err, code end
+  local out = {}
+  for i, p in ipairs(plans) do
+    local rec = cache and json.read(cache_record_path(cache, p.key))
+    if type(rec) == "table" and core.digest_valid(rec.digest or "") and fs.exists(cache .. "/blobs/" .. rec.digest:sub(8)) then
+      out[i] = { key = p.key, digest = rec.digest, size = rec.size, mediaType = p.media }
+    else
+      out[i] = { key = p.key, mediaType = p.media }
+    end
+  end
+  return out
+end
+
+--[[
+Builds several layers into a store: oci.layers(store, { spec, ... } [, opts]) where a spec is
+{ inputs = { {from=, to=, mode=}, ... }, compression = "gzip"|"zstd"|"none", level = n }.
+opts: { mtime = SOURCE_DATE_EPOCH, root = folder every `from` must stay in, threads = n,
+        cache = folder | false }.
+Identical specs (same inputs, same files) are built once; independent ones in parallel; a spec
+whose key is in the cache is not read again. Returns descriptors
+{ mediaType, digest, size, diff_id, key, cached = bool } in spec order, or nil, err.
+]]
+function oci.layers(store, specs, opts)
+  opts = opts or {}
+  local cache = opts.cache
+  if cache == nil then cache = oci.cache_dir() end
+  local plans, by_key, order = plan_specs(specs, opts)
+  if not plans then return nil, by_key, order end
   local to_build, build_keys = {}, {}
   for _, key in ipairs(order) do
     local slot = by_key[key]

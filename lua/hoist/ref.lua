@@ -1,5 +1,5 @@
 -- hoist.ref: image references in skopeo's spelling.
---   oci:DIR[:TAG]                      an OCI image layout
+--   oci:DIR[:TAG|@DIGEST]              an OCI image layout
 --   docker-archive:FILE[:REPO:TAG]     a tarball docker load takes
 --   docker://HOST[:PORT]/REPO[:TAG|@DIGEST], or no transport: a registry
 local ref = {}
@@ -13,6 +13,13 @@ function ref.parse(s, opts)
   local rest = s:match("^oci:(.*)$")
   if rest then
     if rest == "" then return nil, "invalid reference '" .. s .. "': oci: needs a folder" end
+    local ddir, digest = rest:match("^(.+)@([%w+._-]+:%x+)$")
+    if ddir then
+      if not require("hoist.oci.core").digest_valid(digest) then
+        return nil, "invalid digest '" .. digest .. "' in '" .. s .. "'"
+      end
+      return { transport = "oci", dir = ddir, digest = digest, display = "oci:" .. ddir }
+    end
     local dir, tag = rest:match("^(.*):([^:/]*)$")
     if dir and dir ~= "" and tag ~= "" then
       if not tag:match(TAG) or #tag > 128 then

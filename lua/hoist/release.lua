@@ -35,15 +35,10 @@ function release.load(ctx)
     return fail(cli.EXIT.usage, "give the destination without a tag ('" .. dest.display .. "'): the version is the tag")
   end
   if dest.transport == "docker" then
-    local creds = ctx.opts.creds
-    local user, pass
-    if creds then
-      user, pass = creds:match("^([^:]+):(.*)$")
-      if not user then return fail(cli.EXIT.usage, "--creds must be USER:PASSWORD") end
-    end
-    local client, cerr = require("hoist.registry").connect(dest.api_host, {
-      username = user, password = pass, insecure = ctx.opts.insecure })
-    if not client then return fail(cli.EXIT.failure, cerr) end
+    -- --creds USER:PASS, else what docker/podman login stored (hoist.auth)
+    local client, cerr, ccode = require("hoist.auth").connect(dest, {
+      creds = ctx.opts.creds, insecure = ctx.opts.insecure })
+    if not client then return fail(ccode or cli.EXIT.failure, cerr) end
     ctx.client = client
   end
   ctx.dest = dest
@@ -240,28 +235,37 @@ end
 
 -- Which tags this release writes: the version, then latest / MAJOR / MAJOR.MINOR when asked
 -- and when the version is the highest stable one (in its line, for --float).
-function release.tags_to_write(ctx)
-  if ctx.opts.push_by_digest then return {} end
-  local tags = { ctx.tag }
-  local parsed = semver.parse(ctx.tag)
+--[[
+The tags a version gets: itself, then `latest` (opts.latest) when it is the highest stable version
+among existing_tags and itself, and `MAJOR` / `MAJOR.MINOR` (opts.float) when it is the highest
+stable one in that line. A prerelease gets only its own tag.
+]]
+function release.tags_for(tag, existing_tags, opts)
+  local tags = { tag }
+  local parsed = semver.parse(tag)
   if #parsed.prerelease > 0 then return tags end
   local existing = {}
-  for _, t in ipairs(release.existing_tags(ctx) or {}) do
+  for _, t in ipairs(existing_tags or {}) do
     if semver.valid(t) then existing[#existing + 1] = t end
   end
-  existing[#existing + 1] = ctx.tag
+  existing[#existing + 1] = tag
   local function highest_in(range)
     local best = semver.latest(existing, range)
-    return best and semver.eq(best, ctx.tag)
+    return best and semver.eq(best, tag)
   end
-  if ctx.opts.latest and highest_in(nil) then tags[#tags + 1] = "latest" end
-  if ctx.opts.float then
+  if opts.latest and highest_in(nil) then tags[#tags + 1] = "latest" end
+  if opts.float then
     if highest_in(string.format("%d.x", parsed.major)) then tags[#tags + 1] = tostring(parsed.major) end
     if highest_in(string.format("%d.%d.x", parsed.major, parsed.minor)) then
       tags[#tags + 1] = string.format("%d.%d", parsed.major, parsed.minor)
     end
   end
   return tags
+end
+
+function release.tags_to_write(ctx)
+  if ctx.opts.push_by_digest then return {} end
+  return release.tags_for(ctx.tag, release.existing_tags(ctx), ctx.opts)
 end
 
 function release.publish(ctx)
@@ -297,28 +301,33 @@ function release.push(ctx)
   local client, repo, store = ctx.client, ctx.dest.repository, ctx.store
   ctx.built_bytes = 0
   ctx.layer_bytes = 0
-  local function push_blob(desc, is_layer)
-    local exists, err, code = client:blob_exists(repo, desc.digest)
-    if exists == nil then return nil, err, code end
-    if exists then return true end
-    local ok, perr = client:put_blob_file(repo, desc.digest, store:blob_path(desc.digest), desc.size)
-    if not ok then return nil, perr end
-    ctx.built_bytes = ctx.built_bytes + desc.size
-    if is_layer then ctx.layer_bytes = ctx.layer_bytes + desc.size end
-    return true
+  -- every distinct blob, layers apart from configs so the layer bytes can be told
+  local function jobs(pick)
+    local out, seen = {}, {}
+    for _, img in ipairs(ctx.images) do
+      for _, d in ipairs(pick(img)) do
+        if not seen[d.digest] then
+          seen[d.digest] = true
+          out[#out + 1] = { digest = d.digest, size = d.size, path = store:blob_path(d.digest) }
+        end
+      end
+    end
+    return out
+  end
+  local layers = jobs(function(img) return img.manifest.layers end)
+  local configs = jobs(function(img) return { img.config } end)
+  for i, list in ipairs({ layers, configs }) do
+    local stats, err = client:push_blobs(repo, list, { parallel = ctx.opts.parallel })
+    if not stats then return fail(cli.EXIT.failure, err) end
+    ctx.built_bytes = ctx.built_bytes + stats.uploaded_bytes
+    if i == 1 then ctx.layer_bytes = stats.uploaded_bytes end
   end
   local function push_manifest(desc, ref)
     local bytes = assert(store:read(desc.digest))
     return client:put_manifest(repo, ref, desc.mediaType, bytes)
   end
   for _, img in ipairs(ctx.images) do
-    for _, l in ipairs(img.manifest.layers) do
-      local ok, err = push_blob(l, true)
-      if not ok then return fail(cli.EXIT.failure, err) end
-    end
-    local ok, err = push_blob(img.config)
-    if not ok then return fail(cli.EXIT.failure, err) end
-    ok, err = push_manifest(img, img.digest)
+    local ok, err = push_manifest(img, img.digest)
     if not ok then return fail(cli.EXIT.failure, err) end
   end
   local ok, err = push_manifest(ctx.index, ctx.index.digest)
@@ -354,22 +363,77 @@ function release.report(ctx)
   return true
 end
 
--- What --dry-run prints: the plan, what is cached, what would be tagged. Changes nothing.
+-- Where a tag points at the destination now (a digest), or nil when it does not exist.
+local function current_target(ctx, tag)
+  if ctx.dest.transport == "oci" then
+    local store = oci.layout(ctx.dest.dir, { create = false })
+    local d = store and store:resolve(tag)
+    return d and d.digest
+  elseif ctx.dest.transport == "docker" then
+    local digest = ctx.client:head_manifest(ctx.dest.repository, tag)
+    return digest or nil
+  end
+end
+
+-- Whether the destination already holds a blob (false for files, which are written whole).
+local function destination_has(ctx, digest)
+  if ctx.dest.transport == "oci" then
+    local store = oci.layout(ctx.dest.dir, { create = false })
+    return store ~= nil and store:has(digest)
+  elseif ctx.dest.transport == "docker" then
+    return ctx.client:blob_exists(ctx.dest.repository, digest) == true
+  end
+  return false
+end
+
+--[[
+What --dry-run prints: each layer with what would happen to it (built; or found in the cache and
+then already at the destination or to be sent), and each tag, new or moved from what it points
+at now. Reads the destination; changes nothing.
+]]
 function release.dry_run(ctx)
   local plan_lines = { string.format("would release %s to %s", ctx.version, ctx.dest.display) }
   local result = { version = ctx.version, destination = ctx.dest.display, dry_run = true,
-                   platforms = {}, tags = require("hoist.json").array(release.tags_to_write(ctx)) }
-  for _, view in ipairs(ctx.plan.platforms) do
-    local entries = {}
-    for li, layer in ipairs(view.layers) do
-      local parts = {}
-      for _, e in ipairs(layer.inputs) do parts[#parts + 1] = e.source .. " -> " .. e.to end
-      entries[li] = table.concat(parts, ", ")
-      plan_lines[#plan_lines + 1] = string.format("  %s layer %d: %s", view.name, li, entries[li])
+                   platforms = {}, layers = require("hoist.json").array({}),
+                   tags = require("hoist.json").array(release.tags_to_write(ctx)), tag_moves = {} }
+  local epoch = oci.source_date_epoch() or 0
+  local specs, owner = layer_specs(ctx)
+  local known = oci.cached_layers(specs, { mtime = epoch, root = fs.realpath(ctx.dir) }) or {}
+  local bytes, seen = 0, {}
+  for i, o in ipairs(owner) do
+    local view = ctx.plan.platforms[o.platform]
+    local layer = view.layers[o.layer]
+    local parts = {}
+    for _, e in ipairs(layer.inputs) do parts[#parts + 1] = e.source .. " -> " .. e.to end
+    local text = table.concat(parts, ", ")
+    local k = known[i] or {}
+    local status
+    if not k.digest then
+      status = "build"
+    elseif destination_has(ctx, k.digest) then
+      status = "exists"
+    else
+      status = "send"
+      if not seen[k.digest] then bytes = bytes + (k.size or 0) end
     end
-    result.platforms[view.name] = entries
+    if k.digest then seen[k.digest] = true end
+    local note = ({ build = "to build",
+                    exists = "cached " .. tostring(k.digest):sub(1, 19) .. ", already at the destination",
+                    send = "cached " .. tostring(k.digest):sub(1, 19) .. ", to send (" .. tostring(k.size) .. " bytes)" })[status]
+    result.platforms[view.name] = result.platforms[view.name] or {}
+    table.insert(result.platforms[view.name], text)
+    result.layers[#result.layers + 1] = { platform = view.name, layer = o.layer, inputs = text,
+                                          digest = k.digest, status = status }
+    plan_lines[#plan_lines + 1] = string.format("  %s layer %d: %s (%s)", view.name, o.layer, text, note)
   end
-  plan_lines[#plan_lines + 1] = "  tags: " .. table.concat(result.tags, ", ")
+  local moves = {}
+  for _, t in ipairs(result.tags) do
+    local from = current_target(ctx, t)
+    result.tag_moves[t] = from or false
+    moves[#moves + 1] = from and (t .. " (moves from " .. from:sub(1, 19) .. ")") or (t .. " (new)")
+  end
+  result.known_bytes_to_send = bytes
+  plan_lines[#plan_lines + 1] = "  tags: " .. (#moves > 0 and table.concat(moves, ", ") or "(none: pushed by digest)")
   cli.output(result, plan_lines)
   return true
 end
@@ -391,16 +455,26 @@ end
 
 -- The whole flow; returns the result table, or nil, message, exit code (problems in ctx.problems).
 function release.run(ctx)
-  local steps = {
-    release.load, release.resolve_version, release.validate, release.check_existing,
-  }
-  for _, step in ipairs(steps) do
+  for _, step in ipairs({ release.load, release.resolve_version }) do
+    local ok, err, code = step(ctx)
+    if not ok then cleanup(ctx); return nil, err, code end
+  end
+  -- what hooks read (besides ctx.version, ctx.tag, ctx.desc, ctx.opts; ctx.plan once validated)
+  ctx.destination = ctx.dest.display
+  ctx.platforms = {}
+  for _, p in ipairs(ctx.opts.platforms or ctx.desc.platforms or {}) do ctx.platforms[#ctx.platforms + 1] = p end
+  -- before_build runs before validation: it may produce files the image needs (compiled host
+  -- binaries), and what it produces is validated like the rest
+  if not ctx.opts.dry_run and #ctx.problems == 0 then
+    local ok, err, code = run_hook(ctx, "before_build")
+    if not ok then cleanup(ctx); return nil, err, code end
+  end
+  for _, step in ipairs({ release.validate, release.check_existing }) do
     local ok, err, code = step(ctx)
     if not ok then cleanup(ctx); return nil, err, code end
   end
   if ctx.opts.dry_run then return release.dry_run(ctx) end
-  local ok, err, code = run_hook(ctx, "before_build")
-  if ok then ok, err, code = release.build(ctx) end
+  local ok, err, code = release.build(ctx)
   if ok then ok, err, code = run_hook(ctx, "after_build", release.result(ctx)) end
   if ok then ok, err, code = run_hook(ctx, "before_publish") end
   if ok then ok, err, code = release.publish(ctx) end

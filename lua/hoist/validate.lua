@@ -14,7 +14,10 @@ local validate = {}
 --[[
 A source gives blobs: { display = "oci:dist/oci", tags = function() -> list,
 resolve = function(tag) -> descriptor | nil, err, read = function(digest) -> bytes | nil, err,
-path = function(digest) -> a local file holding the blob | nil, err }.
+manifest = function(digest) -> bytes | nil, err (optional; read is used without it),
+path = function(digest) -> a local file holding the blob | nil, err,
+lazy = true when each path() costs a download (then layers are read only until metadata.json
+and every file it names have been seen) }.
 ]]
 function validate.layout_source(store)
   return {
@@ -32,37 +35,77 @@ function validate.layout_source(store)
   }
 end
 
-local function read_json(src, digest)
-  local data, err = src.read(digest)
+-- A source over any hoist.endpoint (an OCI layout or a registry).
+function validate.endpoint_source(ep)
+  return {
+    display = ep.display,
+    tags = function() return ep:tags() or {} end,
+    resolve = function(tag) return ep:resolve(tag) end,
+    read = function(digest) return ep:blob(digest) end,
+    manifest = function(digest)
+      local bytes, err = ep:manifest({ digest = digest })
+      if not bytes then return nil, err end
+      return bytes
+    end,
+    path = function(digest) return ep:blob_file({ digest = digest }) end,
+    lazy = ep.remote,
+  }
+end
+
+local function read_json(src, digest, is_manifest)
+  local data, err
+  if is_manifest and src.manifest then data, err = src.manifest(digest) else data, err = src.read(digest) end
   if not data then return nil, err end
   if core.digest(data) ~= digest then return nil, "blob " .. digest .. " does not match its digest" end
   return json.decode(data)
 end
 
+-- What one layer holds: its paths and metadata.json's content; scanned once per digest, since
+-- platforms share layers (memo: digest -> { paths, meta } or { err }).
+local function scan(src, digest, memo)
+  local hit = memo[digest]
+  if hit then return hit end
+  local path, err = src.path(digest)
+  if path then
+    local paths, contents = core.scan_layer(path, { "metadata.json" })
+    if paths then hit = { paths = paths, meta = contents["metadata.json"] } else err = contents end
+  end
+  hit = hit or { err = err }
+  memo[digest] = hit
+  return hit
+end
+
+-- True when every file metadata.json names is among files (so later layers need not be read).
+local function all_named_present(meta_text, files)
+  local meta = json.decode(meta_text)
+  if type(meta) ~= "table" then return false end
+  for _, f in ipairs(extension.named_files(meta)) do
+    if not files[extension.normalize(f.path)] then return false end
+  end
+  return true
+end
+
 -- The files of one platform's filesystem, layers applied in order (whiteouts honoured), and
--- metadata.json's content when a layer has it.
-local function platform_files(src, manifest, problems, pname)
+-- metadata.json's content when a layer has it. A lazy source stops reading layers once
+-- metadata.json and every file it names have been seen: what stays unread is not downloaded.
+local function platform_files(src, manifest, problems, pname, memo)
   local files, meta = {}, nil
   for i, l in ipairs(manifest.layers or {}) do
-    local path, err = src.path(l.digest)
-    if not path then
-      problems[#problems + 1] = string.format("%s: layer %d: %s", pname, i, err)
+    local layer = scan(src, l.digest, memo)
+    if layer.err then
+      problems[#problems + 1] = string.format("%s: layer %d: %s", pname, i, layer.err)
     else
-      local paths, contents = core.scan_layer(path, { "metadata.json" })
-      if not paths then
-        problems[#problems + 1] = string.format("%s: layer %d: %s", pname, i, contents)
-      else
-        for name in pairs(paths) do
-          local dir, base = name:match("^(.-)/?([^/]*)$")
-          if base:sub(1, 4) == ".wh." then
-            local target = (dir ~= "" and dir .. "/" or "") .. base:sub(5)
-            files[extension.normalize(target)] = nil
-          else
-            files[extension.normalize(name)] = true
-          end
+      for name in pairs(layer.paths) do
+        local dir, base = name:match("^(.-)/?([^/]*)$")
+        if base:sub(1, 4) == ".wh." then
+          local target = (dir ~= "" and dir .. "/" or "") .. base:sub(5)
+          files[extension.normalize(target)] = nil
+        else
+          files[extension.normalize(name)] = true
         end
-        if contents["metadata.json"] then meta = contents["metadata.json"] end
       end
+      if layer.meta then meta = layer.meta end
+      if src.lazy and meta and all_named_present(meta, files) then break end
     end
   end
   return files, meta
@@ -87,7 +130,8 @@ function validate.image(src, tag)
     if #tags == 0 then return nil, "no semver tag at " .. src.display end
     tag = semver.rsort(tags)[1]
   end
-  if not semver.valid(tag) or tag:sub(1, 1) == "v" then
+  -- an image named by digest has no tag to check (hoist index checks its tag itself)
+  if not core.digest_valid(tag) and (not semver.valid(tag) or tag:sub(1, 1) == "v") then
     problems[#problems + 1] = "image tag '" .. tag .. "' is not semver (use a version like 1.2.0)"
   end
   local top, err = src.resolve(tag)
@@ -99,9 +143,9 @@ function validate.image(src, tag)
     return problems, summary
   end
   local index
-  index, err = read_json(src, top.digest)
+  index, err = read_json(src, top.digest, true)
   if not index then return nil, err end
-  local seen, first_labels = {}, nil
+  local seen, first_labels, layer_memo = {}, nil, {}
   for i, m in ipairs(index.manifests or {}) do
     local p = m.platform
     if type(p) ~= "table" or not p.os or not p.architecture then
@@ -112,7 +156,7 @@ function validate.image(src, tag)
       local pname = oci.platform_string(p)
       seen[p.os .. "/" .. p.architecture] = true
       summary.platforms[#summary.platforms + 1] = pname
-      local manifest, merr = read_json(src, m.digest)
+      local manifest, merr = read_json(src, m.digest, true)
       local config = manifest and read_json(src, manifest.config and manifest.config.digest or "")
       if not manifest then
         problems[#problems + 1] = pname .. ": " .. merr
@@ -131,7 +175,7 @@ function validate.image(src, tag)
         elseif not labels_equal(first_labels, labels) then
           problems[#problems + 1] = pname .. ": labels differ from the other platforms' (they must be identical)"
         end
-        local files, meta_text = platform_files(src, manifest, problems, pname)
+        local files, meta_text = platform_files(src, manifest, problems, pname, layer_memo)
         if not meta_text then
           problems[#problems + 1] = "metadata.json is missing from the " .. pname .. " image"
         else
@@ -144,6 +188,11 @@ function validate.image(src, tag)
             for _, x in ipairs(shape) do problems[#problems + 1] = x .. " (" .. pname .. ")" end
             extension.check_named_files(meta, function(path) return files[extension.normalize(path)] end,
               pname, problems)
+            local c = config.config or {}
+            local backend = {}
+            extension.check_backend(meta, type(c.Entrypoint) == "table" and #c.Entrypoint > 0
+              or type(c.Cmd) == "table" and #c.Cmd > 0, backend)
+            for _, x in ipairs(backend) do problems[#problems + 1] = x .. " (" .. pname .. ")" end
           end
         end
       end

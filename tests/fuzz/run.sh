@@ -36,6 +36,8 @@ max_len() {
   case $1 in
     ref) echo 1200 ;;
     authhdr | linkhdr) echo 9000 ;;
+    manifest) echo 16384 ;;  # real manifests and indexes run to a few KiB
+    metadata) echo 8192 ;;
     *) echo 1024 ;;
   esac
 }

@@ -20,6 +20,29 @@ order their headers arrive):
   delay         every response is held 200 ms before its headers are sent
   writes-fail   every PUT, PATCH and POST gets 500 {"errors":[{"code":"UNKNOWN",...}]}, not
                 forwarded; GET, HEAD and DELETE pass
+  drop-patch    PATCH requests are numbered on their own; PATCHes 2, 5, 8... are read half-way
+                (half their Content-Length) and the connection closed, no answer, not forwarded.
+                Every other answer closes its connection (Connection: close), so each PATCH
+                comes on a fresh one: libcurl silently replays a request whose reused
+                connection died before any answer, which would hide the drop from the client
+  patch-500     PATCHes 2, 5, 8... are read whole and get 500 code UNKNOWN, not forwarded
+  chunk-min     forward everything; 202 answers to POST get OCI-Chunk-Min-Length: N
+                (--chunk-min, default 2097152)
+  head-405      HEAD of a manifest gets 405 (as registries without manifest HEAD), not forwarded
+  delete-405    every DELETE gets 405 code UNSUPPORTED (a registry with deletes disabled),
+                not forwarded
+  corrupt-blobs a blob GET answered 200 has its first body byte inverted (Content-Length kept)
+  redirect-blobs a blob GET the registry would answer 200 (probed with HEAD, same headers) gets
+                307 to http://localhost:PORT/_storage/N/v2/... (another host name for the same
+                proxy, as registries redirect to storage); that request is served with the
+                Authorization of the original one (like a signed URL) and logged with "auth":
+                whether the client sent an Authorization header to the other host (it must not)
+  garbage-json  a manifest or tag-list GET answered 200 has its body replaced by bytes that are
+                not JSON (same Content-Length): a registry that answers garbage
+  scope-widen   forward everything, except that the 2nd request carrying a Bearer token gets
+                401 with the registry's own challenge (realm and service, learnt from a 401 it
+                passed on) widened: error="insufficient_scope",
+                scope="repository:NAME:pull repository:hoist-test/extra:pull", not forwarded
 
 A fault answer to a request with a body first reads (and discards) that body, so the client sees
 a clean answer, except with "Expect: 100-continue" where it answers at once and closes.
@@ -27,15 +50,22 @@ a clean answer, except with "Expect: 100-continue" where it answers at once and 
 --port-file gets the port it listens on (written once listening). --state-file is rewritten
 (atomically) after every request with the counters as JSON:
   {"pattern", "upstream", "port", "requests", "bodied_responses", "forwarded", "faults": {...}}
---log appends one JSON line per request: {"n", "method", "path", "fault", "status", "ms"}.
+--log appends one JSON line per request, written before the answer goes out (so a client that
+reads it right after its request sees the line): {"n", "method", "path", "fault", "status", "ms",
+"length", "range"} (ms: until the answer's head; length: the request's Content-Length or null;
+range: its Content-Range, else its Range header, else null; redirect-blobs adds "auth" to storage
+requests).
 
 usage: fault_proxy.py --upstream http://127.0.0.1:PORT [--listen 127.0.0.1:0] [--pattern P]
                       [--port-file F] [--state-file F] [--log F] [--delay-ms 200]
+                      [--chunk-min 2097152]
 """
 
 import argparse
+import http.client
 import json
 import os
+import re
 import socket
 import socketserver
 import sys
@@ -43,7 +73,11 @@ import threading
 import time
 import urllib.parse
 
-PATTERNS = ("none", "fail-every-3", "429", "drop-before", "drop-mid", "delay", "writes-fail")
+PATTERNS = ("none", "fail-every-3", "429", "drop-before", "drop-mid", "delay", "writes-fail",
+            "drop-patch", "patch-500", "chunk-min", "head-405", "delete-405", "corrupt-blobs",
+            "redirect-blobs", "scope-widen", "garbage-json")
+BLOB_PATH = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
+STORAGE_PREFIX = "/_storage/"
 MAX_HEAD = 256 * 1024
 COPY = 64 * 1024
 
@@ -184,11 +218,15 @@ class State:
         self.requests = 0
         self.bodied = 0
         self.forwarded = 0
+        self.patches = 0
         self.faults = {}
+        self.signed = {}  # redirect-blobs: nonce -> the Authorization of the redirected request
+        self.bearers = 0  # scope-widen: requests seen with a Bearer token
+        self.challenge = None  # scope-widen: (realm, service) of the registry's Bearer challenge
         self.port = None
         self.log_file = open(opts.log, "a", encoding="utf-8") if opts.log else None
 
-    def next_request(self, method):
+    def next_request(self, method, path=""):
         """Number this request and decide its fault (one taken before forwarding)."""
         p = self.opts.pattern
         with self.lock:
@@ -202,6 +240,16 @@ class State:
             return n, "drop-before"
         if p == "writes-fail" and method in ("PUT", "PATCH", "POST"):
             return n, "500"
+        if p in ("drop-patch", "patch-500") and method == "PATCH":
+            with self.lock:
+                self.patches += 1
+                k = self.patches
+            if k % 3 == 2:
+                return n, "drop-patch" if p == "drop-patch" else "500"
+        if p == "head-405" and method == "HEAD" and "/manifests/" in path:
+            return n, "405"
+        if p == "delete-405" and method == "DELETE":
+            return n, "405"
         return n, None
 
     def next_bodied_response(self):
@@ -209,8 +257,10 @@ class State:
             self.bodied += 1
             return self.opts.pattern == "drop-mid" and self.bodied % 3 == 0
 
-    def record(self, n, method, target, fault, status, started):
+    def record(self, n, method, target, fault, status, started, headers=(), extra=None):
         ms = int((time.monotonic() - started) * 1000)
+        length = get_header(headers, "content-length")
+        rng = get_header(headers, "content-range") or get_header(headers, "range")
         with self.lock:
             if fault:
                 self.faults[fault] = self.faults.get(fault, 0) + 1
@@ -218,9 +268,12 @@ class State:
                 self.forwarded += 1
             if self.log_file:
                 path = urllib.parse.urlsplit(target).path
-                self.log_file.write(json.dumps({"n": n, "method": method, "path": path,
-                                                "fault": fault, "status": status,
-                                                "ms": ms}) + "\n")
+                entry = {"n": n, "method": method, "path": path, "fault": fault,
+                         "status": status, "ms": ms,
+                         "length": int(length) if length and length.isdigit() else None,
+                         "range": rng}
+                entry.update(extra or {})
+                self.log_file.write(json.dumps(entry) + "\n")
                 self.log_file.flush()
             self.write_state()
 
@@ -242,6 +295,8 @@ ERRORS = {
     "429": (429, "Too Many Requests", "TOOMANYREQUESTS", "fault proxy: too many requests",
             [("Retry-After", "1")]),
     "500": (500, "Internal Server Error", "UNKNOWN", "fault proxy: writes fail", []),
+    "405": (405, "Method Not Allowed", "UNSUPPORTED", "fault proxy: the operation is unsupported",
+            [("Allow", "GET, PUT")]),
 }
 
 
@@ -272,7 +327,7 @@ class Handler(socketserver.BaseRequestHandler):
     def send(self, data):
         self.request.sendall(data)
 
-    def error_answer(self, n, method, target, fault, close):
+    def error_answer(self, n, method, target, fault, close, headers=()):
         status, reason, code, message, extra = ERRORS[fault]
         body = json.dumps({"errors": [{"code": code, "message": "%s (request %d, %s %s)" % (
             message, n, method, urllib.parse.urlsplit(target).path), "detail": None}]}).encode()
@@ -283,10 +338,11 @@ class Handler(socketserver.BaseRequestHandler):
         head += ["%s: %s" % kv for kv in extra]
         if close:
             head.append("Connection: close")
+        # logged before the answer goes out, so a client that reads the log next sees the line
+        self.server.state.record(n, method, target, fault, status, self.started, headers)
         self.send(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
         if method != "HEAD":
             self.send(body)
-        self.server.state.record(n, method, target, fault, status, self.started)
 
     def one_exchange(self):
         """Serve one request; True when the client connection can carry another."""
@@ -310,24 +366,120 @@ class Handler(socketserver.BaseRequestHandler):
         expect = has_token(headers, "expect", "100-continue")
         client_close = has_token(headers, "connection", "close") or (
             version == "HTTP/1.0" and not has_token(headers, "connection", "keep-alive"))
-        n, fault = self.server.state.next_request(method)
+        path = urllib.parse.urlsplit(target).path
+        n, fault = self.server.state.next_request(method, path)
         self.started = time.monotonic()
 
         if fault in ERRORS:
             if expect:  # the body may or may not come: answer now, then close
-                self.error_answer(n, method, target, fault, close=True)
+                self.error_answer(n, method, target, fault, close=True, headers=headers)
                 return False
             drain_body(self.rfile, headers)
-            self.error_answer(n, method, target, fault, close=client_close)
+            self.error_answer(n, method, target, fault, close=client_close, headers=headers)
             return not client_close
         if fault == "drop-before":
             if not expect:
                 drain_body(self.rfile, headers)
-            self.server.state.record(n, method, target, fault, None, self.started)
+            self.server.state.record(n, method, target, fault, None, self.started, headers)
             return False
+        if self.server.opts.pattern == "scope-widen" and self.widen(n, method, target, headers,
+                                                                    path, expect, client_close):
+            return False if expect else not client_close
+        if fault == "drop-patch":
+            # half of the body arrives, then the connection goes: the registry never sees it
+            kind, length = framing(headers)
+            if kind == "length" and not expect:
+                copy_exact(self.rfile, length // 2, lambda b: None)
+            self.server.state.record(n, method, target, fault, None, self.started, headers)
+            return False
+        if self.server.opts.pattern == "redirect-blobs":
+            if path.startswith(STORAGE_PREFIX):
+                return self.serve_storage(n, method, target, lines, headers, expect, client_close)
+            if method == "GET" and BLOB_PATH.match(path) and self.probe_ok(target, headers):
+                return self.redirect_to_storage(n, method, target, headers, client_close)
         return self.forward(n, method, target, lines, headers, expect, client_close)
 
-    def forward(self, n, method, target, lines, headers, expect, client_close):
+    def widen(self, n, method, target, headers, path, expect, client_close):
+        """scope-widen: answer the 2nd Bearer request 401 insufficient_scope; True if it did."""
+        st = self.server.state
+        if not (get_header(headers, "authorization") or "").lower().startswith("bearer "):
+            return False
+        with st.lock:
+            st.bearers += 1
+            k, ch = st.bearers, st.challenge
+        m = re.match(r"^/v2/(.+?)/(blobs|manifests|tags)/", path)
+        if k != 2 or ch is None or m is None:
+            return False
+        if not expect:
+            drain_body(self.rfile, headers)
+        scope = "repository:%s:pull repository:hoist-test/extra:pull" % m.group(1)
+        www = 'Bearer realm="%s",service="%s",scope="%s",error="insufficient_scope"' % (
+            ch[0], ch[1], scope)
+        body = json.dumps({"errors": [{"code": "UNAUTHORIZED", "message": "fault proxy: "
+                                       "insufficient scope", "detail": None}]}).encode()
+        head = ["HTTP/1.1 401 Unauthorized", "Content-Type: application/json; charset=utf-8",
+                "Content-Length: %d" % len(body), "WWW-Authenticate: " + www,
+                "Docker-Distribution-Api-Version: registry/2.0"]
+        if client_close or expect:
+            head.append("Connection: close")
+        st.record(n, method, target, "insufficient-scope", 401, self.started, headers)
+        self.send(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        if method != "HEAD":
+            self.send(body)
+        return True
+
+    def probe_ok(self, target, headers):
+        """Would the registry serve this blob to this client? (HEAD upstream, same auth)"""
+        opts = self.server.opts
+        conn = http.client.HTTPConnection(opts.up_host, opts.up_port, timeout=opts.timeout)
+        try:
+            h = {}
+            auth = get_header(headers, "authorization")
+            if auth:
+                h["Authorization"] = auth
+            conn.request("HEAD", target, headers=h)
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+
+    def redirect_to_storage(self, n, method, target, headers, client_close):
+        st = self.server.state
+        with st.lock:
+            nonce = "%d" % n
+            st.signed[nonce] = get_header(headers, "authorization")
+        loc = "http://localhost:%d%s%s%s" % (st.port, STORAGE_PREFIX, nonce, target)
+        head = ["HTTP/1.1 307 Temporary Redirect", "Location: " + loc, "Content-Length: 0",
+                "Docker-Distribution-Api-Version: registry/2.0"]
+        if client_close:
+            head.append("Connection: close")
+        st.record(n, method, target, "redirect", 307, self.started, headers)
+        self.send(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        return not client_close
+
+    def serve_storage(self, n, method, target, lines, headers, expect, client_close):
+        """The storage side: the original request's auth stands in for a signed URL."""
+        st = self.server.state
+        rest = target[len(STORAGE_PREFIX):]
+        nonce, _, up_target = rest.partition("/")
+        up_target = "/" + up_target
+        with st.lock:
+            auth = st.signed.get(nonce)
+        sent_auth = get_header(headers, "authorization") is not None
+        start = lines[0].decode("latin-1").split()
+        out = [("%s %s %s\r\n" % (start[0], up_target, start[2])).encode("latin-1")]
+        for raw in lines[1:]:
+            name = raw.decode("latin-1").partition(":")[0].strip().lower()
+            if name != "authorization":
+                out.append(raw)
+        if auth:
+            out.append(("Authorization: %s\r\n" % auth).encode("latin-1"))
+        return self.forward(n, method, up_target, out, headers, expect, client_close,
+                            fault="storage", extra={"auth": sent_auth})
+
+    def forward(self, n, method, target, lines, headers, expect, client_close, fault=None,
+                extra=None):
         opts = self.server.opts
         up = socket.create_connection((opts.up_host, opts.up_port), timeout=opts.timeout)
         up.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -367,6 +519,20 @@ class Handler(socketserver.BaseRequestHandler):
                 break
             rheaders = header_list(rlines)
             rlines = self.rewrite_location(rlines)
+            if opts.pattern == "scope-widen" and status == 401:
+                m = re.match(r'(?i)bearer\s+realm="([^"]*)"\s*,\s*service="([^"]*)"',
+                             get_header(rheaders, "www-authenticate") or "")
+                if m:
+                    with self.server.state.lock:
+                        self.server.state.challenge = (m.group(1), m.group(2))
+            if opts.pattern == "drop-patch":
+                rlines = [l for l in rlines
+                          if l.decode("latin-1").partition(":")[0].strip().lower() != "connection"]
+                rlines.append(b"Connection: close\r\n")
+                client_close = True
+            if (opts.pattern == "chunk-min" and method == "POST" and status == 202):
+                rlines = rlines[:1] + [("OCI-Chunk-Min-Length: %d\r\n" % opts.chunk_min)
+                                       .encode("latin-1")] + rlines[1:]
 
             if method == "HEAD" or status in (204, 304):
                 rkind, rlen = "none", 0
@@ -382,13 +548,34 @@ class Handler(socketserver.BaseRequestHandler):
             if opts.pattern == "delay":
                 time.sleep(opts.delay_ms / 1000.0)
 
+            # logged before the answer goes out, so a client that reads the log next sees it
             if cut:
+                self.server.state.record(n, method, target, "drop-mid", status, self.started,
+                                         headers, extra)
                 self.send_cut(rlines, rkind, rlen, upr)
-                self.server.state.record(n, method, target, "drop-mid", status, self.started)
                 return False
 
+            corrupt = (opts.pattern == "corrupt-blobs" and method == "GET" and status == 200
+                       and rkind == "length" and rlen > 0
+                       and BLOB_PATH.match(urllib.parse.urlsplit(target).path))
+            path = urllib.parse.urlsplit(target).path
+            garbage = (opts.pattern == "garbage-json" and method == "GET" and status == 200
+                       and rkind == "length" and rlen > 0
+                       and ("/manifests/" in path or path.endswith("/tags/list")))
+            self.server.state.record(n, method, target,
+                                     "corrupt" if corrupt else "garbage" if garbage else fault,
+                                     status, self.started, headers, extra)
             self.send(b"".join(rlines) + b"\r\n")
-            if rkind == "length":
+            if garbage:
+                copy_exact(upr, rlen, lambda _data: None)
+                self.send((b"<html>oops{" * (rlen // 11 + 1))[:rlen])
+            elif corrupt:
+                first = upr.read(1)
+                if len(first) != 1:
+                    raise Closed("EOF inside a body")
+                self.send(bytes([first[0] ^ 0xFF]))
+                copy_exact(upr, rlen - 1, self.send)
+            elif rkind == "length":
                 copy_exact(upr, rlen, self.send)
             elif rkind == "chunked":
                 copy_chunked(upr, self.send)
@@ -398,7 +585,6 @@ class Handler(socketserver.BaseRequestHandler):
                     if not chunk:
                         break
                     self.send(chunk)
-            self.server.state.record(n, method, target, None, status, self.started)
 
             # The request body must have been passed on whole for the connection to stay in step
             # (an upstream that answered early, or a client still waiting for 100 Continue).
@@ -461,6 +647,8 @@ def main():
     ap.add_argument("--state-file")
     ap.add_argument("--log")
     ap.add_argument("--delay-ms", type=int, default=200)
+    ap.add_argument("--chunk-min", type=int, default=2097152,
+                    help="chunk-min: the OCI-Chunk-Min-Length announced")
     ap.add_argument("--timeout", type=float, default=120.0, help="socket timeout, seconds")
     opts = ap.parse_args()
 

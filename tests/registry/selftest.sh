@@ -219,6 +219,20 @@ PY
       --data-urlencode "scope=repository:test/img:pull" "$iss/token"
     at=$(json_get "$tmp/post2.json" 'd["access_token"]')
     eq "token: refresh-grant token reads tags" "$(curl -s -H "Authorization: Bearer $at" "$url/v2/test/img/tags/list")" '{"name":"test/img","tags":["1"]}'
+    # scope-widen: the 2nd request with a Bearer token gets 401 insufficient_scope naming a wider
+    # scope, with the registry's realm (learnt from the 401 it passed on); the others pass.
+    if swx=$(registry_proxy scope-widen "$dir"); then
+      curl -s -o /dev/null "$swx/v2/test/img/tags/list"
+      r=''
+      for i in 1 2 3; do
+        r="$r $(curl -s -D "$tmp/h$i" -H "Authorization: Bearer $tok" -o /dev/null -w '%{http_code}' "$swx/v2/test/img/tags/list")"
+      done
+      eq "scope-widen: Bearer requests 1-3" "${r# }" "200 401 200"
+      eq "scope-widen: the widened challenge" "$(tr -d '\r' <"$tmp/h2" | sed -n 's/^[Ww][Ww][Ww]-[Aa]uthenticate: //p')" \
+        "Bearer realm=\"$iss/token\",service=\"hoist-test-registry\",scope=\"repository:test/img:pull repository:hoist-test/extra:pull\",error=\"insufficient_scope\""
+    else
+      fail "scope-widen: start"
+    fi
     eq "token: unknown refresh token -> 401" "$(curl -s -o "$tmp/body" -w '%{http_code}' -d grant_type=refresh_token -d refresh_token=made-up -d service=hoist-test-registry -d client_id=selftest "$iss/token")" 401
     eq "token: POST error body" "$(json_get "$tmp/body" 'd["error"]')" invalid_grant
   fi
@@ -340,6 +354,88 @@ else
     eq "writes-fail: the tag was never written" "$(curl -s -o /dev/null -w '%{http_code}' "$url/v2/test/img/manifests/wf")" 404
   else
     fail "writes-fail: start"
+  fi
+
+  # drop-patch: PATCHes 2, 5, ... are read half-way and dropped (curl: the upload fails), never
+  # forwarded; every answer closes its connection; the log has each PATCH's length and range.
+  if px=$(proxy drop-patch); then
+    head -c 4000 /dev/zero >"$tmp/4k"
+    r=''
+    for i in 1 2 3; do
+      r="$r $(curl -s -X PATCH -H "Content-Range: 0-3999" --data-binary "@$tmp/4k" -D "$tmp/h$i" -o /dev/null \
+        -w '%{http_code}' "$px/v2/test/img/blobs/uploads/none"; echo ":$?")"
+    done
+    check "drop-patch: PATCH 1 and 3 answered, 2 dropped (${r# })" expr "${r# }" : '404:0 000:[0-9]* 404:0$' >/dev/null
+    check "drop-patch: answers close their connection" grep -qi '^connection: close' "$tmp/h1"
+    eq "drop-patch: log" "$(python3 -c 'import json,sys; print([(e["method"], e["fault"], e["length"], e["range"]) for e in map(json.loads, open(sys.argv[1]))])' "$dir/proxy-drop-patch.log")" \
+      "[('PATCH', None, 4000, '0-3999'), ('PATCH', 'drop-patch', 4000, '0-3999'), ('PATCH', None, 4000, '0-3999')]"
+  else
+    fail "drop-patch: start"
+  fi
+
+  # patch-500: PATCHes 2, 5, ... get 500 UNKNOWN after their body was read; other methods pass.
+  if px=$(proxy patch-500); then
+    r=''
+    for i in 1 2 3 4 5; do r="$r $(curl -s -X PATCH --data-binary x -o /dev/null -w '%{http_code}' "$px/v2/test/img/blobs/uploads/none")"; done
+    eq "patch-500: 5 PATCHes" "${r# }" "404 500 404 404 500"
+    eq "patch-500: GET passes" "$(codes "$px" 1 /v2/test/img/manifests/1)" 200
+  else
+    fail "patch-500: start"
+  fi
+
+  # chunk-min: a 202 to POST carries OCI-Chunk-Min-Length (2 MiB by default); nothing else changes.
+  if px=$(proxy chunk-min); then
+    curl -s -X POST -D "$tmp/h" -o /dev/null "$px/v2/test/img/blobs/uploads/"
+    check "chunk-min: POST 202 announces 2097152" grep -qi '^oci-chunk-min-length: 2097152' "$tmp/h"
+    curl -s -D "$tmp/h" -o /dev/null "$px/v2/"
+    if grep -qi '^oci-chunk-min-length' "$tmp/h"; then fail "chunk-min: GET got the header"; else pass "chunk-min: only on POST"; fi
+  else
+    fail "chunk-min: start"
+  fi
+
+  # head-405: a manifest HEAD gets 405 (never forwarded); blob HEADs and manifest GETs pass.
+  if px=$(proxy head-405); then
+    eq "head-405: manifest HEAD, blob HEAD, manifest GET" \
+      "$(curl -s -I -H "$ACCEPT" -o /dev/null -w '%{http_code}' "$px/v2/test/img/manifests/1") $(curl -s -I -o /dev/null -w '%{http_code}' "$px/v2/test/img/blobs/$LAYER") $(codes "$px" 1 /v2/test/img/manifests/1)" \
+      "405 200 200"
+  else
+    fail "head-405: start"
+  fi
+
+  # delete-405: DELETE gets 405 UNSUPPORTED (deletes switched off), never forwarded.
+  if px=$(proxy delete-405); then
+    code=$(curl -s -X DELETE -o "$tmp/body" -w '%{http_code}' "$px/v2/test/img/manifests/$MANIFEST")
+    eq "delete-405: DELETE -> 405 UNSUPPORTED" "$code $(json_get "$tmp/body" 'd["errors"][0]["code"]')" "405 UNSUPPORTED"
+    eq "delete-405: the manifest is still there" "$(codes "$url" 1 "/v2/test/img/manifests/$MANIFEST")" 200
+  else
+    fail "delete-405: start"
+  fi
+
+  # corrupt-blobs: a blob GET keeps its length but its first byte is inverted; manifests pass.
+  if px=$(proxy corrupt-blobs); then
+    curl -s -o "$tmp/bad" "$px/v2/test/img/blobs/$LAYER"
+    eq "corrupt-blobs: same size" "$(wc -c <"$tmp/bad" | tr -d ' ')" "$LAYER_SIZE"
+    if cmp -s "$tmp/bad" "$tmp/layout/blobs/sha256/${LAYER#sha256:}"; then fail "corrupt-blobs: blob unchanged"; else pass "corrupt-blobs: blob changed"; fi
+    check "corrupt-blobs: only the first byte differs" cmp -s -i 1 "$tmp/bad" "$tmp/layout/blobs/sha256/${LAYER#sha256:}"
+    curl -s -H "$ACCEPT" -o "$tmp/m" "$px/v2/test/img/manifests/1"
+    check "corrupt-blobs: manifests pass" cmp -s "$tmp/m" "$tmp/layout/blobs/sha256/${MANIFEST#sha256:}"
+  else
+    fail "corrupt-blobs: start"
+  fi
+
+  # redirect-blobs: a blob GET is sent to localhost:PORT/_storage/N/...; curl -L follows it (and,
+  # like any good client, sends no credentials there: the log says auth false).
+  if px=$(proxy redirect-blobs); then
+    curl -s -D "$tmp/h" -o /dev/null "$px/v2/test/img/blobs/$LAYER"
+    check "redirect-blobs: 307 to localhost storage" grep -qi "^location: http://localhost:${px##*:}/_storage/" "$tmp/h"
+    curl -s -L -u hoist:not-a-secret -o "$tmp/b" "$px/v2/test/img/blobs/$LAYER"
+    check "redirect-blobs: followed, the blob" cmp -s "$tmp/b" "$tmp/layout/blobs/sha256/${LAYER#sha256:}"
+    eq "redirect-blobs: storage requests logged without auth" \
+      "$(python3 -c 'import json,sys; print([e["auth"] for e in map(json.loads, open(sys.argv[1])) if e["fault"] == "storage"])' "$dir/proxy-redirect-blobs.log")" "[False]"
+    eq "redirect-blobs: a missing blob is not redirected" \
+      "$(curl -s -o /dev/null -w '%{http_code}' "$px/v2/test/img/blobs/sha256:$(printf '%064d' 0)")" 404
+  else
+    fail "redirect-blobs: start"
   fi
 
   # delay: every response at least 200 ms late.

@@ -1,0 +1,82 @@
+/*
+** registry_int: what registry.c (auth, requests, manifests, downloads) and
+** upload.c (blob uploads, mounts, parallel pushes) share. Not a public API.
+**
+** Threads: a client is used by one thread at a time, except that
+** hoist_registry_push_blobs clones it (reg_clone) for its workers. A clone has
+** its own HTTP handle and backoff seed and shares the parent's struct
+** reg_auth: credentials (read-only after hoist_registry_new) and the token
+** cache (behind auth->mu). Clones never outlive the call that made them.
+*/
+#ifndef HOIST_REGISTRY_INT_H
+#define HOIST_REGISTRY_INT_H
+
+#include "http.h"
+#include "registry.h"
+
+#include <pthread.h>
+
+#define REG_MAX_TOKENS 16
+#define REG_SCOPES_MAX 1024       /* a scope set: "repository:a:pull,push repository:b:pull" */
+#define REG_URL_MAX 1024
+#define REG_RETRY_ATTEMPTS 6      /* tries of one request (send_retry) */
+#define REG_RETRY_BUDGET_MS 120000L
+
+struct reg_token {
+  char *scopes;   /* the scope set requests ask for it by */
+  char *header;   /* "Authorization: Bearer ..." */
+  long expires;   /* reg_now_ms() after which it is not sent any more */
+};
+
+struct reg_auth {
+  pthread_mutex_t mu;        /* guards everything below that is not marked read-only */
+  char *basic;               /* read-only: "Authorization: Basic ..." when credentials were given */
+  char *identity;            /* read-only: the identity (refresh) token, or NULL */
+  int use_basic;             /* the registry asked for Basic */
+  char *realm, *service;     /* the last Bearer challenge's: tokens are then fetched before sending */
+  struct reg_token tokens[REG_MAX_TOKENS];
+  size_t ntokens;
+};
+
+struct hoist_registry {
+  struct hoist_http *http;
+  struct hoist_http_opts http_opts;
+  char base[300];                  /* scheme://host */
+  char host[256];
+  struct reg_auth *auth;
+  int owns_auth;                   /* 0 in a clone */
+  unsigned seed;                   /* jitter */
+  unsigned long long chunk_size;   /* blobs above it go in PATCH chunks */
+  int parallel;                    /* push_blobs' default */
+};
+
+/* A worker's copy of r: its own HTTP handle, r's auth shared (see above). Free with hoist_registry_free. */
+int reg_clone(struct hoist_registry *r, struct hoist_registry **out, struct hoist_err *err);
+
+/*
+** Sends rq with the auth its scope set needs (see registry.h), answering one
+** 401 challenge. rq's own headers come first (at most 6); the Authorization
+** header is added here. 0 when a response came (any status but a final 401).
+*/
+int reg_send_authed(struct hoist_registry *r, const char *scopes, struct hoist_http_req *rq,
+                    struct hoist_http_resp *rs, struct hoist_err *err);
+/* reg_send_authed again after a dropped connection or a busy answer (only for requests safe to repeat). */
+int reg_send_retry(struct hoist_registry *r, const char *scopes, struct hoist_http_req *rq,
+                   struct hoist_http_resp *rs, struct hoist_err *err);
+/* "CODE: message" from a registry error body, else the status; HOIST_EAUTH for 401/403. */
+int reg_remote_error(const struct hoist_registry *r, const char *what,
+                     const struct hoist_http_resp *rs, struct hoist_err *err);
+/* The first error's code and message of a registry error body ("" when none); returns code. */
+const char *reg_error_first(const struct hoist_http_resp *rs, char *code, size_t ccap, char *msg,
+                            size_t mcap);
+int reg_retryable_status(long status);
+/* The wait before try `attempt` (1-based): Retry-After when given (rs may be NULL), else exponential with jitter. */
+long reg_backoff_ms(struct hoist_registry *r, const struct hoist_http_resp *rs, int attempt);
+/* Retry-After of rs in ms (capped at 30 s), or -1 when it has none. */
+long reg_retry_after_ms(const struct hoist_http_resp *rs);
+void reg_sleep_ms(long ms);
+long reg_now_ms(void);
+/* "repository:REPO:ACTIONS" into out. */
+int reg_scope(char *out, size_t cap, const char *repo, const char *actions);
+
+#endif

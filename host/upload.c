@@ -1,0 +1,637 @@
+/*
+** upload: blob uploads (monolithic and chunked, with resume), cross-repository
+** mounts and parallel pushes, for registry.h. Auth, retries and error
+** messages come from registry.c (registry_int.h).
+*/
+#define _DEFAULT_SOURCE 1
+
+#include "registry.h"
+
+#include "linkhdr.h"
+#include "registry_int.h"
+#include "strbuf.h"
+
+#include <jansson.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ monolithic */
+
+/*
+** One try of a monolithic upload: a session (kept in *session across tries: a
+** PUT that failed may be sent again into the same session), then the content.
+** *again says whether another try could help.
+*/
+static int blob_put_once(struct hoist_registry *r, const char *repo, const char *digest,
+                         const char *path, unsigned long long size, char **session, int *again,
+                         struct hoist_err *err)
+{
+  struct hoist_http_req rq;
+  struct hoist_http_resp rs;
+  char url[REG_URL_MAX], scope[512], loc[2048];
+  char *put = NULL;
+  const char *hdrs[1] = { "Content-Type: application/octet-stream" };
+  struct strbuf sb;
+  int rc;
+
+  *again = 0;
+  if (reg_scope(scope, sizeof scope, repo, "pull,push") ||
+      snprintf(url, sizeof url, "%s/v2/%s/blobs/uploads/", r->base, repo) >= (int)sizeof url)
+    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
+  if (!*session) {
+    /* the session first, without a body: auth is settled before any byte is streamed */
+    memset(&rq, 0, sizeof rq);
+    rq.method = "POST";
+    rq.url = url;
+    rq.has_body = 1;
+    /*
+    ** reg_send_retry has retried a busy or dropped POST already: the
+    ** outer loop does not do it again (*again stays 0); it is for the PUT.
+    */
+    rc = reg_send_retry(r, scope, &rq, &rs, err);
+    if (rc)
+      return rc;
+    if (rs.status != 202 || !hoist_http_header(&rs, "Location", loc, sizeof loc)) {
+      rc = rs.status == 202 ? hoist_err_set(err, HOIST_EREMOTE, "registry '%s' opened an upload without a Location", r->host)
+                            : reg_remote_error(r, "an upload", &rs, err);
+      hoist_http_resp_release(&rs);
+      return rc;
+    }
+    hoist_http_resp_release(&rs);
+    /* relative or absolute, query and all: resolved against the request, otherwise kept */
+    if (hoist_url_resolve(url, loc, strlen(loc), session, err))
+      return err ? err->code : HOIST_EINVAL;
+  }
+  strbuf_init(&sb, 8192);
+  if (strbuf_addf(&sb, "%s%sdigest=%s", *session, strchr(*session, '?') ? "&" : "?", digest))
+    return hoist_err_set(err, HOIST_ERANGE, "upload location too long");
+  put = strbuf_detach(&sb, NULL);
+  if (!put)
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  memset(&rq, 0, sizeof rq);
+  rq.method = "PUT";
+  rq.url = put;
+  rq.headers = hdrs;
+  rq.nheaders = 1;
+  rq.has_body = 1;
+  rq.body_path = path;
+  rq.body_size = size;
+  rc = reg_send_authed(r, scope, &rq, &rs, err);
+  free(put);
+  if (rc) {
+    *again = rs.transport_error != 0;
+    return rc;
+  }
+  if (rs.status != 201) {
+    *again = reg_retryable_status(rs.status);
+    if (rs.status == 404 || rs.status == 400 || rs.status == 416) {
+      /* the session is gone (or was spoiled): the next try opens a new one */
+      free(*session);
+      *session = NULL;
+      *again = 1;
+    }
+    rc = reg_remote_error(r, "a blob upload", &rs, err);
+  }
+  hoist_http_resp_release(&rs);
+  return rc;
+}
+
+/*
+** Uploads a blob in one PUT, trying again when the transfer failed in a way
+** worth retrying. Before each new try the blob is looked up, since a PUT whose
+** answer was lost may have been committed; the session is reused while the
+** registry keeps it.
+*/
+static int blob_put_monolithic(struct hoist_registry *r, const char *repo, const char *digest,
+                               const char *path, unsigned long long size, struct hoist_err *err)
+{
+  long start = reg_now_ms();
+  char *session = NULL;
+  int attempt, rc;
+  for (attempt = 1;; attempt++) {
+    int again = 0, exists = 0;
+    long wait;
+    rc = blob_put_once(r, repo, digest, path, size, &session, &again, err);
+    if (rc == HOIST_OK || !again || attempt >= 2 * REG_RETRY_ATTEMPTS)
+      break;
+    wait = reg_backoff_ms(r, NULL, attempt);
+    if (reg_now_ms() - start + wait > REG_RETRY_BUDGET_MS)
+      break;
+    reg_sleep_ms(wait);
+    if (hoist_registry_blob_exists(r, repo, digest, &exists, NULL, NULL) == HOIST_OK && exists) {
+      rc = HOIST_OK;
+      break;
+    }
+  }
+  free(session);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ chunked */
+
+/* How a step of a chunked upload failed, which decides the next one. */
+enum fail_kind {
+  FAIL_FATAL,      /* give up: auth refused, a bad request, our file changed */
+  FAIL_TRANSIENT,  /* a dropped connection, 408/429/5xx: wait, then ask the session where it is */
+  FAIL_RANGE,      /* 416: ask the session where it is, at once */
+  FAIL_GONE        /* the session is lost (404, spoiled): open a new one */
+};
+
+struct upload {
+  struct hoist_registry *r;
+  const char *repo, *digest, *path;
+  unsigned long long size;
+  unsigned long long chunk;     /* this session's chunk size */
+  unsigned long long offset;    /* bytes the registry has confirmed */
+  char *session;                /* the latest Location, absolute */
+  long retry_after;             /* the last failure's Retry-After in ms, or -1 */
+  char scope[512];
+};
+
+/* The session becomes the response's Location, resolved against the URL it answered. */
+static int take_location(struct upload *u, const char *req_url, const struct hoist_http_resp *rs,
+                         int required, struct hoist_err *err)
+{
+  char loc[4096];
+  char *abs = NULL;
+  if (!hoist_http_header(rs, "Location", loc, sizeof loc)) {
+    if (!required)
+      return HOIST_OK;
+    return hoist_err_set(err, HOIST_EREMOTE, "registry '%s' answered an upload step without a Location",
+                         u->r->host);
+  }
+  if (hoist_url_resolve(req_url, loc, strlen(loc), &abs, err))
+    return err ? err->code : HOIST_EINVAL;
+  free(u->session);
+  u->session = abs;
+  return HOIST_OK;
+}
+
+/* "0-END" (some registries write "bytes=0-END") -> END; -1 when absent or malformed. */
+static long long range_end(const struct hoist_http_resp *rs)
+{
+  char v[128], *p, *end;
+  unsigned long long n;
+  if (!hoist_http_header(rs, "Range", v, sizeof v))
+    return -1;
+  p = strncmp(v, "bytes=", 6) == 0 ? v + 6 : v;
+  if (p[0] != '0' || p[1] != '-' || p[2] < '0' || p[2] > '9')
+    return -1;
+  n = strtoull(p + 2, &end, 10);
+  return *end == '\0' && n < (1ull << 62) ? (long long)n : -1;
+}
+
+/* POST a new session (no body: auth is settled before any byte is streamed). */
+static int session_open(struct upload *u, struct hoist_err *err)
+{
+  struct hoist_http_req rq;
+  struct hoist_http_resp rs;
+  char url[REG_URL_MAX], min[64];
+  int rc;
+  if (snprintf(url, sizeof url, "%s/v2/%s/blobs/uploads/", u->r->base, u->repo) >= (int)sizeof url)
+    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
+  memset(&rq, 0, sizeof rq);
+  rq.method = "POST";
+  rq.url = url;
+  rq.has_body = 1;
+  if ((rc = reg_send_retry(u->r, u->scope, &rq, &rs, err)) != HOIST_OK)
+    return rc;
+  if (rs.status != 202)
+    rc = reg_remote_error(u->r, "an upload", &rs, err);
+  else
+    rc = take_location(u, url, &rs, 1, err);
+  if (!rc) {
+    u->offset = 0;
+    u->chunk = u->r->chunk_size;
+    /* a registry may want bigger chunks than we would send (ECR: 5 MB) */
+    if (hoist_http_header(&rs, "OCI-Chunk-Min-Length", min, sizeof min)) {
+      char *end;
+      unsigned long long m = strtoull(min, &end, 10);
+      if (end != min && *end == '\0' && m > u->chunk)
+        u->chunk = m;
+    }
+  }
+  hoist_http_resp_release(&rs);
+  return rc;
+}
+
+/* Sends the next chunk; on success the offset moves to what the registry confirms. */
+static int patch_chunk(struct upload *u, enum fail_kind *kind, struct hoist_err *err)
+{
+  struct hoist_http_req rq;
+  struct hoist_http_resp rs;
+  char cr[96];
+  const char *hdrs[2] = { "Content-Type: application/octet-stream", cr };
+  unsigned long long n = u->size - u->offset;
+  char *url;
+  long long end;
+  int rc;
+  if (n > u->chunk)
+    n = u->chunk;
+  snprintf(cr, sizeof cr, "Content-Range: %llu-%llu", u->offset, u->offset + n - 1);
+  if (!(url = strdup(u->session)))
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  memset(&rq, 0, sizeof rq);
+  rq.method = "PATCH";
+  rq.url = url;
+  rq.headers = hdrs;
+  rq.nheaders = 2;
+  rq.has_body = 1;
+  rq.body_path = u->path;
+  rq.body_offset = u->offset;
+  rq.body_size = n;
+  *kind = FAIL_FATAL;
+  rc = reg_send_authed(u->r, u->scope, &rq, &rs, err);
+  if (rc) {
+    *kind = rs.transport_error ? FAIL_TRANSIENT : FAIL_FATAL;
+    free(url);
+    return rc;
+  }
+  if (rs.status == 202) {
+    rc = take_location(u, url, &rs, 0, err);
+    end = range_end(&rs);
+    /* what the registry says it has wins over what we think we sent */
+    if (!rc && end >= 0 && (unsigned long long)end + 1 > u->size)
+      rc = hoist_err_set(err, HOIST_EREMOTE, "registry '%s' claims more bytes than blob %s has",
+                         u->r->host, u->digest);
+    else if (!rc)
+      u->offset = end >= 0 ? (unsigned long long)end + 1 : u->offset + n;
+  } else {
+    *kind = rs.status == 416   ? FAIL_RANGE
+            : rs.status == 404 ? FAIL_GONE
+            : reg_retryable_status(rs.status) ? FAIL_TRANSIENT
+                                              : FAIL_FATAL;
+    u->retry_after = reg_retry_after_ms(&rs);
+    rc = reg_remote_error(u->r, "a blob chunk", &rs, err);
+  }
+  hoist_http_resp_release(&rs);
+  free(url);
+  return rc;
+}
+
+/*
+** Asks the session how many bytes it holds (GET: 204 with Range 0-N and a
+** fresh Location). *gone when the registry lost it (404, or an answer that
+** makes no sense for this blob).
+*/
+static int session_status(struct upload *u, int *gone, struct hoist_err *err)
+{
+  struct hoist_http_req rq;
+  struct hoist_http_resp rs;
+  char *url = strdup(u->session);
+  long long end;
+  int rc;
+  *gone = 0;
+  if (!url)
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  memset(&rq, 0, sizeof rq);
+  rq.method = "GET";
+  rq.url = url;
+  rc = reg_send_retry(u->r, u->scope, &rq, &rs, err);
+  if (rc) {
+    free(url);
+    return rc;
+  }
+  if (rs.status == 404 || rs.status == 400) {
+    *gone = 1;  /* distribution answers a stale session 404 BLOB_UPLOAD_INVALID */
+  } else if (rs.status == 204 || rs.status == 200 || rs.status == 202) {
+    rc = take_location(u, url, &rs, 0, err);
+    end = range_end(&rs);
+    /*
+    ** "0-0" is both "nothing" and "one byte" for distribution: it is one
+    ** byte only when we had that byte confirmed already.
+    */
+    if (!rc) {
+      unsigned long long have = end < 0 ? 0 : end == 0 && u->offset == 0 ? 0 : (unsigned long long)end + 1;
+      if (have > u->size)
+        *gone = 1;
+      else
+        u->offset = have;
+    }
+  } else {
+    rc = reg_remote_error(u->r, "an upload status request", &rs, err);
+  }
+  hoist_http_resp_release(&rs);
+  free(url);
+  return rc;
+}
+
+/* The closing PUT ?digest= with no body (every byte went in PATCHes). */
+static int put_final(struct upload *u, enum fail_kind *kind, struct hoist_err *err)
+{
+  struct hoist_http_req rq;
+  struct hoist_http_resp rs;
+  struct strbuf sb;
+  const char *hdrs[1] = { "Content-Type: application/octet-stream" };
+  char code[64];
+  char *put;
+  int rc;
+  *kind = FAIL_FATAL;
+  strbuf_init(&sb, 8192);
+  if (strbuf_addf(&sb, "%s%sdigest=%s", u->session, strchr(u->session, '?') ? "&" : "?", u->digest))
+    return hoist_err_set(err, HOIST_ERANGE, "upload location too long");
+  if (!(put = strbuf_detach(&sb, NULL)))
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  memset(&rq, 0, sizeof rq);
+  rq.method = "PUT";
+  rq.url = put;
+  rq.headers = hdrs;
+  rq.nheaders = 1;
+  rq.has_body = 1;
+  rc = reg_send_authed(u->r, u->scope, &rq, &rs, err);
+  free(put);
+  if (rc) {
+    *kind = rs.transport_error ? FAIL_TRANSIENT : FAIL_FATAL;
+    return rc;
+  }
+  if (rs.status != 201) {
+    reg_error_first(&rs, code, sizeof code, NULL, 0);
+    u->retry_after = reg_retry_after_ms(&rs);
+    if (reg_retryable_status(rs.status))
+      *kind = FAIL_TRANSIENT;
+    else if (rs.status == 404 || rs.status == 416 ||
+             (rs.status == 400 && strcmp(code, "DIGEST_INVALID") != 0))
+      *kind = FAIL_GONE;  /* lost or spoiled; a wrong digest is ours and stays fatal */
+    rc = reg_remote_error(u->r, "a blob upload", &rs, err);
+  }
+  hoist_http_resp_release(&rs);
+  return rc;
+}
+
+/*
+** The chunked upload: POST, PATCH chunks to the latest Location, PUT
+** ?digest=. After a failure: a final PUT first HEADs the blob (its answer may
+** have been lost after the commit); then the session is asked where it
+** stands and the upload goes on from there, or starts over in a new session
+** when it is lost. Bounded: REG_RETRY_ATTEMPTS failures in a row without a
+** confirmed byte more, 4 times that in all, and REG_RETRY_BUDGET_MS without
+** progress.
+*/
+static int blob_put_chunked(struct hoist_registry *r, const char *repo, const char *digest,
+                            const char *path, unsigned long long size, struct hoist_err *err)
+{
+  struct upload u;
+  unsigned long long best = 0;
+  long last_progress = reg_now_ms();
+  int rc, failures = 0, stalls = 0;
+
+  memset(&u, 0, sizeof u);
+  u.r = r;
+  u.repo = repo;
+  u.digest = digest;
+  u.path = path;
+  u.size = size;
+  if (reg_scope(u.scope, sizeof u.scope, repo, "pull,push"))
+    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
+  for (;;) {
+    enum fail_kind kind = FAIL_FATAL;
+    int gone = 0, exists = 0, final = 0;
+    u.retry_after = -1;
+    if (!u.session && (rc = session_open(&u, err)) != HOIST_OK)
+      break;  /* reg_send_retry has retried it already */
+    if (u.offset < size) {
+      rc = patch_chunk(&u, &kind, err);
+    } else {
+      final = 1;
+      rc = put_final(&u, &kind, err);
+    }
+    if (rc == HOIST_OK) {
+      if (final)
+        break;
+      continue;
+    }
+    if (kind == FAIL_FATAL)
+      break;
+    if (u.offset > best) {
+      best = u.offset;
+      stalls = 0;
+      last_progress = reg_now_ms();
+    }
+    if (++failures >= 4 * REG_RETRY_ATTEMPTS || ++stalls >= REG_RETRY_ATTEMPTS)
+      break;
+    if (kind != FAIL_RANGE) {
+      long wait = u.retry_after >= 0 ? u.retry_after : reg_backoff_ms(r, NULL, stalls);
+      if (reg_now_ms() - last_progress + wait > REG_RETRY_BUDGET_MS)
+        break;
+      reg_sleep_ms(wait);
+    }
+    if (final && hoist_registry_blob_exists(r, repo, digest, &exists, NULL, NULL) == HOIST_OK &&
+        exists) {
+      rc = HOIST_OK;  /* the PUT was committed; only its answer was lost */
+      break;
+    }
+    if (final && kind == FAIL_TRANSIENT)
+      continue;  /* the session still holds every byte: PUT again (a lost one answers 404) */
+    if (kind != FAIL_GONE) {
+      struct hoist_err serr;
+      if (session_status(&u, &gone, &serr) != HOIST_OK)
+        gone = 1;  /* we cannot learn where it stands: a new session is the safe way on */
+    }
+    if (kind == FAIL_GONE || gone) {
+      free(u.session);
+      u.session = NULL;
+      u.offset = 0;
+    }
+  }
+  free(u.session);
+  return rc;
+}
+
+int hoist_registry_blob_put_file(struct hoist_registry *r, const char *repo, const char *digest,
+                                 const char *path, unsigned long long size, struct hoist_err *err)
+{
+  if (size > r->chunk_size)
+    return blob_put_chunked(r, repo, digest, path, size, err);
+  return blob_put_monolithic(r, repo, digest, path, size, err);
+}
+
+/* ------------------------------------------------------------------ mount */
+
+int hoist_registry_blob_mount(struct hoist_registry *r, const char *repo, const char *digest,
+                              const char *from_repo, int *mounted, struct hoist_err *err)
+{
+  struct hoist_http_req rq;
+  struct hoist_http_resp rs;
+  char url[REG_URL_MAX], scopes[REG_SCOPES_MAX], loc[4096];
+  int rc;
+  *mounted = 0;
+  if (!hoist_digest_valid(digest))
+    return hoist_err_set(err, HOIST_EINVAL, "invalid blob digest");
+  /* push,pull on the target first (some token servers read only the first), pull on the source */
+  if (snprintf(scopes, sizeof scopes, "repository:%s:pull,push repository:%s:pull", repo,
+               from_repo) >= (int)sizeof scopes ||
+      snprintf(url, sizeof url, "%s/v2/%s/blobs/uploads/?mount=%s&from=%s", r->base, repo, digest,
+               from_repo) >= (int)sizeof url)
+    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
+  memset(&rq, 0, sizeof rq);
+  rq.method = "POST";
+  rq.url = url;
+  rq.has_body = 1;
+  if ((rc = reg_send_retry(r, scopes, &rq, &rs, err)) != HOIST_OK)
+    return rc;
+  if (rs.status == 201) {
+    *mounted = 1;
+  } else if (rs.status == 202) {
+    /* not mounted, but a session was opened for us: cancel it (best effort) */
+    char *cancel = NULL;
+    if (hoist_http_header(&rs, "Location", loc, sizeof loc) &&
+        hoist_url_resolve(url, loc, strlen(loc), &cancel, NULL) == HOIST_OK) {
+      struct hoist_http_resp cr;
+      memset(&rq, 0, sizeof rq);
+      rq.method = "DELETE";
+      rq.url = cancel;
+      if (reg_send_authed(r, scopes, &rq, &cr, NULL) == HOIST_OK)
+        hoist_http_resp_release(&cr);
+    }
+    free(cancel);
+  } else {
+    rc = reg_remote_error(r, "a blob mount", &rs, err);
+  }
+  hoist_http_resp_release(&rs);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ parallel push */
+
+enum job_result { JOB_EXISTING, JOB_MOUNTED, JOB_UPLOADED };
+
+static int push_one(struct hoist_registry *r, const char *repo, const struct hoist_blob_job *j,
+                    enum job_result *res, struct hoist_err *err)
+{
+  int exists = 0, mounted = 0, rc;
+  if (!j->digest || !j->path || !hoist_digest_valid(j->digest))
+    return hoist_err_set(err, HOIST_EINVAL, "invalid blob job (digest and path are required)");
+  if ((rc = hoist_registry_blob_exists(r, repo, j->digest, &exists, NULL, err)) != HOIST_OK)
+    return rc;
+  if (exists) {
+    *res = JOB_EXISTING;
+    return HOIST_OK;
+  }
+  if (j->mount_from && *j->mount_from && strcmp(j->mount_from, repo) != 0) {
+    if ((rc = hoist_registry_blob_mount(r, repo, j->digest, j->mount_from, &mounted, err)) != HOIST_OK)
+      return rc;
+    if (mounted) {
+      *res = JOB_MOUNTED;
+      return HOIST_OK;
+    }
+  }
+  if ((rc = hoist_registry_blob_put_file(r, repo, j->digest, j->path, j->size, err)) != HOIST_OK)
+    return rc;
+  *res = JOB_UPLOADED;
+  return HOIST_OK;
+}
+
+struct pool {
+  pthread_mutex_t mu;
+  const char *repo;
+  const struct hoist_blob_job *jobs;
+  size_t n, next;
+  int rc;                      /* the first failure, which stops handing out jobs */
+  struct hoist_err err;
+  struct hoist_push_stats st;
+};
+
+struct worker {
+  struct pool *pool;
+  struct hoist_registry *r;    /* the caller's client, or a clone */
+};
+
+static void *worker_run(void *arg)
+{
+  struct worker *w = arg;
+  struct pool *p = w->pool;
+  for (;;) {
+    struct hoist_err err;
+    enum job_result res = JOB_EXISTING;
+    size_t i;
+    int rc;
+    pthread_mutex_lock(&p->mu);
+    if (p->rc || p->next >= p->n) {
+      pthread_mutex_unlock(&p->mu);
+      break;
+    }
+    i = p->next++;
+    pthread_mutex_unlock(&p->mu);
+    err.code = 0;
+    err.msg[0] = '\0';
+    rc = push_one(w->r, p->repo, &p->jobs[i], &res, &err);
+    pthread_mutex_lock(&p->mu);
+    if (rc) {
+      if (!p->rc) {
+        p->rc = rc;
+        p->err = err;
+      }
+    } else if (res == JOB_EXISTING) {
+      p->st.existing++;
+    } else if (res == JOB_MOUNTED) {
+      p->st.mounted++;
+    } else {
+      p->st.uploaded++;
+      p->st.uploaded_bytes += p->jobs[i].size;
+    }
+    pthread_mutex_unlock(&p->mu);
+  }
+  return NULL;
+}
+
+int hoist_registry_push_blobs(struct hoist_registry *r, const char *repo,
+                              const struct hoist_blob_job *jobs, size_t n, int parallel,
+                              struct hoist_push_stats *st, struct hoist_err *err)
+{
+  struct pool p;
+  struct worker ws[HOIST_REGISTRY_PARALLEL_MAX];
+  pthread_t th[HOIST_REGISTRY_PARALLEL_MAX];
+  size_t nw, started = 0, i;
+
+  if (st)
+    memset(st, 0, sizeof *st);
+  if (n == 0)
+    return HOIST_OK;
+  if (parallel <= 0)
+    parallel = r->parallel;
+  if (parallel > HOIST_REGISTRY_PARALLEL_MAX)
+    parallel = HOIST_REGISTRY_PARALLEL_MAX;
+  nw = (size_t)parallel < n ? (size_t)parallel : n;
+  memset(&p, 0, sizeof p);
+  if (pthread_mutex_init(&p.mu, NULL) != 0)
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  p.repo = repo;
+  p.jobs = jobs;
+  p.n = n;
+  /* seeds jansson's hash function here, so worker threads never race to do it */
+  json_object_seed(0);
+  /*
+  ** Worker 0 is this thread with the caller's client; the others get clones
+  ** (own connection, shared tokens). A clone or a thread that cannot be had
+  ** just means fewer workers.
+  */
+  ws[0].pool = &p;
+  ws[0].r = r;
+  for (i = 1; i < nw; i++) {
+    ws[i].pool = &p;
+    if (reg_clone(r, &ws[i].r, NULL) != HOIST_OK)
+      break;
+    if (pthread_create(&th[i], NULL, worker_run, &ws[i]) != 0) {
+      hoist_registry_free(ws[i].r);
+      break;
+    }
+    started = i;
+  }
+  worker_run(&ws[0]);
+  for (i = 1; i <= started; i++) {
+    pthread_join(th[i], NULL);
+    hoist_registry_free(ws[i].r);
+  }
+  pthread_mutex_destroy(&p.mu);
+  if (st)
+    *st = p.st;
+  if (p.rc) {
+    if (err)
+      *err = p.err;
+    return p.rc;
+  }
+  return HOIST_OK;
+}

@@ -1,0 +1,63 @@
+-- Copy an image or index with all its platforms from one place to another.
+--
+-- usage: hoist copy SRC DST [--platform P] [--creds USER:PASS] [--src-creds USER:PASS]
+--                   [--dest-creds USER:PASS] [--insecure] [--json]
+--
+-- SRC: docker://HOST/REPO[:TAG|@DIGEST] (or HOST/REPO...) or oci:DIR[:TAG].
+-- DST: the same forms, or docker-archive:FILE[:REPO:TAG] (one platform: --platform, default
+--      this machine's). DST's tag defaults to SRC's; a SRC named by digest and a DST without a
+--      tag copies untagged (by digest).
+-- Blobs the destination has are skipped; within one registry they are mounted, not sent;
+-- between registries each missing blob is streamed through a temporary file. Manifests are
+-- copied byte for byte (digests do not change), children before their index, and the tag is
+-- written last, so a failure never leaves a tag pointing at something missing.
+-- --creds applies to both sides; --src-creds / --dest-creds to one.
+-- Output: the digest and tags; --json prints {"source", "destination", "digest", "tags",
+-- "blobs": {"existing", "mounted", "uploaded", "uploaded_bytes"}, "manifests"}.
+--
+-- Exit codes: 0 copied; 1 a side cannot be read or written; 2 usage.
+local cli = require("hoist.cli")
+local copy = require("hoist.copy")
+local endpoint = require("hoist.endpoint")
+local json = require("hoist.json")
+local ref = require("hoist.ref")
+
+local USAGE = "usage: hoist copy SRC DST [--platform P] [--creds USER:PASS] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = {
+  ["--platform"] = { key = "platform", value = true },
+  ["--creds"] = { key = "creds", value = true },
+  ["--src-creds"] = { key = "src_creds", value = true },
+  ["--dest-creds"] = { key = "dest_creds", value = true },
+  ["--insecure"] = { key = "insecure" },
+} })
+if #args ~= 2 then cli.usage_error(USAGE) end
+local sref, err = ref.parse(args[1])
+if not sref then cli.usage_error(err) end
+local dref
+dref, err = ref.parse(args[2])
+if not dref then cli.usage_error(err) end
+if sref.transport == "docker-archive" then cli.usage_error("docker-archive is write-only: it cannot be a source") end
+if opts.platform and dref.transport ~= "docker-archive" then
+  cli.usage_error("--platform chooses the one platform of a docker-archive; other destinations get all")
+end
+
+local src, code
+src, err, code = endpoint.open(sref, { creds = opts.src_creds or opts.creds, insecure = opts.insecure })
+if not src then cli.fail(code, err) end
+local dst = dref
+if dref.transport ~= "docker-archive" then
+  dst, err, code = endpoint.open(dref, { creds = opts.dest_creds or opts.creds, insecure = opts.insecure,
+                                         create = true })
+  if not dst then src:close(); cli.fail(code, err) end
+end
+local result
+result, err, code = copy.run(src, dst, { platform = opts.platform })
+src:close()
+if dst.close then dst:close() end
+if not result then cli.fail(code or cli.EXIT.failure, err) end
+local b = result.blobs
+cli.output({ source = args[1], destination = args[2], digest = result.digest, tags = json.array(result.tags),
+             blobs = b, manifests = result.manifests },
+  string.format("copied %s to %s%s (%d blobs sent, %d mounted, %d already there)", result.digest,
+    dst.display or args[2], #result.tags > 0 and (" as " .. table.concat(result.tags, ", ")) or "",
+    b.uploaded, b.mounted, b.existing))

@@ -1,0 +1,159 @@
+-- Assemble a multi-arch index from per-platform images pushed by digest, validate it, then tag it.
+--
+-- usage: hoist index --to REF:TAG SRC... [--latest] [--float] [--force] [--creds USER:PASS]
+--                    [--insecure] [--json]
+--
+-- The last step of a release built on several CI runners (each ran `hoist release --platform P
+-- --push-by-digest`). REF: docker://HOST/REPO or oci:DIR; TAG: the version (semver).
+-- SRC: an image or an index by digest or tag: docker://HOST/REPO@sha256:..., oci:DIR:TAG, or a
+-- bare sha256:... meaning REF's repository. An index SRC gives all of its platforms. Sources in
+-- another repository are copied in first (mounted within one registry).
+-- The assembled index is validated like `hoist validate` (linux/amd64 and linux/arm64, labels
+-- identical on every platform, metadata.json and the files it names) before anything is tagged;
+-- then it is pushed by digest and tagged TAG, plus `latest` (--latest) and `MAJOR`, `MAJOR.MINOR`
+-- (--float) when TAG is the highest stable version (in its line). An existing TAG is replaced
+-- only with --force.
+--
+-- Exit codes: 0 tagged; 1 a source or the destination failed, or TAG exists; 2 usage;
+-- 3 the assembled index has problems (one line each; nothing is tagged).
+local cli = require("hoist.cli")
+local copy = require("hoist.copy")
+local core = require("hoist.oci.core")
+local endpoint = require("hoist.endpoint")
+local json = require("hoist.json")
+local oci = require("hoist.oci")
+local ref = require("hoist.ref")
+local release = require("hoist.release")
+local semver = require("hoist.semver")
+local validate = require("hoist.validate")
+
+local USAGE = "usage: hoist index --to REF:TAG SRC... [--latest] [--float] [--force] [--creds USER:PASS] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = {
+  ["--to"] = { key = "to", value = true },
+  ["--latest"] = { key = "latest" },
+  ["--float"] = { key = "float" },
+  ["--force"] = { key = "force" },
+  ["--creds"] = { key = "creds", value = true },
+  ["--insecure"] = { key = "insecure" },
+} })
+if not opts.to then cli.usage_error("--to REF:TAG is required; " .. USAGE) end
+if #args == 0 then cli.usage_error("give at least one source image; " .. USAGE) end
+local dref, err = ref.parse(opts.to)
+if not dref then cli.usage_error(err) end
+if dref.transport == "docker-archive" then cli.usage_error("an index cannot go to a docker-archive") end
+local tag = dref.tag
+if not tag or dref.digest then cli.usage_error("give the version tag of the index: --to " .. dref.display .. ":1.2.0") end
+if not semver.valid(tag) or tag:sub(1, 1) == "v" then
+  cli.usage_error("invalid version tag '" .. tag .. "' (semver like 1.2.0, no leading 'v', no '+')")
+end
+
+local open_eps = {}
+local function finish(code, msg)
+  for _, e in ipairs(open_eps) do e:close() end
+  cli.fail(code, msg)
+end
+local function open(r)
+  local e, oerr, ocode = endpoint.open(r, { creds = opts.creds, insecure = opts.insecure, create = r == dref })
+  if not e then finish(ocode or cli.EXIT.failure, oerr) end
+  open_eps[#open_eps + 1] = e
+  return e
+end
+local dst = open(dref)
+
+-- Each source's images, copied into the destination when they live elsewhere.
+local children, by_platform, annotations = {}, {}, nil
+for _, s in ipairs(args) do
+  local sref, serr
+  if core.digest_valid(s) then
+    sref = setmetatable({ digest = s }, { __index = dref })
+  else
+    sref, serr = ref.parse(s)
+    if not sref then cli.usage_error(serr) end
+  end
+  local src = (sref.transport == dref.transport and sref.dir == dref.dir and sref.api_host == dref.api_host
+               and sref.repository == dref.repository) and dst or open(sref)
+  local top, rerr, rcode = src:resolve(sref.digest or sref.tag)
+  if not top then finish(rcode or cli.EXIT.failure, rerr) end
+  if src ~= dst then
+    local ok, cerr, ccode = copy.run(src, dst, { reference = top.digest, tags = {} })
+    if not ok then finish(ccode or cli.EXIT.failure, cerr) end
+  end
+  local bytes, m = dst:manifest(top)
+  if not bytes then finish(cli.EXIT.failure, m) end
+  local entries = {}
+  if m.kind == "index" then
+    for _, c in ipairs(m.manifests) do entries[#entries + 1] = c end
+    local doc = json.decode(bytes)
+    if annotations == nil then
+      annotations = doc.annotations or {}
+    else -- keep only what every source index agrees on
+      for k, v in pairs(annotations) do
+        if not doc.annotations or doc.annotations[k] ~= v then annotations[k] = nil end
+      end
+    end
+  else
+    local cfg_bytes, cerr = dst:blob(m.config.digest)
+    if not cfg_bytes then finish(cli.EXIT.failure, cerr) end
+    local cfg = json.decode(cfg_bytes) or {}
+    entries[1] = { mediaType = top.mediaType or m.media_type, digest = top.digest, size = #bytes,
+                   platform = { os = cfg.os, architecture = cfg.architecture, variant = cfg.variant } }
+  end
+  for _, c in ipairs(entries) do
+    local p = c.platform
+    if not p or type(p.os) ~= "string" or type(p.architecture) ~= "string" then
+      finish(cli.EXIT.failure, s .. ": " .. c.digest .. " has no platform")
+    end
+    local name = oci.platform_string(p)
+    if by_platform[name] and by_platform[name] ~= c.digest then
+      finish(cli.EXIT.usage, "two sources give " .. name .. " (" .. by_platform[name] .. " and " .. c.digest .. ")")
+    end
+    if not by_platform[name] then
+      by_platform[name] = c.digest
+      children[#children + 1] = { mediaType = c.mediaType, digest = c.digest, size = c.size,
+        platform = { os = p.os, architecture = p.architecture, variant = p.variant } }
+    end
+  end
+end
+
+table.sort(children, function(a, b) return oci.platform_string(a.platform) < oci.platform_string(b.platform) end)
+local index_doc = { schemaVersion = 2, mediaType = oci.MEDIA.index, manifests = json.array(children),
+                    annotations = (annotations and next(annotations)) and annotations or nil }
+local index_bytes = json.encode(index_doc, { sort_keys = true })
+local index_desc = { mediaType = oci.MEDIA.index, digest = core.digest(index_bytes), size = #index_bytes }
+
+-- Validate the assembled index as if it were already tagged, before anything is written.
+local vsrc = validate.endpoint_source(dst)
+vsrc.resolve = function() return index_desc end
+local dst_manifest = vsrc.manifest
+vsrc.manifest = function(d)
+  if d == index_desc.digest then return index_bytes end
+  return dst_manifest(d)
+end
+local problems, summary = validate.image(vsrc, tag)
+if not problems then finish(cli.EXIT.failure, summary) end
+if #problems > 0 then
+  for _, p in ipairs(problems) do io.stderr:write(p, "\n") end
+  finish(cli.EXIT.validation, string.format("the index for %s:%s has %d problem%s; nothing was tagged",
+    dst.display, tag, #problems, #problems == 1 and "" or "s"))
+end
+
+local existing, terr = dst:tags()
+if not existing then finish(cli.EXIT.failure, terr) end
+for _, t in ipairs(existing) do
+  if t == tag and not opts.force then
+    finish(cli.EXIT.failure, dst.display .. ":" .. tag .. " already exists (use --force to replace it)")
+  end
+end
+local tags = release.tags_for(tag, existing, opts)
+local ok, perr = dst:put_manifest(index_bytes, oci.MEDIA.index, index_desc.digest)
+if ok then ok, perr = dst:tag(index_desc, tags, index_bytes) end
+if not ok then finish(cli.EXIT.failure, perr) end
+for _, e in ipairs(open_eps) do e:close() end
+
+local lines = { string.format("indexed %s as %s", dst.display, table.concat(tags, ", ")),
+                "  index        " .. index_desc.digest }
+for _, c in ipairs(children) do
+  lines[#lines + 1] = string.format("  %-12s %s", oci.platform_string(c.platform), c.digest)
+end
+cli.output({ destination = dst.display, digest = index_desc.digest, platforms = by_platform,
+             tags = json.array(tags) }, lines)

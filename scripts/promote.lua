@@ -1,0 +1,104 @@
+-- Promote a released version from a staging repository to production, if it validates and is newer.
+--
+-- usage: hoist promote SRC:VERSION DST [--no-latest] [--float] [--force] [--creds USER:PASS]
+--                      [--src-creds USER:PASS] [--dest-creds USER:PASS] [--insecure] [--json]
+--
+-- SRC:VERSION: the staged release (docker://HOST/REPO:1.2.0 or oci:DIR:1.2.0); DST: the
+-- production repository (docker://HOST/REPO or oci:DIR, no tag). In order:
+--   1. SRC:VERSION is validated like `hoist validate` (problems: exit 3, nothing copied);
+--   2. VERSION must be newer than every semver tag in DST (else exit 1: production would go
+--      backwards), and must not exist there (exit 1; --force replaces it and skips step 2's
+--      check for that one version);
+--   3. the image is copied with all platforms (blobs mounted within one registry), then tagged
+--      VERSION, and `latest` when VERSION is the highest stable version (unless --no-latest),
+--      plus MAJOR and MAJOR.MINOR with --float. Tags are written last.
+--
+-- Exit codes: 0 promoted; 1 a side failed, or VERSION is not newer or exists; 2 usage;
+-- 3 the staged image has problems.
+local cli = require("hoist.cli")
+local copy = require("hoist.copy")
+local endpoint = require("hoist.endpoint")
+local json = require("hoist.json")
+local ref = require("hoist.ref")
+local release = require("hoist.release")
+local semver = require("hoist.semver")
+local validate = require("hoist.validate")
+
+local USAGE = "usage: hoist promote SRC:VERSION DST [--no-latest] [--float] [--force] [--creds USER:PASS] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = {
+  ["--no-latest"] = { key = "no_latest" },
+  ["--float"] = { key = "float" },
+  ["--force"] = { key = "force" },
+  ["--creds"] = { key = "creds", value = true },
+  ["--src-creds"] = { key = "src_creds", value = true },
+  ["--dest-creds"] = { key = "dest_creds", value = true },
+  ["--insecure"] = { key = "insecure" },
+} })
+if #args ~= 2 then cli.usage_error(USAGE) end
+local sref, err = ref.parse(args[1])
+if not sref then cli.usage_error(err) end
+local dref
+dref, err = ref.parse(args[2])
+if not dref then cli.usage_error(err) end
+if sref.transport == "docker-archive" or dref.transport == "docker-archive" then
+  cli.usage_error("promote works between registries and OCI layouts, not docker-archive files")
+end
+local version = sref.tag
+if not version or sref.digest or not semver.valid(version) or version:sub(1, 1) == "v" then
+  cli.usage_error("give the staged version as SRC:VERSION (a semver tag like 1.2.0), got '" .. args[1] .. "'")
+end
+if dref.tag or dref.digest then cli.usage_error("give the production repository without a tag: the version is the tag") end
+
+local src, dst, code
+local function finish(c, msg)
+  if src then src:close() end
+  if dst then dst:close() end
+  cli.fail(c, msg)
+end
+src, err, code = endpoint.open(sref, { creds = opts.src_creds or opts.creds, insecure = opts.insecure })
+if not src then finish(code, err) end
+dst, err, code = endpoint.open(dref, { creds = opts.dest_creds or opts.creds, insecure = opts.insecure, create = true })
+if not dst then finish(code, err) end
+
+-- 1. the staged image must be publishable
+local problems, summary = validate.image(validate.endpoint_source(src), version)
+if not problems then finish(cli.EXIT.failure, summary) end
+if #problems > 0 then
+  for _, p in ipairs(problems) do io.stderr:write(p, "\n") end
+  finish(cli.EXIT.validation, string.format("%s:%s has %d problem%s; nothing was promoted", src.display,
+    version, #problems, #problems == 1 and "" or "s"))
+end
+
+-- 2. production moves forward only
+local existing
+existing, err = dst:tags()
+if not existing then finish(cli.EXIT.failure, err) end
+local others = {}
+for _, t in ipairs(existing) do
+  if t == version then
+    if not opts.force then
+      finish(cli.EXIT.failure, dst.display .. ":" .. version .. " already exists (use --force to replace it)")
+    end
+  elseif semver.valid(t) and t:sub(1, 1) ~= "v" then
+    others[#others + 1] = t
+  end
+end
+local newest = #others > 0 and semver.rsort(others)[1] or nil
+if newest and not semver.gt(version, newest) and not opts.force then
+  finish(cli.EXIT.failure, string.format("%s is not newer than %s's %s: production does not go backwards",
+    version, dst.display, newest))
+end
+
+-- 3. copy, then tag
+local tags = release.tags_for(version, others, { latest = not opts.no_latest, float = opts.float })
+local result
+result, err, code = copy.run(src, dst, { reference = version, tags = tags })
+if not result then finish(code or cli.EXIT.failure, err) end
+src:close(); dst:close()
+cli.output({ source = args[1], destination = dst.display, version = version, digest = result.digest,
+             tags = json.array(tags), blobs = result.blobs, previous = newest },
+  { string.format("promoted %s to %s as %s", version, dst.display, table.concat(tags, ", ")),
+    "  index        " .. result.digest,
+    "  previous     " .. (newest or "(none)"),
+    string.format("  blobs        %d sent, %d mounted, %d already there", result.blobs.uploaded,
+      result.blobs.mounted, result.blobs.existing) })

@@ -1,0 +1,118 @@
+-- The Lua face of the registry client (hoist.registry) against a real registry in one auth mode.
+-- usage: hoist run registry_client.lua HOST USER PASSWORD BLOBS MODE [REFRESH_TOKEN]
+--   USER "-": anonymous. BLOBS: a folder with index.txt, one "DIGEST SIZE FILE" line per blob.
+-- Run by test_registry_lua.sh; fails by raising, prints "N passed" at the end.
+local registry = require("hoist.registry")
+
+local host, user, pass, blobs, mode, refresh = arg[1], arg[2], arg[3], arg[4], arg[5], arg[6]
+local creds = user ~= "-" and { username = user, password = pass } or {}
+local passed = 0
+
+local function check(cond, what, ...)
+  if not cond then error("check failed: " .. what .. " " .. table.concat({ ... }, " | "), 2) end
+  passed = passed + 1
+end
+
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function opts(extra)
+  local o = {}
+  for k, v in pairs(creds) do o[k] = v end
+  for k, v in pairs(extra or {}) do o[k] = v end
+  return o
+end
+
+local list = {}
+for line in io.lines(blobs .. "/index.txt") do
+  local d, size, file = line:match("^(%S+) (%d+) (%S+)$")
+  list[#list + 1] = { digest = d, size = tonumber(size), path = blobs .. "/" .. file }
+end
+check(#list == 6, "six blobs listed")
+
+-- options are checked before anything is made
+for _, bad in ipairs({ { chunk_size = -1 }, { chunk_size = 1.5 }, { parallel = 0 }, { parallel = "x" }, { parallel = 99 } }) do
+  local ok, err = pcall(registry.connect, host, bad)
+  check(not ok and tostring(err):find("bad option", 1, true), "bad option raises", tostring(err))
+end
+
+local c = assert(registry.connect(host, opts({ chunk_size = 256 * 1024, parallel = 3 })))
+check(c:check_auth() == true, "check_auth")
+if user ~= "-" then
+  local w = assert(registry.connect(host, { username = user, password = "lua-wrong-pw" }))
+  local ok, err, code = w:check_auth()
+  check(ok == nil and code == "EAUTH" and err:find("authentication failed", 1, true)
+        and not err:find("lua-wrong-pw", 1, true), "wrong password", tostring(err), tostring(code))
+end
+
+-- push_blobs: everything uploaded (the big ones in chunks), then everything found
+local jobs = {}
+local total = 0
+for i = 1, 5 do
+  jobs[i] = { digest = list[i].digest, path = list[i].path, size = list[i].size }
+  total = total + list[i].size
+end
+local st, err = c:push_blobs("lua/app", jobs, { parallel = 4 })
+check(st and st.uploaded == 5 and st.existing == 0 and st.mounted == 0 and st.uploaded_bytes == total,
+      "push_blobs uploads", tostring(err))
+st = assert(c:push_blobs("lua/app", jobs))
+check(st.existing == 5 and st.uploaded == 0 and st.uploaded_bytes == 0, "push_blobs again")
+-- a job mounted from another repository
+st = assert(c:push_blobs("lua/other", { { digest = list[1].digest, path = list[1].path, size = list[1].size,
+                                          mount_from = "lua/app" } }))
+check(st.mounted == 1 and st.uploaded == 0, "push_blobs mounts")
+local ok, perr = pcall(c.push_blobs, c, "lua/app", { { digest = list[1].digest, size = 1 } })
+check(not ok and tostring(perr):find("bad job #1", 1, true), "a job without path raises", tostring(perr))
+local bad, berr, bcode = c:push_blobs("lua/app", { { digest = list[6].digest, path = blobs .. "/nope", size = 3 } })
+check(bad == nil and bcode == "EIO" and berr:find("nope", 1, true), "a job that fails", tostring(berr))
+
+-- downloads
+local small = list[1]
+check(c:get_blob("lua/app", small.digest) == read(small.path), "get_blob")
+local none, gerr, gcode = c:get_blob("lua/app", list[5].digest, 10)
+check(none == nil and gcode == "ERANGE", "get_blob max_bytes", tostring(gerr))
+local out = blobs .. "/download.out"
+check(c:get_blob_file("lua/app", list[5].digest, out) == list[5].size, "get_blob_file size")
+check(read(out) == read(list[5].path), "get_blob_file content")
+os.remove(out)
+none, gerr, gcode = c:get_blob_file("lua/app", list[6].digest, out)
+check(none == nil and gcode == "EREMOTE" and gerr:find("BLOB_UNKNOWN", 1, true) and not io.open(out),
+      "get_blob_file of a missing blob", tostring(gerr))
+
+-- mounts
+check(c:mount_blob("lua/third", list[2].digest, "lua/app") == true, "mount_blob 201")
+check(c:mount_blob("lua/third", list[3].digest, "lua/not-there") == false, "mount_blob 202")
+check(select(2, c:blob_exists("lua/third", list[2].digest)) == list[2].size, "mounted blob exists")
+
+-- manifests: head, delete
+local cfg = list[1]
+local manifest = string.format('{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",'
+  .. '"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},"layers":[]}',
+  cfg.digest, cfg.size)
+local md = assert(c:put_manifest("lua/app", "1.0.0", "application/vnd.oci.image.manifest.v1+json", manifest))
+local d, mt, size = c:head_manifest("lua/app", "1.0.0")
+check(d == md and mt == "application/vnd.oci.image.manifest.v1+json" and size == #manifest, "head_manifest",
+      tostring(d), tostring(mt), tostring(size))
+check(c:head_manifest("lua/app", "0.0.1") == false, "head_manifest of an absent tag")
+local dok, derr, dcode = c:delete_manifest("lua/app", "1.0.0")
+check(dok == nil and dcode == "EREMOTE" and derr:find("does not allow deleting tags", 1, true), "delete by tag",
+      tostring(derr))
+check(c:delete_manifest("lua/app", md) == true, "delete_manifest")
+check(c:head_manifest("lua/app", md) == false, "deleted")
+
+-- the identity token (an OAuth2 refresh token) instead of a password
+if mode == "token" then
+  local it = assert(registry.connect(host, { identity_token = refresh }))
+  check(it:check_auth() == true, "identity_token check_auth")
+  check(it:blob_exists("lua/app", list[2].digest) == true, "identity_token pull")
+  local bad_it = assert(registry.connect(host, { identity_token = "lua-bogus-refresh" }))
+  local iok, ierr, icode = bad_it:check_auth()
+  check(iok == nil and icode == "EAUTH" and not ierr:find("lua-bogus-refresh", 1, true), "bad identity token",
+        tostring(ierr))
+end
+
+print(passed .. " passed")
