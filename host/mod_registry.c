@@ -302,7 +302,8 @@ static const char *job_string(lua_State *L, const char *key, int required, lua_I
 
 /*
 ** c:push_blobs(repo, { {digest=, path=, size=, mount_from=}, ... } [, { parallel = n }])
-**   -> { existing = n, mounted = n, uploaded = n, uploaded_bytes = n } | nil, err, code
+**   -> { existing = n, mounted = n, uploaded = n, uploaded_bytes = n,
+**        results = { "existing"|"mounted"|"uploaded", ... in job order } } | nil, err, code
 */
 static int l_client_push_blobs(lua_State *L)
 {
@@ -335,6 +336,7 @@ static int l_client_push_blobs(lua_State *L)
     if (!isnum || size < 0)
       return luaL_error(L, "bad job #%I to 'push_blobs' ('size' must be a non-negative integer)", i);
     j->size = (unsigned long long)size;
+    j->outcome = HOIST_BLOB_PENDING;
     lua_pop(L, 2);
   }
   rc = hoist_registry_push_blobs(r, repo, jobs, (size_t)n, (int)parallel, &st, &err);
@@ -349,6 +351,13 @@ static int l_client_push_blobs(lua_State *L)
   lua_setfield(L, -2, "uploaded");
   lua_pushinteger(L, (lua_Integer)st.uploaded_bytes);
   lua_setfield(L, -2, "uploaded_bytes");
+  lua_createtable(L, (int)n, 0);
+  for (i = 1; i <= n; i++) {
+    static const char *const names[] = {"pending", "existing", "mounted", "uploaded"};
+    lua_pushstring(L, names[jobs[i - 1].outcome]);
+    lua_rawseti(L, -2, i);
+  }
+  lua_setfield(L, -2, "results");
   return 1;
 }
 

@@ -127,11 +127,14 @@ int hoist_registry_manifest_head(struct hoist_registry *r, const char *repo, con
 int hoist_registry_manifest_delete(struct hoist_registry *r, const char *repo, const char *ref,
                                    struct hoist_err *err);
 
+enum hoist_blob_outcome { HOIST_BLOB_PENDING, HOIST_BLOB_EXISTING, HOIST_BLOB_MOUNTED, HOIST_BLOB_UPLOADED };
+
 struct hoist_blob_job {
   const char *digest;
   const char *path;             /* the blob's content */
   unsigned long long size;
   const char *mount_from;       /* NULL, or a repository of the same registry to mount it from */
+  enum hoist_blob_outcome outcome; /* set by push_blobs: what happened to this one */
 };
 
 struct hoist_push_stats {
@@ -150,7 +153,7 @@ struct hoist_push_stats {
 ** *st counts what was done, failure or not.
 */
 int hoist_registry_push_blobs(struct hoist_registry *r, const char *repo,
-                              const struct hoist_blob_job *jobs, size_t n, int parallel,
+                              struct hoist_blob_job *jobs, size_t n, int parallel,
                               struct hoist_push_stats *st, struct hoist_err *err);
 
 /* Every tag, following Link pages; *tags is an array of malloc'd strings (free each, then it). */

@@ -527,7 +527,7 @@ static int push_one(struct hoist_registry *r, const char *repo, const struct hoi
 struct pool {
   pthread_mutex_t mu;
   const char *repo;
-  const struct hoist_blob_job *jobs;
+  struct hoist_blob_job *jobs;
   size_t n, next;
   int rc;                      /* the first failure, which stops handing out jobs */
   struct hoist_err err;
@@ -566,11 +566,14 @@ static void *worker_run(void *arg)
       }
     } else if (res == JOB_EXISTING) {
       p->st.existing++;
+      p->jobs[i].outcome = HOIST_BLOB_EXISTING;
     } else if (res == JOB_MOUNTED) {
       p->st.mounted++;
+      p->jobs[i].outcome = HOIST_BLOB_MOUNTED;
     } else {
       p->st.uploaded++;
       p->st.uploaded_bytes += p->jobs[i].size;
+      p->jobs[i].outcome = HOIST_BLOB_UPLOADED;
     }
     pthread_mutex_unlock(&p->mu);
   }
@@ -578,7 +581,7 @@ static void *worker_run(void *arg)
 }
 
 int hoist_registry_push_blobs(struct hoist_registry *r, const char *repo,
-                              const struct hoist_blob_job *jobs, size_t n, int parallel,
+                              struct hoist_blob_job *jobs, size_t n, int parallel,
                               struct hoist_push_stats *st, struct hoist_err *err)
 {
   struct pool p;

@@ -295,46 +295,44 @@ end
 
 --[[
 Pushes the staged image to the registry in the order that never leaves a tag dangling: every
-blob the registry lacks, then each platform manifest and the index by digest, then the tags.
+blob the registry lacks, then each platform manifest by digest, then the index under its
+version tag, then the other tags.
 ]]
 function release.push(ctx)
   local client, repo, store = ctx.client, ctx.dest.repository, ctx.store
-  ctx.built_bytes = 0
-  ctx.layer_bytes = 0
-  -- every distinct blob, layers apart from configs so the layer bytes can be told
-  local function jobs(pick)
-    local out, seen = {}, {}
-    for _, img in ipairs(ctx.images) do
-      for _, d in ipairs(pick(img)) do
-        if not seen[d.digest] then
-          seen[d.digest] = true
-          out[#out + 1] = { digest = d.digest, size = d.size, path = store:blob_path(d.digest) }
-        end
-      end
-    end
-    return out
+  -- every distinct blob in one parallel batch: layers, then configs
+  local jobs, is_layer, seen = {}, {}, {}
+  local function add(d, layer)
+    if seen[d.digest] then return end
+    seen[d.digest] = true
+    jobs[#jobs + 1] = { digest = d.digest, size = d.size, path = store:blob_path(d.digest) }
+    is_layer[#jobs] = layer
   end
-  local layers = jobs(function(img) return img.manifest.layers end)
-  local configs = jobs(function(img) return { img.config } end)
-  for i, list in ipairs({ layers, configs }) do
-    local stats, err = client:push_blobs(repo, list, { parallel = ctx.opts.parallel })
-    if not stats then return fail(cli.EXIT.failure, err) end
-    ctx.built_bytes = ctx.built_bytes + stats.uploaded_bytes
-    if i == 1 then ctx.layer_bytes = stats.uploaded_bytes end
+  for _, img in ipairs(ctx.images) do
+    for _, l in ipairs(img.manifest.layers) do add(l, true) end
+  end
+  for _, img in ipairs(ctx.images) do add(img.config, false) end
+  local stats, err = client:push_blobs(repo, jobs, { parallel = ctx.opts.parallel })
+  if not stats then return fail(cli.EXIT.failure, err) end
+  ctx.built_bytes = stats.uploaded_bytes
+  ctx.layer_bytes = 0
+  for i, outcome in ipairs(stats.results) do
+    if is_layer[i] and outcome == "uploaded" then ctx.layer_bytes = ctx.layer_bytes + jobs[i].size end
   end
   local function push_manifest(desc, ref)
     local bytes = assert(store:read(desc.digest))
     return client:put_manifest(repo, ref, desc.mediaType, bytes)
   end
   for _, img in ipairs(ctx.images) do
-    local ok, err = push_manifest(img, img.digest)
-    if not ok then return fail(cli.EXIT.failure, err) end
+    local ok, perr = push_manifest(img, img.digest)
+    if not ok then return fail(cli.EXIT.failure, perr) end
   end
-  local ok, err = push_manifest(ctx.index, ctx.index.digest)
-  if not ok then return fail(cli.EXIT.failure, err) end
-  for _, tag in ipairs(ctx.tags) do
-    ok, err = push_manifest(ctx.index, tag)
-    if not ok then return fail(cli.EXIT.failure, err) end
+  -- the index goes up under its version tag directly (the registry takes it only when every
+  -- manifest it names is there); pushed by digest, it goes up by digest
+  local refs = #ctx.tags > 0 and ctx.tags or { ctx.index.digest }
+  for _, ref in ipairs(refs) do
+    local ok, perr = push_manifest(ctx.index, ref)
+    if not ok then return fail(cli.EXIT.failure, perr) end
   end
   return true
 end

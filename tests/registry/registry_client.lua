@@ -61,10 +61,16 @@ check(st and st.uploaded == 5 and st.existing == 0 and st.mounted == 0 and st.up
       "push_blobs uploads", tostring(err))
 st = assert(c:push_blobs("lua/app", jobs))
 check(st.existing == 5 and st.uploaded == 0 and st.uploaded_bytes == 0, "push_blobs again")
+check(#st.results == 5 and st.results[1] == "existing" and st.results[5] == "existing", "push_blobs results")
+-- results follow the job order: one new blob among found ones
+assert(c:push_blobs("lua/results", { jobs[2] }))
+st = assert(c:push_blobs("lua/results", { jobs[2], jobs[3], jobs[4] }, { parallel = 2 }))
+check(st.results[1] == "existing" and st.results[2] == "uploaded" and st.results[3] == "uploaded"
+      and st.uploaded_bytes == list[3].size + list[4].size, "push_blobs results in job order")
 -- a job mounted from another repository
 st = assert(c:push_blobs("lua/other", { { digest = list[1].digest, path = list[1].path, size = list[1].size,
                                           mount_from = "lua/app" } }))
-check(st.mounted == 1 and st.uploaded == 0, "push_blobs mounts")
+check(st.mounted == 1 and st.uploaded == 0 and st.results[1] == "mounted", "push_blobs mounts")
 local ok, perr = pcall(c.push_blobs, c, "lua/app", { { digest = list[1].digest, size = 1 } })
 check(not ok and tostring(perr):find("bad job #1", 1, true), "a job without path raises", tostring(perr))
 local bad, berr, bcode = c:push_blobs("lua/app", { { digest = list[6].digest, path = blobs .. "/nope", size = 3 } })
