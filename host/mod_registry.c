@@ -305,6 +305,49 @@ static const char *job_string(lua_State *L, const char *key, int required, lua_I
 **   -> { existing = n, mounted = n, uploaded = n, uploaded_bytes = n,
 **        results = { "existing"|"mounted"|"uploaded", ... in job order } } | nil, err, code
 */
+/* What the progress callback of push_blobs needs: the Lua state (this thread's) and the totals. */
+struct push_progress {
+  lua_State *L;
+  int fn;                       /* stack index of the Lua function */
+  struct hoist_blob_job *jobs;
+  size_t n;
+  unsigned long long total_bytes;
+  int failed;                   /* the Lua function raised: its error is on the stack */
+};
+
+static int on_push_progress(void *ud, size_t index, const struct hoist_push_stats *st,
+                            unsigned long long done_bytes)
+{
+  static const char *const names[] = {"pending", "existing", "mounted", "uploaded"};
+  struct push_progress *pp = ud;
+  lua_State *L = pp->L;
+  if (pp->failed)
+    return 1;
+  lua_pushvalue(L, pp->fn);
+  lua_createtable(L, 0, 8);
+  lua_pushinteger(L, (lua_Integer)(st->existing + st->mounted + st->uploaded));
+  lua_setfield(L, -2, "done");
+  lua_pushinteger(L, (lua_Integer)pp->n);
+  lua_setfield(L, -2, "total");
+  lua_pushinteger(L, (lua_Integer)done_bytes);
+  lua_setfield(L, -2, "done_bytes");
+  lua_pushinteger(L, (lua_Integer)pp->total_bytes);
+  lua_setfield(L, -2, "total_bytes");
+  lua_pushinteger(L, (lua_Integer)st->uploaded_bytes);
+  lua_setfield(L, -2, "uploaded_bytes");
+  lua_pushinteger(L, (lua_Integer)index + 1);
+  lua_setfield(L, -2, "job");
+  lua_pushstring(L, pp->jobs[index].digest);
+  lua_setfield(L, -2, "digest");
+  lua_pushstring(L, names[pp->jobs[index].outcome]);
+  lua_setfield(L, -2, "outcome");
+  if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
+    pp->failed = 1;             /* the error stays on the stack, raised once the workers stop */
+    return 1;
+  }
+  return 0;
+}
+
 static int l_client_push_blobs(lua_State *L)
 {
   struct hoist_registry *r = check_client(L);
@@ -315,9 +358,18 @@ static int l_client_push_blobs(lua_State *L)
   lua_Integer n, i, parallel = 0;
   int rc;
   luaL_checktype(L, 3, LUA_TTABLE);
+  struct push_progress pp;
+  memset(&pp, 0, sizeof pp);
   if (!lua_isnoneornil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
     parallel = opt_count(L, 4, "parallel", HOIST_REGISTRY_PARALLEL_MAX);
+    lua_getfield(L, 4, "progress");
+    if (!lua_isnil(L, -1)) {
+      luaL_argcheck(L, lua_isfunction(L, -1), 4, "'progress' must be a function");
+      pp.fn = lua_gettop(L);
+    } else {
+      lua_pop(L, 1);
+    }
   }
   n = (lua_Integer)lua_rawlen(L, 3);
   /* every argument is checked before C holds anything; the job array is a userdata (freed by Lua) */
@@ -339,7 +391,19 @@ static int l_client_push_blobs(lua_State *L)
     j->outcome = HOIST_BLOB_PENDING;
     lua_pop(L, 2);
   }
-  rc = hoist_registry_push_blobs(r, repo, jobs, (size_t)n, (int)parallel, &st, &err);
+  if (pp.fn) {
+    pp.L = L;
+    pp.jobs = jobs;
+    pp.n = (size_t)n;
+    for (i = 0; i < n; i++)
+      pp.total_bytes += jobs[i].size;
+    rc = hoist_registry_push_blobs_progress(r, repo, jobs, (size_t)n, (int)parallel, on_push_progress,
+                                            &pp, &st, &err);
+    if (pp.failed)
+      return lua_error(L);      /* the progress function's own error */
+  } else {
+    rc = hoist_registry_push_blobs(r, repo, jobs, (size_t)n, (int)parallel, &st, &err);
+  }
   if (rc)
     return push_err(L, &err);
   lua_createtable(L, 0, 4);

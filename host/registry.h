@@ -156,6 +156,22 @@ int hoist_registry_push_blobs(struct hoist_registry *r, const char *repo,
                               struct hoist_blob_job *jobs, size_t n, int parallel,
                               struct hoist_push_stats *st, struct hoist_err *err);
 
+/*
+** Called on the caller's thread each time a job is done (index: which one; st: the counts so
+** far, with done_bytes = the sizes of the jobs done). Non-zero stops handing out jobs (those in
+** flight finish) and the push fails with HOIST_ECANCELED.
+*/
+#define HOIST_ECANCELED (-22)
+typedef int (*hoist_push_progress_fn)(void *ud, size_t index, const struct hoist_push_stats *st,
+                                      unsigned long long done_bytes);
+
+/* hoist_registry_push_blobs with progress: every transfer runs on a worker thread while this
+** thread reports (so the callback may use what only this thread may touch, a Lua state). */
+int hoist_registry_push_blobs_progress(struct hoist_registry *r, const char *repo,
+                                       struct hoist_blob_job *jobs, size_t n, int parallel,
+                                       hoist_push_progress_fn progress, void *ud,
+                                       struct hoist_push_stats *st, struct hoist_err *err);
+
 /* Every tag, following Link pages; *tags is an array of malloc'd strings (free each, then it). */
 int hoist_registry_tags(struct hoist_registry *r, const char *repo, size_t page_size,
                         char ***tags, size_t *n, struct hoist_err *err);

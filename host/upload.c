@@ -526,6 +526,11 @@ static int push_one(struct hoist_registry *r, const char *repo, const struct hoi
 
 struct pool {
   pthread_mutex_t mu;
+  pthread_cond_t done_cv;      /* signalled when a job ends (only with a progress callback) */
+  int reporting;               /* a progress callback waits on done_cv */
+  size_t *finished;            /* with reporting: job indexes in the order they ended */
+  size_t nfinished;
+  size_t exited;               /* workers that have stopped */
   const char *repo;
   struct hoist_blob_job *jobs;
   size_t n, next;
@@ -575,19 +580,65 @@ static void *worker_run(void *arg)
       p->st.uploaded_bytes += p->jobs[i].size;
       p->jobs[i].outcome = HOIST_BLOB_UPLOADED;
     }
+    if (p->reporting) {
+      if (!rc)
+        p->finished[p->nfinished++] = i;
+      pthread_cond_signal(&p->done_cv);
+    }
     pthread_mutex_unlock(&p->mu);
   }
+  pthread_mutex_lock(&p->mu);
+  p->exited++;
+  if (p->reporting)
+    pthread_cond_signal(&p->done_cv);
+  pthread_mutex_unlock(&p->mu);
   return NULL;
+}
+
+/* Reports each finished job to progress, on this thread, until every worker has stopped. */
+static void report_progress(struct pool *p, size_t running, hoist_push_progress_fn progress, void *ud)
+{
+  size_t reported = 0;
+  unsigned long long done_bytes = 0;
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    while (reported < p->nfinished) {
+      size_t i = p->finished[reported++];
+      struct hoist_push_stats snap = p->st;
+      int stop;
+      done_bytes += p->jobs[i].size;
+      pthread_mutex_unlock(&p->mu);
+      stop = progress(ud, i, &snap, done_bytes);
+      pthread_mutex_lock(&p->mu);
+      if (stop && !p->rc) {
+        p->rc = HOIST_ECANCELED;
+        hoist_err_set(&p->err, HOIST_ECANCELED, "the push was stopped");
+      }
+    }
+    if (p->exited == running)
+      break;
+    pthread_cond_wait(&p->done_cv, &p->mu);
+  }
+  pthread_mutex_unlock(&p->mu);
 }
 
 int hoist_registry_push_blobs(struct hoist_registry *r, const char *repo,
                               struct hoist_blob_job *jobs, size_t n, int parallel,
                               struct hoist_push_stats *st, struct hoist_err *err)
 {
+  return hoist_registry_push_blobs_progress(r, repo, jobs, n, parallel, NULL, NULL, st, err);
+}
+
+int hoist_registry_push_blobs_progress(struct hoist_registry *r, const char *repo,
+                                       struct hoist_blob_job *jobs, size_t n, int parallel,
+                                       hoist_push_progress_fn progress, void *ud,
+                                       struct hoist_push_stats *st, struct hoist_err *err)
+{
   struct pool p;
   struct worker ws[HOIST_REGISTRY_PARALLEL_MAX];
   pthread_t th[HOIST_REGISTRY_PARALLEL_MAX];
-  size_t nw, started = 0, i;
+  size_t nw, running = 0, i;
+  int inline_first;
 
   if (st)
     memset(st, 0, sizeof *st);
@@ -601,18 +652,31 @@ int hoist_registry_push_blobs(struct hoist_registry *r, const char *repo,
   memset(&p, 0, sizeof p);
   if (pthread_mutex_init(&p.mu, NULL) != 0)
     return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  if (progress) {
+    p.finished = malloc(n * sizeof *p.finished);
+    if (!p.finished || pthread_cond_init(&p.done_cv, NULL) != 0) {
+      free(p.finished);
+      pthread_mutex_destroy(&p.mu);
+      return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+    }
+    p.reporting = 1;
+  }
   p.repo = repo;
   p.jobs = jobs;
   p.n = n;
   /* seeds jansson's hash function here, so worker threads never race to do it */
   json_object_seed(0);
   /*
-  ** Worker 0 is this thread with the caller's client; the others get clones
-  ** (own connection, shared tokens). A clone or a thread that cannot be had
-  ** just means fewer workers.
+  ** Worker 0 has the caller's client; the others get clones (own connection,
+  ** shared tokens). Without progress, worker 0 is this thread; with it, this
+  ** thread reports and every worker is a thread. A clone or a thread that
+  ** cannot be had just means fewer workers.
   */
   ws[0].pool = &p;
   ws[0].r = r;
+  inline_first = !progress || pthread_create(&th[0], NULL, worker_run, &ws[0]) != 0;
+  if (!inline_first)
+    running = 1;
   for (i = 1; i < nw; i++) {
     ws[i].pool = &p;
     if (reg_clone(r, &ws[i].r, NULL) != HOIST_OK)
@@ -621,12 +685,22 @@ int hoist_registry_push_blobs(struct hoist_registry *r, const char *repo,
       hoist_registry_free(ws[i].r);
       break;
     }
-    started = i;
+    running = i + 1;
   }
-  worker_run(&ws[0]);
-  for (i = 1; i <= started; i++) {
+  if (inline_first) {
+    worker_run(&ws[0]);
+    running = running > 0 ? running : 1;
+  }
+  if (progress)
+    report_progress(&p, running, progress, ud);
+  for (i = inline_first ? 1 : 0; i < running; i++) {
     pthread_join(th[i], NULL);
-    hoist_registry_free(ws[i].r);
+    if (i > 0)
+      hoist_registry_free(ws[i].r);
+  }
+  if (progress) {
+    pthread_cond_destroy(&p.done_cv);
+    free(p.finished);
   }
   pthread_mutex_destroy(&p.mu);
   if (st)

@@ -93,7 +93,7 @@ local function amount(p, n)
   return tostring(math.floor(n))
 end
 
-function Progress:draw(final)
+local function draw(self, final)
   local pct = self.total > 0 and math.floor(self.done * 100 / self.total) or (final and 100 or 0)
   if format() == "json" then
     if final or pct >= self.next_step then
@@ -123,7 +123,7 @@ end
 function Progress:update(done)
   if self.finished or not self.visible then return end
   self.done = math.min(math.max(done, 0), self.total > 0 and self.total or done)
-  self:draw(false)
+  draw(self, false)
 end
 
 function Progress:add(n) self:update(self.done + n) end
@@ -137,7 +137,7 @@ function Progress:finish(message)
     if self.tty and format() ~= "json" then out("\r\27[K") end
     emit("info", "%s", message)
   else
-    self:draw(true)
+    draw(self, true)
   end
 end
 

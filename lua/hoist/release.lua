@@ -312,8 +312,15 @@ function release.push(ctx)
     for _, l in ipairs(img.manifest.layers) do add(l, true) end
   end
   for _, img in ipairs(ctx.images) do add(img.config, false) end
-  local stats, err = client:push_blobs(repo, jobs, { parallel = ctx.opts.parallel })
-  if not stats then return fail(cli.EXIT.failure, err) end
+  local log = require("hoist.log")
+  -- counted in blobs: how many bytes will really be sent is known only once each is looked up
+  local bar = log.progress("pushing blobs to " .. ctx.dest.display, #jobs)
+  local stats, err = client:push_blobs(repo, jobs, { parallel = ctx.opts.parallel,
+                                                      progress = function(p) bar:update(p.done) end })
+  if not stats then bar:finish("push to " .. ctx.dest.display .. " failed"); return fail(cli.EXIT.failure, err) end
+  bar:finish(string.format("pushed %s in %d blob%s to %s (%d already there, %d mounted)",
+    log.bytes(stats.uploaded_bytes), stats.uploaded, stats.uploaded == 1 and "" or "s", ctx.dest.display,
+    stats.existing, stats.mounted))
   ctx.built_bytes = stats.uploaded_bytes
   ctx.layer_bytes = 0
   for i, outcome in ipairs(stats.results) do
@@ -463,7 +470,12 @@ function release.run(ctx)
   for _, p in ipairs(ctx.opts.platforms or ctx.desc.platforms or {}) do ctx.platforms[#ctx.platforms + 1] = p end
   -- before_build runs before validation: it may produce files the image needs (compiled host
   -- binaries), and what it produces is validated like the rest
-  if not ctx.opts.dry_run and #ctx.problems == 0 then
+  local hooks = ctx.desc.hooks
+  if not ctx.opts.dry_run and #ctx.problems == 0 and type(hooks) == "table" and hooks.before_build then
+    -- the plan as it stands (the hook may still add files; release.validate checks again after it)
+    ctx.plan = extension.check(ctx.desc, {
+      platforms = ctx.opts.platforms, single_platform = ctx.opts.push_by_digest or ctx.single_platform,
+    })
     local ok, err, code = run_hook(ctx, "before_build")
     if not ok then cleanup(ctx); return nil, err, code end
   end

@@ -35,6 +35,32 @@ t.test("every exported function is in the README", function()
   t.eq(table.concat(missing, ", "), "", "undocumented")
 end)
 
+-- Objects the modules hand out, and the name the README gives them (`c:tags`, `store:tag`, ...).
+t.test("every method of the objects the modules return is in the README", function()
+  local fs_ = require("hoist.fs")
+  local dir = assert(fs_.tmpdir("hoist-api-docs"))
+  local objects = {
+    { "store", require("hoist.oci").layout(dir .. "/layout") },
+    { "c", assert(require("hoist.registry").connect("127.0.0.1:1")) },  -- connecting sends nothing
+    { "ep", assert(require("hoist.endpoint").open("oci:" .. dir .. "/ep", { create = true })) },
+    { "p", require("hoist.log").progress("x", 1) },
+  }
+  local missing = {}
+  for _, o in ipairs(objects) do
+    local mt = getmetatable(o[2])
+    local methods = type(mt.__index) == "table" and mt.__index or mt
+    for name, v in pairs(methods) do
+      if type(v) == "function" and name:sub(1, 2) ~= "__" and
+          not readme:find(o[1] .. ":" .. name, 1, true) then
+        missing[#missing + 1] = o[1] .. ":" .. name
+      end
+    end
+  end
+  fs_.remove(dir)
+  table.sort(missing)
+  t.eq(table.concat(missing, ", "), "", "undocumented methods")
+end)
+
 t.test("the README names no function that does not exist", function()
   local stale = {}
   for _, m in ipairs(MODULES) do

@@ -67,6 +67,20 @@ assert(c:push_blobs("lua/results", { jobs[2] }))
 st = assert(c:push_blobs("lua/results", { jobs[2], jobs[3], jobs[4] }, { parallel = 2 }))
 check(st.results[1] == "existing" and st.results[2] == "uploaded" and st.results[3] == "uploaded"
       and st.uploaded_bytes == list[3].size + list[4].size, "push_blobs results in job order")
+-- progress: called on this thread once per job, in completion order, with running totals
+local seen, last = {}, nil
+assert(c:push_blobs("lua/progress", jobs, { parallel = 3, progress = function(p)
+  seen[#seen + 1] = p.job
+  check(p.total == 5 and p.total_bytes == total and p.done == #seen and p.outcome == "uploaded"
+        and p.digest == jobs[p.job].digest, "progress fields")
+  check(not last or p.done_bytes > last, "progress bytes grow")
+  last = p.done_bytes
+end }))
+table.sort(seen)
+check(#seen == 5 and seen[1] == 1 and seen[5] == 5 and last == total, "progress saw every job once")
+-- a progress function that raises stops the push, and its error comes out
+local perr_ok, perr_msg = pcall(c.push_blobs, c, "lua/progress2", jobs, { progress = function() error("stop here") end })
+check(not perr_ok and tostring(perr_msg):find("stop here", 1, true), "progress error raised")
 -- a job mounted from another repository
 st = assert(c:push_blobs("lua/other", { { digest = list[1].digest, path = list[1].path, size = list[1].size,
                                           mount_from = "lua/app" } }))

@@ -240,7 +240,7 @@ PY
   pids=$(awk '{ print $1 }' "$dir/pids")
   check "$mode: registry.sh stop" registry_stop "$dir"
   alive=
-  for p in $pids; do _rs_alive "$p" && alive="$alive $p"; done
+  for p in $pids; do _rs_alive "$p" && _rs_ours "$p" && alive="$alive $p"; done  # (a recycled PID is not ours)
   eq "$mode: nothing left running after stop" "$alive" ""
 done
 
@@ -449,7 +449,7 @@ else
   pids=$(awk '{ print $1 }' "$dir/pids")
   check "none: registry.sh stop (registry and proxies)" registry_stop "$dir"
   alive=
-  for p in $pids; do _rs_alive "$p" && alive="$alive $p"; done
+  for p in $pids; do _rs_alive "$p" && _rs_ours "$p" && alive="$alive $p"; done  # (a recycled PID is not ours)
   eq "none: nothing left running after stop" "$alive" ""
 fi
 
