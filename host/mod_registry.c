@@ -425,6 +425,39 @@ static int l_client_push_blobs(lua_State *L)
   return 1;
 }
 
+/*
+** c:put_manifests(repo, { { ref =, media_type =, bytes = }, ... }) -> true | nil, err, code
+** Independent manifests (one index's platform manifests) PUT at once.
+*/
+static int l_client_put_manifests(lua_State *L)
+{
+  struct hoist_registry *r = check_client(L);
+  const char *repo = luaL_checkstring(L, 2);
+  struct hoist_manifest_item *items;
+  struct hoist_err err;
+  lua_Integer n, i;
+  luaL_checktype(L, 3, LUA_TTABLE);
+  n = (lua_Integer)lua_rawlen(L, 3);
+  items = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *items, 0);
+  for (i = 1; i <= n; i++) {
+    struct hoist_manifest_item *it = &items[i - 1];
+    if (lua_rawgeti(L, 3, i) != LUA_TTABLE)
+      return luaL_error(L, "bad manifest #%I to 'put_manifests' (table expected)", i);
+    /* the strings stay referenced by the argument table while C uses them */
+    lua_getfield(L, -1, "ref");
+    it->ref = luaL_checkstring(L, -1);
+    lua_getfield(L, -2, "media_type");
+    it->media_type = luaL_checkstring(L, -1);
+    lua_getfield(L, -3, "bytes");
+    it->body = luaL_checklstring(L, -1, &it->len);
+    lua_pop(L, 4);
+  }
+  if (hoist_registry_manifests_put(r, repo, items, (size_t)n, &err))
+    return push_err(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 static int push_tag_list(lua_State *L)
 {
   char **tags = lua_touserdata(L, 1);
@@ -471,6 +504,7 @@ static const luaL_Reg client_methods[] = {
   {"delete_manifest", l_client_delete_manifest},
   {"put_blob_file", l_client_put_blob_file},
   {"put_manifest", l_client_put_manifest},
+  {"put_manifests", l_client_put_manifests},
   {"get_manifest", l_client_get_manifest},
   {"tags", l_client_tags},
   {NULL, NULL}

@@ -172,6 +172,22 @@ int hoist_registry_push_blobs_progress(struct hoist_registry *r, const char *rep
                                        hoist_push_progress_fn progress, void *ud,
                                        struct hoist_push_stats *st, struct hoist_err *err);
 
+struct hoist_manifest_item {
+  const char *ref;              /* tag or digest */
+  const char *media_type;
+  const char *body;
+  size_t len;
+};
+
+/*
+** PUTs independent manifests at once (the platform manifests of one index), each on its own
+** connection, at most the client's `parallel` at a time. Every one is attempted; the first
+** failure (in item order) is returned.
+*/
+int hoist_registry_manifests_put(struct hoist_registry *r, const char *repo,
+                                 const struct hoist_manifest_item *items, size_t n,
+                                 struct hoist_err *err);
+
 /* Every tag, following Link pages; *tags is an array of malloc'd strings (free each, then it). */
 int hoist_registry_tags(struct hoist_registry *r, const char *repo, size_t page_size,
                         char ***tags, size_t *n, struct hoist_err *err);

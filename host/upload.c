@@ -712,3 +712,76 @@ int hoist_registry_push_blobs_progress(struct hoist_registry *r, const char *rep
   }
   return HOIST_OK;
 }
+
+/* {=================================== several manifests at once */
+
+struct manifest_slot {
+  struct hoist_registry *r;
+  const char *repo;
+  const struct hoist_manifest_item *item;
+  int rc;
+  struct hoist_err err;
+};
+
+static void *manifest_run(void *arg)
+{
+  struct manifest_slot *m = arg;
+  m->err.code = 0;
+  m->err.msg[0] = '\0';
+  m->rc = hoist_registry_manifest_put(m->r, m->repo, m->item->ref, m->item->media_type,
+                                      m->item->body, m->item->len, NULL, &m->err);
+  return NULL;
+}
+
+int hoist_registry_manifests_put(struct hoist_registry *r, const char *repo,
+                                 const struct hoist_manifest_item *items, size_t n,
+                                 struct hoist_err *err)
+{
+  struct manifest_slot slots[HOIST_REGISTRY_PARALLEL_MAX];
+  pthread_t th[HOIST_REGISTRY_PARALLEL_MAX];
+  int threaded[HOIST_REGISTRY_PARALLEL_MAX];
+  size_t base, width = r->parallel > 0 ? (size_t)r->parallel : 1, i;
+  int first_rc = HOIST_OK;
+
+  if (width > HOIST_REGISTRY_PARALLEL_MAX)
+    width = HOIST_REGISTRY_PARALLEL_MAX;
+  json_object_seed(0);
+  for (base = 0; base < n; base += width) {
+    size_t k = n - base < width ? n - base : width;
+    /* slot 0 runs here with the caller's client; the others on threads with clones (a clone
+    ** or a thread that cannot be had runs here too, after) */
+    for (i = 0; i < k; i++) {
+      slots[i].repo = repo;
+      slots[i].item = &items[base + i];
+      slots[i].r = r;
+      threaded[i] = 0;
+      if (i > 0 && reg_clone(r, &slots[i].r, NULL) == HOIST_OK) {
+        if (pthread_create(&th[i], NULL, manifest_run, &slots[i]) == 0)
+          threaded[i] = 1;
+        else {
+          hoist_registry_free(slots[i].r);
+          slots[i].r = r;
+        }
+      }
+    }
+    manifest_run(&slots[0]);
+    for (i = 1; i < k; i++) {
+      if (threaded[i]) {
+        pthread_join(th[i], NULL);
+        hoist_registry_free(slots[i].r);
+      } else {
+        manifest_run(&slots[i]);
+      }
+    }
+    for (i = 0; i < k; i++) {
+      if (slots[i].rc && first_rc == HOIST_OK) {
+        first_rc = slots[i].rc;
+        if (err)
+          *err = slots[i].err;
+      }
+    }
+  }
+  return first_rc;
+}
+
+/* }=================================== */

@@ -330,15 +330,18 @@ function release.push(ctx)
     local bytes = assert(store:read(desc.digest))
     return client:put_manifest(repo, ref, desc.mediaType, bytes)
   end
+  -- the platform manifests are independent: all at once
+  local items = {}
   for _, img in ipairs(ctx.images) do
-    local ok, perr = push_manifest(img, img.digest)
-    if not ok then return fail(cli.EXIT.failure, perr) end
+    items[#items + 1] = { ref = img.digest, media_type = img.mediaType, bytes = assert(store:read(img.digest)) }
   end
+  local ok, perr = client:put_manifests(repo, items)
+  if not ok then return fail(cli.EXIT.failure, perr) end
   -- the index goes up under its version tag directly (the registry takes it only when every
   -- manifest it names is there); pushed by digest, it goes up by digest
   local refs = #ctx.tags > 0 and ctx.tags or { ctx.index.digest }
   for _, ref in ipairs(refs) do
-    local ok, perr = push_manifest(ctx.index, ref)
+    ok, perr = push_manifest(ctx.index, ref)
     if not ok then return fail(cli.EXIT.failure, perr) end
   end
   return true

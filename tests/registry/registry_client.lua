@@ -3,6 +3,7 @@
 --   USER "-": anonymous. BLOBS: a folder with index.txt, one "DIGEST SIZE FILE" line per blob.
 -- Run by test_registry_lua.sh; fails by raising, prints "N passed" at the end.
 local registry = require("hoist.registry")
+local json = require("hoist.json")
 
 local host, user, pass, blobs, mode, refresh = arg[1], arg[2], arg[3], arg[4], arg[5], arg[6]
 local creds = user ~= "-" and { username = user, password = pass } or {}
@@ -81,6 +82,31 @@ check(#seen == 5 and seen[1] == 1 and seen[5] == 5 and last == total, "progress 
 -- a progress function that raises stops the push, and its error comes out
 local perr_ok, perr_msg = pcall(c.push_blobs, c, "lua/progress2", jobs, { progress = function() error("stop here") end })
 check(not perr_ok and tostring(perr_msg):find("stop here", 1, true), "progress error raised")
+-- put_manifests: independent manifests at once; a bad one fails the call with its error
+do
+  local cfg = assert(c:push_blobs("lua/many", { jobs[1], jobs[2] }))
+  local docs = {}
+  for i = 1, 3 do
+    docs[i] = json.encode({ schemaVersion = 2, mediaType = "application/vnd.oci.image.manifest.v1+json",
+      config = { mediaType = "application/vnd.oci.image.config.v1+json", digest = jobs[1].digest, size = jobs[1].size },
+      layers = { { mediaType = "application/vnd.oci.image.layer.v1.tar+gzip", digest = jobs[2].digest, size = jobs[2].size } },
+      annotations = { n = tostring(i) } }, { sort_keys = true })
+  end
+  local items = {}
+  for i, d in ipairs(docs) do
+    items[i] = { ref = require("hoist.oci.core").digest(d), media_type = "application/vnd.oci.image.manifest.v1+json", bytes = d }
+  end
+  check(cfg and c:put_manifests("lua/many", items) == true, "put_manifests")
+  for _, it in ipairs(items) do
+    local body = c:get_manifest("lua/many", it.ref)
+    check(body == it.bytes, "put_manifests stored " .. it.ref)
+  end
+  local missing = json.encode({ schemaVersion = 2, mediaType = "application/vnd.oci.image.manifest.v1+json",
+    config = { mediaType = "application/vnd.oci.image.config.v1+json", digest = "sha256:" .. string.rep("0", 64), size = 1 },
+    layers = {} }, { sort_keys = true })
+  local ok2, merr = c:put_manifests("lua/many", { items[1], { ref = "broken", media_type = "application/vnd.oci.image.manifest.v1+json", bytes = missing } })
+  check(ok2 == nil and tostring(merr):find("refused a manifest: MANIFEST_", 1, true), "put_manifests reports the failing one", tostring(merr))
+end
 -- a job mounted from another repository
 st = assert(c:push_blobs("lua/other", { { digest = list[1].digest, path = list[1].path, size = list[1].size,
                                           mount_from = "lua/app" } }))
