@@ -600,13 +600,25 @@ static void report_progress(struct pool *p, size_t running, hoist_push_progress_
 {
   size_t reported = 0;
   unsigned long long done_bytes = 0;
+  struct hoist_push_stats seen;
+  memset(&seen, 0, sizeof seen);
   pthread_mutex_lock(&p->mu);
   for (;;) {
     while (reported < p->nfinished) {
       size_t i = p->finished[reported++];
-      struct hoist_push_stats snap = p->st;
+      struct hoist_push_stats snap;
       int stop;
+      /* counts of the jobs reported so far (p->st may already hold later ones) */
       done_bytes += p->jobs[i].size;
+      if (p->jobs[i].outcome == HOIST_BLOB_EXISTING)
+        seen.existing++;
+      else if (p->jobs[i].outcome == HOIST_BLOB_MOUNTED)
+        seen.mounted++;
+      else {
+        seen.uploaded++;
+        seen.uploaded_bytes += p->jobs[i].size;
+      }
+      snap = seen;
       pthread_mutex_unlock(&p->mu);
       stop = progress(ud, i, &snap, done_bytes);
       pthread_mutex_lock(&p->mu);
