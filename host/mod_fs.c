@@ -82,6 +82,23 @@ static int l_fs_read(lua_State *L)
   return 1;
 }
 
+/* The `mode` of an options table at arg ("0644" or 420), or dflt when there is none. */
+static int opt_mode(lua_State *L, int arg, int dflt)
+{
+  int mode = dflt;
+  if (lua_istable(L, arg)) {
+    int t = lua_getfield(L, arg, "mode");
+    if (t == LUA_TSTRING)
+      mode = (int)strtol(lua_tostring(L, -1), NULL, 8);
+    else if (t == LUA_TNUMBER)
+      mode = (int)lua_tointeger(L, -1);
+    else if (t != LUA_TNIL)
+      luaL_argerror(L, arg, "mode must be an octal string or an integer");
+    lua_pop(L, 1);
+  }
+  return mode;
+}
+
 /* write(path, data [, { mode = "0644" | 420 }]): atomic replace */
 static int l_fs_write(lua_State *L)
 {
@@ -89,27 +106,18 @@ static int l_fs_write(lua_State *L)
   const char *p = luaL_checkstring(L, 1);
   const char *data = luaL_checklstring(L, 2, &len);
   struct hoist_err err;
-  int mode = -1;
-  if (lua_istable(L, 3)) {
-    int t = lua_getfield(L, 3, "mode");
-    if (t == LUA_TSTRING)
-      mode = (int)strtol(lua_tostring(L, -1), NULL, 8);
-    else if (t == LUA_TNUMBER)
-      mode = (int)lua_tointeger(L, -1);
-    else if (t != LUA_TNIL)
-      luaL_argerror(L, 3, "mode must be an octal string or an integer");
-    lua_pop(L, 1);
-  }
+  int mode = opt_mode(L, 3, -1);
   if (hoist_fs_write_atomic(p, data, len, NULL, mode, &err))
     return push_err(L, &err);
   lua_pushboolean(L, 1);
   return 1;
 }
 
+/* mkdir(path [, { mode = "0700" }]): with parents; the folders it creates get mode (& ~umask) */
 static int l_fs_mkdir(lua_State *L)
 {
   struct hoist_err err;
-  if (hoist_fs_mkdirs(luaL_checkstring(L, 1), 0777, &err))
+  if (hoist_fs_mkdirs(luaL_checkstring(L, 1), opt_mode(L, 2, 0777), &err))
     return push_err(L, &err);
   lua_pushboolean(L, 1);
   return 1;

@@ -185,10 +185,8 @@ end
 local function write_config(path, cfg)
   local dir = path:match("^(.*)/[^/]*$")
   if dir and dir ~= "" and not fs.exists(dir) then
-    -- hoist.fs makes folders 0777 & ~umask; mkdir -m gives the last one 0700 from the start
-    local r, err = exec.run{ "mkdir", "-p", "-m", "0700", dir }
-    if not r then return nil, err end
-    if not r.ok then return nil, "cannot create folder '" .. dir .. "'" end
+    local ok, err = fs.mkdir(dir, { mode = "0700" })
+    if not ok then return nil, err end
   end
   local text = json.encode(cfg, { indent = 1, sort_keys = true })
   -- JSON strings hold no raw newline, so every newline is followed by indentation only

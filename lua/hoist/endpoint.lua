@@ -120,21 +120,6 @@ function Layout:tag(desc, tags, bytes)
   return true
 end
 
-function Layout:delete_tag(tag)
-  local idx, err = self.store:index()
-  if not idx then return fail(err) end
-  local kept, found = require("hoist.json").array({}), false
-  for _, m in ipairs(idx.manifests) do
-    if m.annotations and m.annotations[oci.REF_NAME] == tag then found = true else kept[#kept + 1] = m end
-  end
-  if not found then return fail("tag '" .. tag .. "' not found in " .. self.display) end
-  idx.manifests = kept
-  local ok, werr = fs.write(self.store.dir .. "/index.json",
-    require("hoist.json").encode(idx, { sort_keys = true, indent = 2 }) .. "\n")
-  if not ok then return fail(werr) end
-  return true
-end
-
 function Layout:close() end
 
 ---------------------------------------------------------------------------------------------------
@@ -254,13 +239,6 @@ function Registry:tag(desc, tags, bytes)
     local ok, err = self:put_manifest(bytes, desc.mediaType, t)
     if not ok then return nil, err, EXIT_FAILURE end
   end
-  self.tag_cache = nil
-  return true
-end
-
-function Registry:delete_tag(tag)
-  local ok, err = self.client:delete_manifest(self.repo, tag)
-  if not ok then return fail(err) end
   self.tag_cache = nil
   return true
 end

@@ -371,27 +371,24 @@ function release.report(ctx)
   return true
 end
 
--- Where a tag points at the destination now (a digest), or nil when it does not exist.
-local function current_target(ctx, tag)
+-- What the destination holds, asked of the layout (opened once) or the registry:
+-- { target = function(tag) -> digest | nil, has = function(digest) -> bool }.
+local function destination_view(ctx)
   if ctx.dest.transport == "oci" then
     local store = oci.layout(ctx.dest.dir, { create = false })
-    local d = store and store:resolve(tag)
-    return d and d.digest
+    return {
+      target = function(tag) local d = store and store:resolve(tag); return d and d.digest end,
+      has = function(digest) return store ~= nil and store:has(digest) end,
+    }
   elseif ctx.dest.transport == "docker" then
-    local digest = ctx.client:head_manifest(ctx.dest.repository, tag)
-    return digest or nil
+    local repo = ctx.dest.repository
+    return {
+      target = function(tag) return ctx.client:head_manifest(repo, tag) or nil end,
+      has = function(digest) return ctx.client:blob_exists(repo, digest) == true end,
+    }
   end
-end
-
--- Whether the destination already holds a blob (false for files, which are written whole).
-local function destination_has(ctx, digest)
-  if ctx.dest.transport == "oci" then
-    local store = oci.layout(ctx.dest.dir, { create = false })
-    return store ~= nil and store:has(digest)
-  elseif ctx.dest.transport == "docker" then
-    return ctx.client:blob_exists(ctx.dest.repository, digest) == true
-  end
-  return false
+  -- a file is written whole: nothing is there yet
+  return { target = function() return nil end, has = function() return false end }
 end
 
 --[[
@@ -407,7 +404,7 @@ function release.dry_run(ctx)
   local epoch = oci.source_date_epoch() or 0
   local specs, owner = layer_specs(ctx)
   local known = oci.cached_layers(specs, { mtime = epoch, root = fs.realpath(ctx.dir) }) or {}
-  local bytes, seen = 0, {}
+  local bytes, seen, dest = 0, {}, destination_view(ctx)
   for i, o in ipairs(owner) do
     local view = ctx.plan.platforms[o.platform]
     local layer = view.layers[o.layer]
@@ -418,7 +415,7 @@ function release.dry_run(ctx)
     local status
     if not k.digest then
       status = "build"
-    elseif destination_has(ctx, k.digest) then
+    elseif dest.has(k.digest) then
       status = "exists"
     else
       status = "send"
@@ -436,7 +433,7 @@ function release.dry_run(ctx)
   end
   local moves = {}
   for _, t in ipairs(result.tags) do
-    local from = current_target(ctx, t)
+    local from = dest.target(t)
     result.tag_moves[t] = from or false
     moves[#moves + 1] = from and (t .. " (moves from " .. from:sub(1, 19) .. ")") or (t .. " (new)")
   end

@@ -5,26 +5,7 @@ HOIST=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-
-# run EXPECTED_EXIT CMD... : runs CMD, keeps stdout/stderr in $tmp/out, $tmp/err
-run() {
-  want=$1; shift
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  got=$?
-  if [ "$got" -eq "$want" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: exit $got, want $want: $*"; sed 's/^/  stderr: /' "$tmp/err"; fi
-}
-# expect_file FILE REGEX : the file matches (grep -E)
-expect() {
-  if grep -E -q -- "$2" "$tmp/$1"; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $1 does not match /$2/:"; sed 's/^/  /' "$tmp/$1"; fi
-}
-lines() {
-  n=$(wc -l <"$tmp/$1")
-  if [ "$n" -eq "$2" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $1 has $n lines, want $2"; sed 's/^/  /' "$tmp/$1"; fi
-}
+. "$ROOT/tests/check.sh"
 
 # usage and version
 run 2 "$HOIST";                      expect err '^usage: hoist'
@@ -127,5 +108,4 @@ if [ -f "$builddir/cmake_install.cmake" ] && command -v cmake >/dev/null; then
   run 0 "$tmp/prefix/bin/hoist" semver satisfies 2.0.0 '>=1'
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

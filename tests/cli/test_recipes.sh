@@ -6,26 +6,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export XDG_CACHE_HOME="$tmp/cache"
-passed=0 failed=0
-run() {
-  want=$1; shift
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  got=$?
-  if [ "$got" -eq "$want" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: exit $got, want $want: $*"; sed 's/^/  stderr: /' "$tmp/err"; fi
-}
-expect() {
-  if grep -E -q -- "$2" "$tmp/$1"; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $1 does not match /$2/:"; sed 's/^/  /' "$tmp/$1"; fi
-}
-same() {  # same FILE EXPECTED-TEXT
-  if [ "$(cat "$tmp/$1")" = "$2" ]; then passed=$((passed + 1)); else
-    failed=$((failed + 1)); echo "FAIL: $1 is:"; sed 's/^/  /' "$tmp/$1"; echo "  want: $2"; fi
-}
-py() {  # py FILE 'python assertions on r (the parsed JSON)'
-  if python3 -c "import json,sys; r=json.load(open(sys.argv[1])); $2" "$tmp/$1" 2>"$tmp/pyerr"; then
-    passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $1: $2"; sed 's/^/  /' "$tmp/pyerr" "$tmp/$1"; fi
-}
+. "$ROOT/tests/check.sh"
 
 cp -r "$ROOT/examples/hello-extension" "$tmp/ext"
 L="oci:$tmp/lay"
@@ -154,5 +135,4 @@ run 0 "$HOIST" validate "oci:$tmp/fresh-out:0.1.0"
 run 1 "$HOIST" init "$tmp/fresh";             expect err 'is not empty'
 run 2 "$HOIST" init "$tmp/x" --name 'Bad Name'; expect err "invalid --name 'Bad Name'"
 
-echo "recipes: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish recipes

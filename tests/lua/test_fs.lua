@@ -102,6 +102,13 @@ t.test("read errors: missing file, folder", function()
   fails("EINVAL", root, fs.read(root))
 end)
 
+t.test("mkdir with a mode gives the folders it creates that mode", function()
+  t.eq(fs.mkdir(P("private/inner"), { mode = "0700" }), true)
+  t.eq(fs.stat(P("private")).mode, tonumber("700", 8))
+  t.eq(fs.stat(P("private/inner")).mode, tonumber("700", 8))
+  t.raises(function() fs.mkdir(P("x"), { mode = true }) end, "mode must be an octal string")
+end)
+
 t.test("mkdir makes parents and accepts existing folders", function()
   t.eq(fs.mkdir(P("d1/d2/d3")), true)
   t.eq(fs.stat(P("d1/d2/d3")).type, "dir")

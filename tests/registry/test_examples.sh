@@ -11,20 +11,7 @@ export HOIST_REGISTRY_TOOLS
 tmp=$(mktemp -d)
 trap 'registry_stop "$tmp/a" >/dev/null 2>&1; registry_stop "$tmp/b" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 export XDG_CACHE_HOME="$tmp/cache"
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-ko() { failed=$((failed + 1)); echo "FAIL: $*"; }
-run() {
-  want=$1; shift
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  got=$?
-  [ "$got" -eq "$want" ] && ok || { ko "exit $got, want $want: $*"; sed 's/^/  stderr: /' "$tmp/err" | tail -20; }
-}
-expect() { grep -E -q -- "$2" "$tmp/$1" && ok || { ko "$1 does not match /$2/"; sed 's/^/  /' "$tmp/$1"; }; }
-py() {
-  if python3 -c "import json,sys; r=json.load(open(sys.argv[1])); $2" "$tmp/$1" 2>"$tmp/pyerr"; then ok
-  else ko "$1: $2"; sed 's/^/  /' "$tmp/pyerr" "$tmp/$1"; fi
-}
+. "$ROOT/tests/check.sh"
 
 registry_start none "$tmp/a" >/dev/null || exit 1
 registry_start none "$tmp/b" >/dev/null || exit 1
@@ -92,5 +79,4 @@ run 0 "$HOIST" inspect "docker://$A/policy/ext:1.1.0" --config
 py out 'c = r["platforms"]["linux/arm64"]["config"]["config"]["Labels"]["com.docker.extension.changelog"]; assert "Reword the UI &amp; &lt;fix&gt;" in c and "Rename the tab" in c, c'
 run 0 "$HOIST" --json tags "docker://$A/policy/ext" --semver; py out 'assert r == ["1.0.0", "1.1.0"], r'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

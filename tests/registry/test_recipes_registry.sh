@@ -11,22 +11,7 @@ export HOIST_REGISTRY_TOOLS
 tmp=$(mktemp -d)
 trap 'for m in token none; do registry_stop "$tmp/$m" >/dev/null 2>&1; done; rm -rf "$tmp"' EXIT
 export XDG_CACHE_HOME="$tmp/cache"
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-ko() { failed=$((failed + 1)); echo "FAIL: $*"; }
-# run EXPECTED_EXIT CMD...: stdout in $tmp/out, stderr in $tmp/err
-run() {
-  want=$1; shift
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  got=$?
-  [ "$got" -eq "$want" ] && ok || { ko "exit $got, want $want: $*"; sed 's/^/  stderr: /' "$tmp/err"; }
-}
-expect() { grep -E -q -- "$2" "$tmp/$1" && ok || { ko "$1 does not match /$2/"; sed 's/^/  /' "$tmp/$1"; }; }
-py() {
-  if python3 -c "import json,sys; r=json.load(open(sys.argv[1])); $2" "$tmp/$1" 2>"$tmp/pyerr"; then ok
-  else ko "$1: $2"; sed 's/^/  /' "$tmp/pyerr" "$tmp/$1"; fi
-}
-jq_() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print($2)" "$tmp/$1"; }
+. "$ROOT/tests/check.sh"
 # blob GETs in the registry log since mark (a line count): the digests, one per line
 mark() { wc -l <"$REG/log"; }
 blob_gets() { tail -n +"$(($1 + 1))" "$REG/log" | grep -o '"GET /v2/[^ ]*/blobs/sha256:[0-9a-f]*' | sed 's|.*/blobs/||'; }
@@ -154,5 +139,4 @@ run 2 "$HOIST" tags "docker://$host/Acme/hello";  expect err 'lowercase'
 run 2 "$HOIST" inspect "docker://$host/acme/hello:1.0+x"; expect err '\+'
 run 1 "$HOIST" tags docker://no-such-host.invalid/acme/hello; expect err 'no-such-host.invalid'
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

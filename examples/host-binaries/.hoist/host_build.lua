@@ -19,11 +19,6 @@ local M = {}
 
 local ZIG = { amd64 = "x86_64", arm64 = "aarch64" }
 
-local function on_path(prog)
-  local r = exec.run{ "sh", "-c", 'command -v "$1"', "sh", prog }
-  return r and r.ok
-end
-
 -- The compiler command lines for one target, best first: { argv prefix, ... }.
 local function compilers(os_, arch)
   local native = host.platform:match("/(%w+)$") == arch
@@ -40,13 +35,16 @@ local function compilers(os_, arch)
   return list
 end
 
--- Compiles with argv; raises with the compiler's own message when it fails.
+-- Compiles with argv: true when built, false when that compiler is not installed; raises with
+-- the compiler's own message when it fails.
 local function compile(argv, what)
-  local r, err = exec.run(argv)
+  local r, err, code = exec.run(argv)
+  if not r and code == "ENOENT" then return false end
   if not r then error(what .. ": " .. err, 0) end
   if not r.ok then
     error(string.format("%s: %s exited with %d: %s", what, argv[1], r.code, (r.stderr:gsub("%s+$", ""))), 0)
   end
+  return true
 end
 
 local function stand_in(path, os_, arch)
@@ -68,13 +66,12 @@ function M.build(dir, arch)
     assert(fs.mkdir(out .. "/" .. os_))
     local built = false
     for _, cc in ipairs(compilers(os_, arch)) do
-      if on_path(cc[1]) then
-        local argv = {}
-        for _, a in ipairs(cc) do argv[#argv + 1] = a end
-        for _, a in ipairs({ "-O2", "-DHELLO_TARGET=\"" .. os_ .. "/" .. arch .. "\"", "-o", path, src }) do
-          argv[#argv + 1] = a
-        end
-        compile(argv, "host_build " .. os_ .. "/" .. arch)
+      local argv = {}
+      for _, a in ipairs(cc) do argv[#argv + 1] = a end
+      for _, a in ipairs({ "-O2", "-DHELLO_TARGET=\"" .. os_ .. "/" .. arch .. "\"", "-o", path, src }) do
+        argv[#argv + 1] = a
+      end
+      if compile(argv, "host_build " .. os_ .. "/" .. arch) then
         log.info("host_build: %s built %s/%s", cc[1], os_, arch)
         built = true
         break
