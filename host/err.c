@@ -25,6 +25,10 @@ const char *hoist_err_name(int code)
   case HOIST_EIO: return "EIO";
   case HOIST_ERANGE: return "ERANGE";
   case HOIST_ENOENT: return "ENOENT";
+  case HOIST_EAUTH: return "EAUTH";
+  case HOIST_EREMOTE: return "EREMOTE";
+  case HOIST_ECANCELED: return "ECANCELED";
+  case HOIST_EINTR: return "EINTR";
   default: return "EUNKNOWN";
   }
 }

@@ -14,7 +14,11 @@ enum hoist_errcode {
   HOIST_ENOMEM = -2,   /* allocation failed */
   HOIST_EIO = -3,      /* the operating system refused */
   HOIST_ERANGE = -4,   /* a number or a length is beyond what we accept */
-  HOIST_ENOENT = -5    /* a file or folder that should exist does not */
+  HOIST_ENOENT = -5,   /* a file or folder that should exist does not */
+  HOIST_EAUTH = -20,   /* authentication failed or was refused */
+  HOIST_EREMOTE = -21, /* a remote (registry) answered with an error or out of spec */
+  HOIST_ECANCELED = -22, /* a caller's callback asked to stop */
+  HOIST_EINTR = -23    /* stopped by SIGINT or SIGTERM (see interrupt.h) */
 };
 
 struct hoist_err {

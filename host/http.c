@@ -2,6 +2,8 @@
 
 #include "http.h"
 
+#include "interrupt.h"
+
 #include <curl/curl.h>
 
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_MAX_RESPONSE (1u << 20)
@@ -69,6 +72,10 @@ struct xfer {
   struct hoist_http_resp *resp;
   const struct hoist_http_req *req;
   long status;          /* of the response whose headers came last */
+  long started_ms;      /* the deadline counts from here */
+  long base_ms;         /* the deadline's base */
+  int deadline_hit;
+  int interrupted;
   int overflow;
   int sink_rc;
   /* request body */
@@ -80,10 +87,59 @@ struct xfer {
   int read_error;
 };
 
+static long now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A Content-Length line's value, or -1 when line is not one (or not a number). */
+static long long content_length(const char *line, size_t len)
+{
+  static const char name[] = "content-length:";
+  unsigned long long v = 0;
+  size_t i = sizeof name - 1;
+  int digits = 0;
+  if (len < i || strncasecmp(line, name, i) != 0)
+    return -1;
+  while (i < len && (line[i] == ' ' || line[i] == '\t'))
+    i++;
+  for (; i < len && line[i] >= '0' && line[i] <= '9'; i++, digits++) {
+    if (v > (1ull << 62) / 10)
+      return (long long)(1ull << 62);  /* absurd: larger than anything allowed */
+    v = v * 10 + (unsigned long long)(line[i] - '0');
+  }
+  return digits ? (long long)v : -1;
+}
+
+/* Called by libcurl at least once a second: the deadline and SIGINT/SIGTERM are checked here. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+  struct xfer *x = ctx;
+  unsigned long long bytes = x->req->expected_bytes;
+  curl_off_t seen[4] = { dltotal, dlnow, ultotal, ulnow };
+  size_t i;
+  if (hoist_interrupted()) {
+    x->interrupted = 1;
+    return 1;
+  }
+  for (i = 0; i < 4; i++)
+    if (seen[i] > 0 && (unsigned long long)seen[i] > bytes)
+      bytes = (unsigned long long)seen[i];
+  if (now_ms() - x->started_ms > x->base_ms + (long)(bytes / HOIST_HTTP_MIN_RATE) * 1000L) {
+    x->deadline_hit = 1;
+    return 1;
+  }
+  return 0;
+}
+
 static size_t on_header(char *data, size_t size, size_t n, void *ctx)
 {
   struct xfer *x = ctx;
   size_t len = size * n;
+  long long cl;
   /* a new status line starts a new response (after a redirect or a 100 Continue) */
   if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
     const char *sp = memchr(data, ' ', len);
@@ -93,6 +149,13 @@ static size_t on_header(char *data, size_t size, size_t n, void *ctx)
     for (sp = sp ? sp + 1 : data + len; sp < data + len && *sp >= '0' && *sp <= '9'; sp++)
       x->status = x->status * 10 + (*sp - '0');
     x->resp->status = x->status;
+  }
+  /* a body bound for memory that announces more than it may hold is refused before it comes */
+  cl = content_length(data, len);
+  if (cl >= 0 && !(x->req->sink && x->status >= 200 && x->status < 300) &&
+      (unsigned long long)cl > x->resp->body.max && strcmp(x->req->method, "HEAD") != 0) {
+    x->overflow = 1;
+    return 0;
   }
   if (strbuf_add(&x->resp->head, data, len))
     return 0;
@@ -198,6 +261,8 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_req *req,
   x.resp = resp;
   x.req = req;
   x.fd = -1;
+  x.started_ms = now_ms();
+  x.base_ms = h->opts.deadline_ms > 0 ? h->opts.deadline_ms : HOIST_HTTP_DEADLINE_DEFAULT_MS;
   if (req->has_body) {
     if (req->body_path) {
       x.fd = open(req->body_path, O_RDONLY | O_CLOEXEC);
@@ -216,6 +281,13 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_req *req,
   curl_easy_reset(c);
   curl_easy_setopt(c, CURLOPT_URL, req->url);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  /* http and https only, and an https request is never redirected to plain http */
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+                   strncasecmp(req->url, "https:", 6) == 0 ? "https" : "http,https");
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "hoist/" HOIST_VERSION);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->opts.connect_timeout_ms ? h->opts.connect_timeout_ms : 30000L);
   if (h->opts.timeout_ms)
@@ -274,6 +346,13 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_req *req,
                            resp->body.max);
       } else if (x.read_error) {
         rc = hoist_err_set(err, HOIST_EIO, "cannot read '%s' while sending it", req->body_path);
+      } else if (x.interrupted) {
+        rc = hoist_err_set(err, HOIST_EINTR, "%s %s: interrupted", req->method, host);
+      } else if (x.deadline_hit) {
+        resp->transport_error = 1;
+        resp->timed_out = 1;
+        rc = hoist_err_set(err, HOIST_EIO, "%s %s: timed out after %ld s", req->method, host,
+                           (now_ms() - x.started_ms + 500) / 1000);
       } else {
         resp->transport_error = 1;
         rc = hoist_err_set(err, HOIST_EIO, "%s %s: %s", req->method, host, curl_easy_strerror(cc));

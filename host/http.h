@@ -8,8 +8,17 @@
 ** disk this way and never sit in memory). Only the final
 ** response's headers are kept. Connections are reused between requests of
 ** one client. Redirects are followed only when asked, and libcurl then drops
-** the Authorization header when the host changes, so credentials never leave
-** the registry they belong to.
+** the Authorization header when the scheme, host or port changes, so
+** credentials never leave the registry they belong to; an https request is
+** never redirected to http. libcurl speaks http and https only (a URL or a
+** redirect naming file:, gopher: or anything else fails).
+**
+** Every request has a deadline: opts.deadline_ms (30 s by default) plus the
+** time the bytes it moves take at 64 KiB/s, the bytes being the larger of
+** req.expected_bytes and the sizes the transfer announces (Content-Length).
+** A server that trickles a small answer is given up on after the base, a big
+** upload or download gets time in proportion. A transfer also stops at once
+** when hoist_interrupted() (SIGINT/SIGTERM).
 */
 #ifndef HOIST_HTTP_H
 #define HOIST_HTTP_H
@@ -28,7 +37,11 @@ struct hoist_http_opts {
   long connect_timeout_ms; /* 0: 30 s */
   long timeout_ms;         /* whole request; 0: none (big uploads) */
   long low_speed_secs;     /* abort when slower than 1 byte/s for this long; 0: 60 */
+  long deadline_ms;        /* the base of every request's deadline (see above); 0: 30 s */
 };
+
+#define HOIST_HTTP_DEADLINE_DEFAULT_MS 30000L
+#define HOIST_HTTP_MIN_RATE (64u * 1024u) /* bytes/s the deadline allows for the payload */
 
 struct hoist_http_req {
   const char *method;              /* GET HEAD PUT POST PATCH DELETE */
@@ -43,6 +56,7 @@ struct hoist_http_req {
   int has_body;                    /* send a body (possibly empty) */
   size_t max_response;             /* response bytes kept; beyond: HOIST_ERANGE (0: 1 MiB) */
   int follow_redirects;
+  unsigned long long expected_bytes; /* what this request moves (a blob's size): scales the deadline */
   /*
   ** The body of a 2xx final response goes here instead of memory (other
   ** statuses still fill resp->body, for their error message). resp holds
@@ -60,6 +74,7 @@ struct hoist_http_resp {
   struct strbuf body;
   struct strbuf head;          /* the final response's header lines */
   int transport_error;         /* connection refused, reset, timed out: worth retrying */
+  int timed_out;               /* the request's deadline passed (transport_error is set too) */
   int sink_error;              /* the sink refused data (its code is what hoist_http_do returned) */
 };
 

@@ -112,6 +112,66 @@ static int is_web(const struct uri *u)
          u->has_auth && u->auth_n > 0;
 }
 
+int hoist_url_origin(const char *url, char *out, size_t cap, struct hoist_err *err)
+{
+  struct uri u;
+  char shown[HOIST_ERR_SHOW_MAX];
+  const char *host, *port = NULL;
+  size_t host_n, port_n = 0, i, o = 0;
+  int https;
+  if (split_uri(url, strlen(url), &u) != 0 || !is_web(&u))
+    return hoist_err_set(err, HOIST_EINVAL, "URL '%s' is not an absolute http(s) URL",
+                         hoist_err_show(shown, url, strlen(url)));
+  if (memchr(u.auth, '@', u.auth_n))
+    return hoist_err_set(err, HOIST_EINVAL, "URL '%s' carries user information",
+                         hoist_err_show(shown, url, strlen(url)));
+  https = u.scheme_n == 5;
+  host = u.auth;
+  host_n = u.auth_n;
+  if (host[0] == '[') {
+    const char *close = memchr(host, ']', host_n);
+    size_t end = close ? (size_t)(close - host) + 1 : host_n;
+    if (end < host_n && host[end] == ':') {
+      port = host + end + 1;
+      port_n = host_n - end - 1;
+    }
+    host_n = end;
+  } else {
+    const char *colon = memchr(host, ':', host_n);
+    if (colon) {
+      port = colon + 1;
+      port_n = host_n - (size_t)(colon - host) - 1;
+      host_n = (size_t)(colon - host);
+    }
+  }
+  for (i = 0; i < port_n; i++)
+    if (!is_digit((unsigned char)port[i]))
+      return hoist_err_set(err, HOIST_EINVAL, "URL '%s' has an invalid port",
+                           hoist_err_show(shown, url, strlen(url)));
+  if (port_n == 0) {
+    port = https ? "443" : "80";
+    port_n = strlen(port);
+  }
+  /* leading zeros would make "host:080" differ from "host:80" */
+  while (port_n > 1 && port[0] == '0') {
+    port++;
+    port_n--;
+  }
+  if (host_n == 0 || (https ? 8u : 7u) + host_n + 1 + port_n + 1 > cap)
+    return hoist_err_set(err, host_n == 0 ? HOIST_EINVAL : HOIST_ERANGE, "URL '%s' has %s",
+                         hoist_err_show(shown, url, strlen(url)),
+                         host_n == 0 ? "no host" : "a host too long");
+  memcpy(out, https ? "https://" : "http://", https ? 8 : 7);
+  o = https ? 8 : 7;
+  for (i = 0; i < host_n; i++)
+    out[o++] = (char)ascii_lower((unsigned char)host[i]);
+  out[o++] = ':';
+  memcpy(out + o, port, port_n);
+  o += port_n;
+  out[o] = '\0';
+  return 0;
+}
+
 /* Drops the last segment and its '/' from out[0..*o). */
 static void pop_segment(const char *out, size_t *o)
 {

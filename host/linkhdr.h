@@ -53,4 +53,14 @@ int hoist_linkhdr_next(const char *s, size_t len, const char *base, char **next,
 int hoist_url_resolve(const char *base, const char *ref, size_t ref_len, char **out,
                       struct hoist_err *err);
 
+/*
+** The origin of an absolute http(s) URL as "scheme://host:port", lower case,
+** with the scheme's default port filled in (80, 443), into out. Credentials
+** are only ever sent to the origin they belong to, so two URLs go to the
+** same place exactly when their origins are equal strings. A URL that is not
+** absolute http(s), or that holds user information ("user@host"), is
+** HOIST_EINVAL; an origin longer than cap-1 is HOIST_ERANGE.
+*/
+int hoist_url_origin(const char *url, char *out, size_t cap, struct hoist_err *err);
+
 #endif

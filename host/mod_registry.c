@@ -21,10 +21,6 @@ struct lclient {
 
 static const char *code_name(int code)
 {
-  if (code == HOIST_EAUTH)
-    return "EAUTH";
-  if (code == HOIST_EREMOTE)
-    return "EREMOTE";
   return hoist_err_name(code);
 }
 
@@ -208,7 +204,7 @@ static int l_client_check_auth(lua_State *L)
   return 1;
 }
 
-/* c:get_blob(repo, digest [, max_bytes]) -> bytes */
+/* c:get_blob(repo, digest [, max_bytes]) -> bytes; max_bytes: the descriptor's size (default 4 MiB) */
 static int l_client_get_blob(lua_State *L)
 {
   struct hoist_registry *r = check_client(L);
@@ -223,15 +219,17 @@ static int l_client_get_blob(lua_State *L)
   return push_owned(L, body, len);
 }
 
-/* c:get_blob_file(repo, digest, path) -> size */
+/* c:get_blob_file(repo, digest, size, path) -> size; size is the descriptor's (more is refused) */
 static int l_client_get_blob_file(lua_State *L)
 {
   struct hoist_registry *r = check_client(L);
   const char *repo = luaL_checkstring(L, 2), *digest = luaL_checkstring(L, 3);
-  const char *path = luaL_checkstring(L, 4);
+  lua_Integer expected = luaL_checkinteger(L, 4);
+  const char *path = luaL_checkstring(L, 5);
   unsigned long long size;
   struct hoist_err err;
-  if (hoist_registry_blob_get_file(r, repo, digest, path, &size, &err))
+  luaL_argcheck(L, expected >= 0, 4, "a blob size must not be negative");
+  if (hoist_registry_blob_get_file(r, repo, digest, (unsigned long long)expected, path, &size, &err))
     return push_err(L, &err);
   lua_pushinteger(L, (lua_Integer)size);
   return 1;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,6 +126,7 @@ int hoist_registry_new(const char *host, const struct hoist_registry_opts *o,
   }
   r->owns_auth = 1;
   r->http_opts.insecure_tls = o && o->insecure;
+  r->http_opts.deadline_ms = o ? o->deadline_ms : 0;
   if (hoist_http_new(&r->http_opts, &r->http, err)) {
     hoist_registry_free(r);
     return err ? err->code : HOIST_ENOMEM;
@@ -138,6 +140,11 @@ int hoist_registry_new(const char *host, const struct hoist_registry_opts *o,
     snprintf(hostonly, sizeof hostonly, "%.*s", (int)strcspn(host, ":"), host);
   loop = hoist_ref_is_loopback(hostonly);
   snprintf(r->base, sizeof r->base, "%s://%s", loop || (o && o->insecure) ? "http" : "https", host);
+  r->insecure = o && o->insecure;
+  if (hoist_url_origin(r->base, r->origin, sizeof r->origin, err)) {
+    hoist_registry_free(r);
+    return hoist_err_set(err, HOIST_EINVAL, "invalid registry host '%s'", host);
+  }
   r->seed = new_seed(r);
   r->chunk_size = o && o->chunk_size ? o->chunk_size : HOIST_REGISTRY_CHUNK_DEFAULT;
   r->parallel = o && o->parallel > 0 ? o->parallel : HOIST_REGISTRY_PARALLEL_DEFAULT;
@@ -373,6 +380,27 @@ static int store_token(struct hoist_registry *r, const char *scopes, char *heade
   return HOIST_OK;
 }
 
+/*
+** A token realm comes from the registry's challenge and is where credentials
+** go next: it must be an http(s) URL (never file:, gopher: ...), and https
+** unless it is on loopback or the user said --insecure, so that a Basic
+** password never crosses a network in clear.
+*/
+static int realm_check(const struct hoist_registry *r, const char *realm, struct hoist_err *err)
+{
+  char origin[300], shown[HOIST_ERR_SHOW_MAX];
+  hoist_err_show(shown, realm, strlen(realm));
+  if (hoist_url_origin(realm, origin, sizeof origin, NULL) != 0)
+    return hoist_err_set(err, HOIST_EREMOTE,
+                         "registry '%s' names token realm '%s', which is not an http(s) URL", r->host,
+                         shown);
+  if (strncmp(origin, "http://", 7) == 0 && !r->insecure && !hoist_ref_is_loopback(origin + 7))
+    return hoist_err_set(err, HOIST_EREMOTE,
+                         "registry '%s' names token realm '%s', which is not https: credentials would "
+                         "cross the network in clear (--insecure allows it)", r->host, shown);
+  return HOIST_OK;
+}
+
 /* Remembers the Bearer realm and service, so later tokens are fetched before their request. */
 static void remember_realm(struct hoist_registry *r, const char *realm, const char *service)
 {
@@ -568,6 +596,8 @@ static int fetch_token(struct hoist_registry *r, const char *realm, const char *
   char *header = NULL;
   long expires = 0;
   int rc = HOIST_OK, fallback = 1;
+  if ((rc = realm_check(r, realm, err)) != HOIST_OK)
+    return rc;
   if (r->auth->identity)
     rc = fetch_token_post(r, realm, service, want, &header, &expires, &fallback, err);
   if (!rc && fallback)
@@ -599,6 +629,33 @@ static int fetch_known(struct hoist_registry *r, const char *scopes, struct hois
   return rc;
 }
 
+/*
+** A request to a URL the registry handed us (a Link, an upload Location) on
+** another scheme, host or port goes out without credentials, and a 401 from
+** there is not answered: credentials belong to the registry's origin only.
+** An https registry sending us to plain http is refused outright.
+*/
+static int foreign_request(struct hoist_registry *r, struct hoist_http_req *rq,
+                           struct hoist_http_resp *rs, struct hoist_err *err)
+{
+  char origin[300], shown[HOIST_ERR_SHOW_MAX];
+  int rc;
+  if (strncmp(r->origin, "https:", 6) == 0 && strncasecmp(rq->url, "http:", 5) == 0)
+    return hoist_err_set(err, HOIST_EREMOTE,
+                         "registry '%s' sent hoist from https to plain http ('%s'): refused", r->host,
+                         hoist_err_show(shown, rq->url, strlen(rq->url)));
+  if ((rc = hoist_http_do(r->http, rq, rs, err)) != HOIST_OK)
+    return rc;
+  if (rs->status == 401) {
+    hoist_url_origin(rq->url, origin, sizeof origin, NULL);
+    hoist_http_resp_release(rs);
+    return hoist_err_set(err, HOIST_EAUTH,
+                         "registry '%s' sent hoist to another host ('%s'), which asks for credentials: "
+                         "hoist sends them only to '%s'", r->host, origin, r->host);
+  }
+  return HOIST_OK;
+}
+
 int reg_send_authed(struct hoist_registry *r, const char *scopes, struct hoist_http_req *rq,
                     struct hoist_http_resp *rs, struct hoist_err *err)
 {
@@ -606,11 +663,16 @@ int reg_send_authed(struct hoist_registry *r, const char *scopes, struct hoist_h
   const char *const *orig = rq->headers;
   size_t norig = rq->nheaders, i;
   int attempt, rc = HOIST_OK;
+  char origin[300];
 
   /* defined even when no request goes out (a token request failed first) */
   memset(rs, 0, sizeof *rs);
   if (norig > 6)
     return hoist_err_set(err, HOIST_EINVAL, "too many headers");
+  if ((rc = hoist_url_origin(rq->url, origin, sizeof origin, err)) != HOIST_OK)
+    return rc;
+  if (strcmp(origin, r->origin) != 0)
+    return foreign_request(r, rq, rs, err);
   for (attempt = 0; attempt < 2; attempt++) {
     int need = 0;
     char *auth = auth_for(r, scopes, &need);
@@ -819,10 +881,11 @@ int hoist_registry_blob_get(struct hoist_registry *r, const char *repo, const ch
   rq.url = url;
   rq.follow_redirects = 1;  /* to storage; libcurl drops Authorization when the host changes */
   rq.max_response = max_bytes ? max_bytes : BLOB_GET_DEFAULT_MAX;
+  rq.expected_bytes = rq.max_response;
   rc = reg_send_retry(r, scope, &rq, &rs, err);
   if (rc == HOIST_ERANGE)
-    return hoist_err_set(err, HOIST_ERANGE, "blob %s in '%s' is larger than %zu bytes", digest,
-                         r->host, rq.max_response);
+    return hoist_err_set(err, HOIST_EREMOTE, "registry '%s' answered blob %s with more than %zu bytes",
+                         r->host, digest, rq.max_response);
   if (rc)
     return rc;
   if (rs.status != 200) {
@@ -852,6 +915,8 @@ struct download {
   int fd;
   struct hoist_digest hash;
   unsigned long long written;
+  unsigned long long limit;  /* the blob's size: never more is written */
+  int too_big;
   int fresh;          /* no byte of the current response seen yet */
   int bad_range;      /* a 206 that does not continue where we are */
   int io_errno;
@@ -873,10 +938,11 @@ static int download_sink(void *ctx, const struct hoist_http_resp *resp, const ch
 {
   struct download *dl = ctx;
   if (dl->fresh) {
+    char cl[64];
+    unsigned long long start = 0;
     dl->fresh = 0;
     if (resp->status == 206) {
       char cr[128];
-      unsigned long long start;
       /* "bytes START-END/TOTAL" must start where the file ends */
       if (!hoist_http_header(resp, "Content-Range", cr, sizeof cr) ||
           sscanf(cr, "bytes %llu-", &start) != 1 || start != dl->written) {
@@ -887,6 +953,16 @@ static int download_sink(void *ctx, const struct hoist_http_resp *resp, const ch
       /* the server sent the whole blob again (it ignores Range): start over */
       return HOIST_EIO;
     }
+    /* a body announced bigger than the blob is refused before a byte of it is stored */
+    if (hoist_http_header(resp, "Content-Length", cl, sizeof cl) &&
+        strtoull(cl, NULL, 10) > dl->limit - start) {
+      dl->too_big = 1;
+      return HOIST_EREMOTE;
+    }
+  }
+  if (len > dl->limit - dl->written) {
+    dl->too_big = 1;  /* stops at the first byte past the blob's size */
+    return HOIST_EREMOTE;
   }
   while (len > 0) {
     ssize_t n = write(dl->fd, data, len);
@@ -926,7 +1002,8 @@ static int open_temp(struct hoist_registry *r, const char *path, char *tmp, size
 }
 
 int hoist_registry_blob_get_file(struct hoist_registry *r, const char *repo, const char *digest,
-                                 const char *path, unsigned long long *size, struct hoist_err *err)
+                                 unsigned long long expected, const char *path,
+                                 unsigned long long *size, struct hoist_err *err)
 {
   struct hoist_http_req rq;
   struct hoist_http_resp rs;
@@ -944,6 +1021,7 @@ int hoist_registry_blob_get_file(struct hoist_registry *r, const char *repo, con
       snprintf(url, sizeof url, "%s/v2/%s/blobs/%s", r->base, repo, digest) >= (int)sizeof url)
     return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
   memset(&dl, 0, sizeof dl);
+  dl.limit = expected;
   if ((rc = open_temp(r, path, tmp, sizeof tmp, &dl.fd, err)) != HOIST_OK)
     return rc;
   if (hoist_digest_init(&dl.hash, err)) {
@@ -961,6 +1039,7 @@ int hoist_registry_blob_get_file(struct hoist_registry *r, const char *repo, con
     rq.follow_redirects = 1;  /* to storage; libcurl drops Authorization when the host changes */
     rq.sink = download_sink;
     rq.sink_ctx = &dl;
+    rq.expected_bytes = expected - dl.written;
     if (dl.written > 0) {
       /* resume: only what is missing */
       snprintf(range, sizeof range, "Range: bytes=%llu-", dl.written);
@@ -972,7 +1051,10 @@ int hoist_registry_blob_get_file(struct hoist_registry *r, const char *repo, con
     rc = reg_send_authed(r, scope, &rq, &rs, err);
     answered = rc == HOIST_OK;  /* rs holds a response to release */
     if (rc) {
-      if (rs.sink_error && dl.bad_range) {
+      if (rs.sink_error && dl.too_big) {
+        rc = hoist_err_set(err, HOIST_EREMOTE, "registry '%s' answered blob %s with more than its "
+                           "%llu bytes", r->host, digest, expected);
+      } else if (rs.sink_error && dl.bad_range) {
         again = 1;  /* a range we cannot use: the next try starts from the beginning */
         rc = download_restart(&dl) ? hoist_err_set(err, HOIST_EIO, "cannot write '%s': %s", tmp,
                                                    strerror(dl.io_errno))
@@ -1235,16 +1317,88 @@ int hoist_registry_manifest_delete(struct hoist_registry *r, const char *repo, c
   return rc;
 }
 
+/*
+** Bounds on a tag listing: a registry (or something in its place) that sends
+** pages forever must not take the memory or the time; a real repository
+** stays far below them.
+*/
+#define TAGS_MAX 250000
+#define TAGS_BYTES_MAX (64u << 20)
+#define TAGS_EMPTY_PAGES_MAX 16
+
+struct tag_pages {
+  char **list;
+  size_t count, cap;
+  char **seen;                 /* every page URL asked for: a repeat means a loop */
+  size_t nseen, seen_cap;
+  unsigned long long bytes;
+};
+
+static void tag_pages_free(struct tag_pages *tp, int keep_list)
+{
+  size_t i;
+  for (i = 0; i < tp->nseen; i++)
+    free(tp->seen[i]);
+  free(tp->seen);
+  if (!keep_list) {
+    for (i = 0; i < tp->count; i++)
+      free(tp->list[i]);
+    free(tp->list);
+  }
+}
+
+/* Records url as asked for; HOIST_EREMOTE when it was asked for already. */
+static int tag_page_visit(struct hoist_registry *r, struct tag_pages *tp, const char *url,
+                          struct hoist_err *err)
+{
+  size_t i;
+  for (i = 0; i < tp->nseen; i++)
+    if (strcmp(tp->seen[i], url) == 0)
+      return hoist_err_set(err, HOIST_EREMOTE, "registry '%s' sends tag pages without end (a next "
+                           "page links back to one already read)", r->host);
+  if (tp->nseen == tp->seen_cap) {
+    size_t nc = tp->seen_cap ? tp->seen_cap * 2 : 16;
+    char **ns = realloc(tp->seen, nc * sizeof *ns);
+    if (!ns)
+      return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+    tp->seen = ns;
+    tp->seen_cap = nc;
+  }
+  if (!(tp->seen[tp->nseen] = strdup(url)))
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  tp->nseen++;
+  return HOIST_OK;
+}
+
+static int tag_add(struct hoist_registry *r, struct tag_pages *tp, const char *t, struct hoist_err *err)
+{
+  if (tp->count == TAGS_MAX)
+    return hoist_err_set(err, HOIST_EREMOTE, "registry '%s' sends tag pages without end (more than "
+                         "%d tags)", r->host, TAGS_MAX);
+  if (tp->count == tp->cap) {
+    size_t nc = tp->cap ? tp->cap * 2 : 64;
+    char **nl = realloc(tp->list, nc * sizeof *nl);
+    if (!nl)
+      return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+    tp->list = nl;
+    tp->cap = nc;
+  }
+  if (!(tp->list[tp->count] = strdup(t)))
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  tp->count++;
+  return HOIST_OK;
+}
+
 int hoist_registry_tags(struct hoist_registry *r, const char *repo, size_t page_size,
                         char ***tags, size_t *n, struct hoist_err *err)
 {
   char scope[512], first[REG_URL_MAX];
   char *url = NULL;
-  char **list = NULL;
-  size_t count = 0, cap = 0, pages = 0;
-  int rc = HOIST_OK;
+  struct tag_pages tp;
+  int rc = HOIST_OK, empty_run = 0;
   *tags = NULL;
   *n = 0;
+  memset(&tp, 0, sizeof tp);
   if (reg_scope(scope, sizeof scope, repo, "pull") ||
       snprintf(first, sizeof first, "%s/v2/%s/tags/list?n=%zu", r->base, repo,
                page_size ? page_size : 1000) >= (int)sizeof first)
@@ -1258,11 +1412,9 @@ int hoist_registry_tags(struct hoist_registry *r, const char *repo, size_t page_
     char link[4096];
     char *next = NULL;
     json_t *doc, *arr;
-    size_t i;
-    if (++pages > 10000) {
-      rc = hoist_err_set(err, HOIST_EREMOTE, "registry '%s' sends tag pages without end", r->host);
+    size_t i, before = tp.count;
+    if ((rc = tag_page_visit(r, &tp, url, err)) != HOIST_OK)
       break;
-    }
     memset(&rq, 0, sizeof rq);
     rq.method = "GET";
     rq.url = url;
@@ -1279,6 +1431,13 @@ int hoist_registry_tags(struct hoist_registry *r, const char *repo, size_t page_
       hoist_http_resp_release(&rs);
       break;
     }
+    tp.bytes += rs.body.len;
+    if (tp.bytes > TAGS_BYTES_MAX) {
+      hoist_http_resp_release(&rs);
+      rc = hoist_err_set(err, HOIST_EREMOTE, "registry '%s' sends tag pages without end (more than "
+                         "%u MiB of tag lists)", r->host, TAGS_BYTES_MAX >> 20);
+      break;
+    }
     doc = json_loadb(rs.body.buf ? rs.body.buf : "", rs.body.len, 0, NULL);
     arr = doc ? json_object_get(doc, "tags") : NULL;
     if (!doc || (arr && !json_is_array(arr) && !json_is_null(arr))) {
@@ -1289,24 +1448,14 @@ int hoist_registry_tags(struct hoist_registry *r, const char *repo, size_t page_
     }
     for (i = 0; !rc && json_is_array(arr) && i < json_array_size(arr); i++) {
       const char *t = json_string_value(json_array_get(arr, i));
-      if (!t)
-        continue;
-      if (count == cap) {
-        size_t nc = cap ? cap * 2 : 64;
-        char **nl = realloc(list, nc * sizeof *nl);
-        if (!nl) {
-          rc = hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-          break;
-        }
-        list = nl;
-        cap = nc;
-      }
-      if (!(list[count] = strdup(t)))
-        rc = hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-      else
-        count++;
+      if (t)
+        rc = tag_add(r, &tp, t, err);
     }
     json_decref(doc);
+    empty_run = tp.count == before ? empty_run + 1 : 0;
+    if (!rc && empty_run > TAGS_EMPTY_PAGES_MAX)
+      rc = hoist_err_set(err, HOIST_EREMOTE, "registry '%s' sends tag pages without end (%d empty "
+                         "pages in a row)", r->host, TAGS_EMPTY_PAGES_MAX + 1);
     if (!rc && hoist_http_header(&rs, "Link", link, sizeof link))
       rc = hoist_linkhdr_next(link, strlen(link), url, &next, err);
     hoist_http_resp_release(&rs);
@@ -1314,14 +1463,10 @@ int hoist_registry_tags(struct hoist_registry *r, const char *repo, size_t page_
     url = next;
   }
   free(url);
-  if (rc) {
-    size_t i;
-    for (i = 0; i < count; i++)
-      free(list[i]);
-    free(list);
+  tag_pages_free(&tp, rc == HOIST_OK);
+  if (rc)
     return rc;
-  }
-  *tags = list;
-  *n = count;
+  *tags = tp.list;
+  *n = tp.count;
   return HOIST_OK;
 }

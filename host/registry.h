@@ -30,8 +30,6 @@
 
 #include <stddef.h>
 
-#define HOIST_EAUTH (-20)   /* authentication failed or was refused */
-#define HOIST_EREMOTE (-21) /* the registry answered with an error */
 
 #define HOIST_REGISTRY_CHUNK_DEFAULT (16ull << 20)
 #define HOIST_REGISTRY_PARALLEL_DEFAULT 4
@@ -44,6 +42,7 @@ struct hoist_registry_opts {
   int insecure;            /* TLS without verification, or plain HTTP off loopback */
   unsigned long long chunk_size; /* blobs larger than this go in PATCH chunks of it (0: 16 MiB) */
   int parallel;            /* blobs pushed at once by push_blobs (0: 4; at most 32) */
+  long deadline_ms;        /* the base of each request's deadline (see http.h; 0: 30 s) */
 };
 
 struct hoist_registry;
@@ -93,14 +92,19 @@ int hoist_registry_blob_get(struct hoist_registry *r, const char *repo, const ch
                             size_t max_bytes, char **body, size_t *len, struct hoist_err *err);
 
 /*
-** A blob streamed to path: written to a temp file beside it while its sha256
-** is computed, renamed into place only when it matches digest; the temp is
-** removed on any failure (path is then untouched). Redirects are followed; a
-** dropped connection resumes with a Range request (or starts again when the
-** server ignores it). *size gets the byte count.
+** A blob of `expected` bytes (its descriptor's size) streamed to path: written
+** to a temp file beside it while its sha256 is computed, renamed into place
+** only when it matches digest; the temp is removed on any failure (path is
+** then untouched). A response announcing more than expected is refused before
+** its body is read, and one that sends more stops at the first byte too many
+** (HOIST_EREMOTE): a registry cannot fill the disk with a blob it describes as
+** small. Redirects are followed; a dropped connection resumes with a Range
+** request (or starts again when the server ignores it). *size gets the byte
+** count.
 */
 int hoist_registry_blob_get_file(struct hoist_registry *r, const char *repo, const char *digest,
-                                 const char *path, unsigned long long *size, struct hoist_err *err);
+                                 unsigned long long expected, const char *path,
+                                 unsigned long long *size, struct hoist_err *err);
 /* PUTs a manifest or index under ref (tag or digest) with its media type; digest_out gets the registry's answer. */
 int hoist_registry_manifest_put(struct hoist_registry *r, const char *repo, const char *ref,
                                 const char *media_type, const char *body, size_t len,
@@ -161,7 +165,6 @@ int hoist_registry_push_blobs(struct hoist_registry *r, const char *repo,
 ** far, with done_bytes = the sizes of the jobs done). Non-zero stops handing out jobs (those in
 ** flight finish) and the push fails with HOIST_ECANCELED.
 */
-#define HOIST_ECANCELED (-22)
 typedef int (*hoist_push_progress_fn)(void *ud, size_t index, const struct hoist_push_stats *st,
                                       unsigned long long done_bytes);
 

@@ -42,7 +42,9 @@ struct hoist_registry {
   struct hoist_http *http;
   struct hoist_http_opts http_opts;
   char base[300];                  /* scheme://host */
+  char origin[300];                /* base as hoist_url_origin writes it: credentials go here only */
   char host[256];
+  int insecure;                    /* the user allowed plain http / unverified TLS off loopback */
   struct reg_auth *auth;
   int owns_auth;                   /* 0 in a clone */
   unsigned seed;                   /* jitter */

@@ -92,7 +92,7 @@ for _, s in ipairs(args) do
       end
     end
   else
-    local cfg_bytes, cerr = dst:blob(m.config.digest)
+    local cfg_bytes, cerr = dst:blob(m.config)
     if not cfg_bytes then finish(cli.EXIT.failure, cerr) end
     local cfg = json.decode(cfg_bytes) or {}
     entries[1] = { mediaType = top.mediaType or m.media_type, digest = top.digest, size = #bytes,
@@ -126,7 +126,7 @@ local vsrc = validate.endpoint_source(dst)
 vsrc.resolve = function() return index_desc end
 local dst_manifest = vsrc.manifest
 vsrc.manifest = function(d)
-  if d == index_desc.digest then return index_bytes end
+  if d.digest == index_desc.digest then return index_bytes end
   return dst_manifest(d)
 end
 local problems, summary = validate.image(vsrc, tag)

@@ -42,7 +42,7 @@ if not opts.config then
 end
 
 local function config_of(man)
-  return json.decode(check(ep:blob(man.config.digest)))
+  return json.decode(check(ep:blob(man.config)))
 end
 
 local out = { reference = args[1], digest = top.digest, mediaType = top.mediaType or m.media_type,

@@ -49,7 +49,7 @@ local function api_range(tag)
     _, m = ep:manifest(child)
     if not _ then return nil, m end
   end
-  local bytes, berr = ep:blob(m.config.digest)
+  local bytes, berr = ep:blob(m.config)
   if not bytes then return nil, berr end
   local config = json.decode(bytes)
   local labels = type(config) == "table" and type(config.config) == "table" and config.config.Labels

@@ -42,7 +42,7 @@ local function published(ctx)
   local top = assert(ep:resolve(prev))
   local _, m = assert(ep:manifest(top))
   if m.kind == "index" then _, m = assert(ep:manifest(m.manifests[1])) end
-  local config = json.decode(assert(ep:blob(m.config.digest)))
+  local config = json.decode(assert(ep:blob(m.config)))
   ep:close()
   local labels = config.config and config.config.Labels or {}
   return labels["org.opencontainers.image.revision"], prev

@@ -57,14 +57,16 @@ function Layout:resolve(name)
 end
 
 function Layout:manifest(desc)
-  local bytes, err = self:blob(desc.digest)
+  local bytes, err = self:blob(desc)
   if not bytes then return nil, err, EXIT_FAILURE end
   local m, derr = endpoint.decode(bytes, desc.mediaType, self.display .. "@" .. desc.digest)
   if not m then return nil, derr, EXIT_FAILURE end
   return bytes, m
 end
 
-function Layout:blob(digest)
+-- A small blob (a config) by its descriptor { digest, size }, read whole and checked.
+function Layout:blob(desc)
+  local digest = desc.digest
   if not self.store:has(digest) then return fail("blob " .. digest .. " is missing from " .. self.display) end
   local bytes, err = self.store:read(digest)
   if not bytes then return fail(err) end
@@ -157,8 +159,9 @@ function Registry:manifest(desc)
   return bytes, m
 end
 
-function Registry:blob(digest, max)
-  local bytes, err = self.client:get_blob(self.repo, digest, max)
+-- A small blob (a config) by its descriptor: more bytes than desc.size are refused.
+function Registry:blob(desc)
+  local bytes, err = self.client:get_blob(self.repo, desc.digest, desc.size)
   if not bytes then return fail(err) end
   return bytes
 end
@@ -173,7 +176,8 @@ function Registry:blob_file(desc)
     self.scratch = dir
   end
   path = self.scratch .. "/" .. desc.digest:gsub(":", "-")
-  local size, err = self.client:get_blob_file(self.repo, desc.digest, path)
+  if math.type(desc.size) ~= "integer" then error("blob_file: the descriptor of " .. desc.digest .. " has no size", 2) end
+  local size, err = self.client:get_blob_file(self.repo, desc.digest, desc.size, path)
   if not size then return fail(err) end
   self.files[desc.digest] = path
   return path

@@ -13,9 +13,10 @@ local validate = {}
 
 --[[
 A source gives blobs: { display = "oci:dist/oci", tags = function() -> list,
-resolve = function(tag) -> descriptor | nil, err, read = function(digest) -> bytes | nil, err,
-manifest = function(digest) -> bytes | nil, err (optional; read is used without it),
-path = function(digest) -> a local file holding the blob | nil, err,
+resolve = function(tag) -> descriptor | nil, err, read = function(desc) -> bytes | nil, err,
+manifest = function(desc) -> bytes | nil, err (optional; read is used without it),
+path = function(desc) -> a local file holding the blob | nil, err,
+(desc: a descriptor { digest, size }; a remote source reads no more than size bytes)
 lazy = true when each path() costs a download (then layers are read only until metadata.json
 and every file it names have been seen) }.
 ]]
@@ -24,13 +25,13 @@ function validate.layout_source(store)
     display = tostring(store),
     tags = function() return store:tags() or {} end,
     resolve = function(tag) return store:resolve(tag) end,
-    read = function(digest)
-      if not store:has(digest) then return nil, "blob " .. digest .. " is missing from " .. tostring(store) end
-      return store:read(digest)
+    read = function(desc)
+      if not store:has(desc.digest) then return nil, "blob " .. desc.digest .. " is missing from " .. tostring(store) end
+      return store:read(desc.digest)
     end,
-    path = function(digest)
-      if not store:has(digest) then return nil, "blob " .. digest .. " is missing from " .. tostring(store) end
-      return store:blob_path(digest)
+    path = function(desc)
+      if not store:has(desc.digest) then return nil, "blob " .. desc.digest .. " is missing from " .. tostring(store) end
+      return store:blob_path(desc.digest)
     end,
   }
 end
@@ -41,31 +42,32 @@ function validate.endpoint_source(ep)
     display = ep.display,
     tags = function() return ep:tags() or {} end,
     resolve = function(tag) return ep:resolve(tag) end,
-    read = function(digest) return ep:blob(digest) end,
-    manifest = function(digest)
-      local bytes, err = ep:manifest({ digest = digest })
+    read = function(desc) return ep:blob(desc) end,
+    manifest = function(desc)
+      local bytes, err = ep:manifest({ digest = desc.digest })
       if not bytes then return nil, err end
       return bytes
     end,
-    path = function(digest) return ep:blob_file({ digest = digest }) end,
+    path = function(desc) return ep:blob_file(desc) end,
     lazy = ep.remote,
   }
 end
 
-local function read_json(src, digest, is_manifest)
+local function read_json(src, desc, is_manifest)
   local data, err
-  if is_manifest and src.manifest then data, err = src.manifest(digest) else data, err = src.read(digest) end
+  if is_manifest and src.manifest then data, err = src.manifest(desc) else data, err = src.read(desc) end
   if not data then return nil, err end
-  if core.digest(data) ~= digest then return nil, "blob " .. digest .. " does not match its digest" end
+  if core.digest(data) ~= desc.digest then return nil, "blob " .. desc.digest .. " does not match its digest" end
   return json.decode(data)
 end
 
 -- What one layer holds: its paths and metadata.json's content; scanned once per digest, since
 -- platforms share layers (memo: digest -> { paths, meta } or { err }).
-local function scan(src, digest, memo)
+local function scan(src, desc, memo)
+  local digest = desc.digest
   local hit = memo[digest]
   if hit then return hit end
-  local path, err = src.path(digest)
+  local path, err = src.path(desc)
   if path then
     local paths, contents = core.scan_layer(path, { "metadata.json" })
     if paths then hit = { paths = paths, meta = contents["metadata.json"] } else err = contents end
@@ -91,7 +93,7 @@ end
 local function platform_files(src, manifest, problems, pname, memo)
   local files, meta = {}, nil
   for i, l in ipairs(manifest.layers or {}) do
-    local layer = scan(src, l.digest, memo)
+    local layer = scan(src, l, memo)
     if layer.err then
       problems[#problems + 1] = string.format("%s: layer %d: %s", pname, i, layer.err)
     else
@@ -143,7 +145,7 @@ function validate.image(src, tag)
     return problems, summary
   end
   local index
-  index, err = read_json(src, top.digest, true)
+  index, err = read_json(src, top, true)
   if not index then return nil, err end
   local seen, first_labels, layer_memo = {}, nil, {}
   for i, m in ipairs(index.manifests or {}) do
@@ -156,8 +158,8 @@ function validate.image(src, tag)
       local pname = oci.platform_string(p)
       seen[p.os .. "/" .. p.architecture] = true
       summary.platforms[#summary.platforms + 1] = pname
-      local manifest, merr = read_json(src, m.digest, true)
-      local config = manifest and read_json(src, manifest.config and manifest.config.digest or "")
+      local manifest, merr = read_json(src, m, true)
+      local config = manifest and type(manifest.config) == "table" and read_json(src, manifest.config)
       if not manifest then
         problems[#problems + 1] = pname .. ": " .. merr
       elseif not config then

@@ -120,12 +120,15 @@ check(bad == nil and bcode == "EIO" and berr:find("nope", 1, true), "a job that 
 local small = list[1]
 check(c:get_blob("lua/app", small.digest) == read(small.path), "get_blob")
 local none, gerr, gcode = c:get_blob("lua/app", list[5].digest, 10)
-check(none == nil and gcode == "ERANGE", "get_blob max_bytes", tostring(gerr))
+check(none == nil and gcode == "EREMOTE" and gerr:find("more than 10 bytes", 1, true), "get_blob max_bytes", tostring(gerr))
 local out = blobs .. "/download.out"
-check(c:get_blob_file("lua/app", list[5].digest, out) == list[5].size, "get_blob_file size")
+check(c:get_blob_file("lua/app", list[5].digest, list[5].size, out) == list[5].size, "get_blob_file size")
 check(read(out) == read(list[5].path), "get_blob_file content")
 os.remove(out)
-none, gerr, gcode = c:get_blob_file("lua/app", list[6].digest, out)
+none, gerr, gcode = c:get_blob_file("lua/app", list[5].digest, list[5].size - 1, out)
+check(none == nil and gcode == "EREMOTE" and gerr:find("more than its", 1, true) and not io.open(out),
+      "get_blob_file refuses more bytes than the descriptor says", tostring(gerr))
+none, gerr, gcode = c:get_blob_file("lua/app", list[6].digest, 100, out)
 check(none == nil and gcode == "EREMOTE" and gerr:find("BLOB_UNKNOWN", 1, true) and not io.open(out),
       "get_blob_file of a missing blob", tostring(gerr))
 

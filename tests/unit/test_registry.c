@@ -376,8 +376,9 @@ static void test_get(const char *host, const char *config, const char *cfg_diges
   CHECK(noted(hoist_registry_blob_get(r, "test/client", cfg_digest, 0, &body, &len, &err), &err) == 0);
   CHECK(body && len == strlen(config) && memcmp(body, config, len) == 0);
   free(body);
+  /* a body bigger than the caller allows (its descriptor's size) is refused */
   rc = noted(hoist_registry_blob_get(r, "test/client", cfg_digest, 10, &body, &len, &err), &err);
-  CHECK(rc == HOIST_ERANGE && body == NULL);
+  CHECK(rc == HOIST_EREMOTE && body == NULL && strstr(err.msg, "more than 10 bytes") != NULL);
   rc = noted(hoist_registry_blob_get(r, "test/client", missing, 0, &body, &len, &err), &err);
   CHECK(rc == HOIST_EREMOTE && strstr(err.msg, "BLOB_UNKNOWN") != NULL);
 
@@ -387,14 +388,19 @@ static void test_get(const char *host, const char *config, const char *cfg_diges
   r = client(host, 1 * MiB);
   CHECK(noted(hoist_registry_blob_put_file(r, "test/client", bigd, big, 3 * MiB + 12345, &err), &err) == 0);
   snprintf(out, sizeof out, "%s/get.out", work);
-  CHECK(noted(hoist_registry_blob_get_file(r, "test/client", bigd, out, &size, &err), &err) == 0);
+  CHECK(noted(hoist_registry_blob_get_file(r, "test/client", bigd, 3 * MiB + 12345, out, &size, &err), &err) == 0);
   CHECK(size == 3 * MiB + 12345 && same_files(big, out));
   /* again over the existing file: replaced atomically */
-  CHECK(noted(hoist_registry_blob_get_file(r, "test/client", bigd, out, &size, &err), &err) == 0);
+  CHECK(noted(hoist_registry_blob_get_file(r, "test/client", bigd, 3 * MiB + 12345, out, &size, &err), &err) == 0);
   CHECK(same_files(big, out));
+  /* more bytes than the descriptor says: refused before the body is stored, no file left */
+  snprintf(path, sizeof path, "%s/toobig.out", work);
+  rc = noted(hoist_registry_blob_get_file(r, "test/client", bigd, 1000, path, &size, &err), &err);
+  CHECK(rc == HOIST_EREMOTE && strstr(err.msg, "more than its 1000 bytes") != NULL &&
+        access(path, F_OK) != 0);
   /* a digest the registry lacks: an error, and no file (nor temp file) */
   snprintf(path, sizeof path, "%s/missing.out", work);
-  rc = noted(hoist_registry_blob_get_file(r, "test/client", missing, path, &size, &err), &err);
+  rc = noted(hoist_registry_blob_get_file(r, "test/client", missing, 100, path, &size, &err), &err);
   CHECK(rc == HOIST_EREMOTE && strstr(err.msg, "BLOB_UNKNOWN") != NULL && access(path, F_OK) != 0);
   {
     static const char *const names[] = { "config.json", "get.bin", "get.out" };
@@ -406,7 +412,7 @@ static void test_get(const char *host, const char *config, const char *cfg_diges
   r = client(proxy("corrupt-blobs"), 0);
   rc = noted(hoist_registry_blob_get(r, "test/client", cfg_digest, 0, &body, &len, &err), &err);
   CHECK(rc == HOIST_EREMOTE && strstr(err.msg, "other content") != NULL);
-  rc = noted(hoist_registry_blob_get_file(r, "test/client", bigd, path, &size, &err), &err);
+  rc = noted(hoist_registry_blob_get_file(r, "test/client", bigd, 3 * MiB + 12345, path, &size, &err), &err);
   CHECK(rc == HOIST_EREMOTE && strstr(err.msg, "other content") != NULL && access(path, F_OK) != 0);
   CHECK(count("proxy-corrupt-blobs.log", "GET", "/blobs/", "corrupt", 200) >= 2);
   {
@@ -421,7 +427,7 @@ static void test_get(const char *host, const char *config, const char *cfg_diges
   CHECK(body && len == strlen(config) && memcmp(body, config, len) == 0);
   free(body);
   unlink(out);
-  CHECK(noted(hoist_registry_blob_get_file(r, "test/client", bigd, out, &size, &err), &err) == 0);
+  CHECK(noted(hoist_registry_blob_get_file(r, "test/client", bigd, 3 * MiB + 12345, out, &size, &err), &err) == 0);
   CHECK(same_files(big, out));
   CHECK(count("proxy-redirect-blobs.log", "GET", "/blobs/", "redirect", 307) == 2);
   CHECK(count("proxy-redirect-blobs.log", "GET", "/blobs/", "storage", 200) == 2);
@@ -433,7 +439,7 @@ static void test_get(const char *host, const char *config, const char *cfg_diges
     int k, ok = 1;
     for (k = 0; k < 3; k++) {
       unlink(out);
-      ok &= noted(hoist_registry_blob_get_file(r, "test/client", bigd, out, &size, &err), &err) == 0 &&
+      ok &= noted(hoist_registry_blob_get_file(r, "test/client", bigd, 3 * MiB + 12345, out, &size, &err), &err) == 0 &&
             same_files(big, out);
     }
     CHECK(ok);
@@ -473,7 +479,7 @@ static void test_chunked(const char *host)
   CHECK(pl.n == 4 && pl.lens[0] == MiB && pl.lens[3] == 777 && pl.sum == 3 * MiB + 777);
   CHECK(count("proxy-none.log", "PUT", "/blobs/uploads/", "", 201) == 1);
   r = client(host, 0);
-  CHECK(noted(hoist_registry_blob_get_file(r, "test/chunked", d, out, &size, &err), &err) == 0 &&
+  CHECK(noted(hoist_registry_blob_get_file(r, "test/chunked", d, 3 * MiB + 777, out, &size, &err), &err) == 0 &&
         same_files(path, out));
   hoist_registry_free(r);
 
@@ -489,7 +495,7 @@ static void test_chunked(const char *host)
   /* every byte reached the registry once: 4 chunks, no more */
   CHECK(pl.n == 4 && pl.sum == 4 * MiB);
   r = client(host, 0);
-  CHECK(noted(hoist_registry_blob_get_file(r, "test/chunked", d, out, &size, &err), &err) == 0 &&
+  CHECK(noted(hoist_registry_blob_get_file(r, "test/chunked", d, 4 * MiB, out, &size, &err), &err) == 0 &&
         same_files(path, out));
   hoist_registry_free(r);
 
@@ -505,7 +511,7 @@ static void test_chunked(const char *host)
   r = client(host, 0);
   CHECK(hoist_registry_blob_exists(r, "test/chunked", d, &exists, &size, &err) == 0 && exists &&
         size == 4 * MiB + 1);
-  CHECK(noted(hoist_registry_blob_get_file(r, "test/chunked", d, out, &size, &err), &err) == 0 &&
+  CHECK(noted(hoist_registry_blob_get_file(r, "test/chunked", d, 4 * MiB + 1, out, &size, &err), &err) == 0 &&
         same_files(path, out));
   hoist_registry_free(r);
 
@@ -517,7 +523,7 @@ static void test_chunked(const char *host)
   patches("proxy-chunk-min.log", &pl);
   CHECK(pl.n == 3 && pl.lens[0] == 2 * MiB && pl.lens[1] == 2 * MiB && pl.lens[2] == MiB);
   r = client(host, 0);
-  CHECK(noted(hoist_registry_blob_get_file(r, "test/chunked", d, out, &size, &err), &err) == 0 &&
+  CHECK(noted(hoist_registry_blob_get_file(r, "test/chunked", d, 5 * MiB, out, &size, &err), &err) == 0 &&
         same_files(path, out));
   hoist_registry_free(r);
 
@@ -675,7 +681,7 @@ static void test_push(const char *host, const char *via, const char *repo, const
   r = client(host, 0);
   snprintf(out, sizeof out, "%s/push.out", work);
   for (i = 0; i < NJOBS; i++) {
-    int got = noted(hoist_registry_blob_get_file(r, repo, digests[i], out, &size, &err), &err) == 0;
+    int got = noted(hoist_registry_blob_get_file(r, repo, digests[i], sizes[i], out, &size, &err), &err) == 0;
     ok &= got && size == sizes[i] && same_files(paths[i], out);
   }
   CHECK(ok);
