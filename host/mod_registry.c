@@ -2,6 +2,7 @@
 ** hoist.registry: the Lua face of registry.c and ref.c. Converts arguments and errors only.
 ** Failures return nil, message, code ("EAUTH", "EREMOTE", "EIO", ...).
 */
+#include "binding.h"
 #include "ref.h"
 #include "registry.h"
 
@@ -17,26 +18,19 @@ int luaopen_hoist_registry(lua_State *L);
 
 struct lclient {
   struct hoist_registry *r;
+  int busy;   /* a push_blobs runs on it: its progress callback must not use it */
 };
 
-static const char *code_name(int code)
-{
-  return hoist_err_name(code);
-}
-
-static int push_err(lua_State *L, const struct hoist_err *err)
-{
-  luaL_pushfail(L);
-  lua_pushstring(L, err->msg);
-  lua_pushstring(L, code_name(err->code));
-  return 3;
-}
+#define push_err hoist_lua_push_err
 
 static struct hoist_registry *check_client(lua_State *L)
 {
   struct lclient *c = luaL_checkudata(L, 1, CLIENT_MT);
   if (!c->r)
     luaL_error(L, "attempt to use a closed registry client");
+  if (c->busy)
+    luaL_error(L, "registry client is busy: push_blobs is running on it (its progress callback "
+                  "must use another client)");
   return c->r;
 }
 
@@ -78,9 +72,15 @@ static lua_Integer opt_count(lua_State *L, int idx, const char *key, lua_Integer
   return v;
 }
 
-/* connect(api_host [, { username=, password=, identity_token=, insecure=, chunk_size=, parallel= }]) -> client */
+/*
+** connect(api_host [, { username=, password=, identity_token=, insecure=, chunk_size=, parallel=,
+**                       timeout= }]) -> client
+** timeout: the base of every request's deadline in seconds (see http.h).
+*/
 static int l_connect(lua_State *L)
 {
+  static const char *const keys[] = { "username", "password", "identity_token", "insecure",
+                                      "chunk_size", "parallel", "timeout", NULL };
   const char *host = luaL_checkstring(L, 1);
   struct hoist_registry_opts o;
   struct lclient *c;
@@ -88,8 +88,10 @@ static int l_connect(lua_State *L)
   memset(&o, 0, sizeof o);
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
+    hoist_lua_check_keys(L, 2, "connect", keys);
     o.chunk_size = (unsigned long long)opt_count(L, 2, "chunk_size", (lua_Integer)1 << 40);
     o.parallel = (int)opt_count(L, 2, "parallel", HOIST_REGISTRY_PARALLEL_MAX);
+    o.deadline_ms = (long)opt_count(L, 2, "timeout", 86400) * 1000L;
     /* the strings stay on the stack (so alive) until the client is made */
     lua_getfield(L, 2, "username");
     lua_getfield(L, 2, "password");
@@ -102,6 +104,7 @@ static int l_connect(lua_State *L)
   }
   c = lua_newuserdatauv(L, sizeof *c, 0);
   c->r = NULL;
+  c->busy = 0;
   luaL_setmetatable(L, CLIENT_MT);
   if (hoist_registry_new(host, &o, &c->r, &err))
     return push_err(L, &err);
@@ -111,6 +114,8 @@ static int l_connect(lua_State *L)
 static int l_client_gc(lua_State *L)
 {
   struct lclient *c = luaL_checkudata(L, 1, CLIENT_MT);
+  if (c->busy)
+    return luaL_error(L, "registry client is busy: push_blobs is running on it");
   hoist_registry_free(c->r);
   c->r = NULL;
   return 0;
@@ -158,23 +163,9 @@ static int l_client_put_manifest(lua_State *L)
   return 1;
 }
 
-static int push_lstring(lua_State *L)
-{
-  lua_pushlstring(L, lua_touserdata(L, 1), (size_t)lua_tointeger(L, 2));
-  return 1;
-}
-
-/* Pushes body[0..len) and frees it, also when pushing raises (out of memory). */
 static int push_owned(lua_State *L, char *body, size_t len)
 {
-  int st;
-  lua_pushcfunction(L, push_lstring);
-  lua_pushlightuserdata(L, body);
-  lua_pushinteger(L, (lua_Integer)len);
-  st = lua_pcall(L, 2, 1, 0);
-  free(body);
-  if (st != LUA_OK)
-    return lua_error(L);
+  hoist_lua_push_owned(L, body, len);
   return 1;
 }
 
@@ -282,10 +273,16 @@ static int l_client_delete_manifest(lua_State *L)
   return 1;
 }
 
-/* A string field of the job table at the top of the stack (it keeps the string alive). */
-static const char *job_string(lua_State *L, const char *key, int required, lua_Integer i)
+/*
+** A string field of the job table at the top of the stack, copied into C
+** memory: the workers read it on other threads while the progress callback
+** may change the job table and collect the Lua string.
+*/
+static const char *job_string(lua_State *L, int anchor, const char *key, int required, lua_Integer i)
 {
   const char *s;
+  char *copy;
+  size_t len;
   int t = lua_getfield(L, -1, key);
   if (t == LUA_TNIL && !required) {
     lua_pop(L, 1);
@@ -293,9 +290,13 @@ static const char *job_string(lua_State *L, const char *key, int required, lua_I
   }
   if (t != LUA_TSTRING)
     luaL_error(L, "bad job #%I to 'push_blobs' ('%s' must be a string)", i, key);
-  s = lua_tostring(L, -1);
-  lua_pop(L, 1);  /* still referenced by the job table, itself held by the jobs table */
-  return s;
+  s = lua_tolstring(L, -1, &len);
+  /* a userdata held by the anchor table (on the stack for the whole call) owns the copy */
+  copy = lua_newuserdatauv(L, len + 1, 0);
+  memcpy(copy, s, len + 1);
+  lua_rawseti(L, anchor, (lua_Integer)lua_rawlen(L, anchor) + 1);
+  lua_pop(L, 1);
+  return copy;
 }
 
 /*
@@ -349,14 +350,15 @@ static int on_push_progress(void *ud, size_t index, const struct hoist_push_stat
 static int l_client_push_blobs(lua_State *L)
 {
   struct hoist_registry *r = check_client(L);
+  struct lclient *c = lua_touserdata(L, 1);
   const char *repo = luaL_checkstring(L, 2);
   struct hoist_blob_job *jobs;
   struct hoist_push_stats st;
   struct hoist_err err;
-  lua_Integer n, i, parallel = 0;
-  int rc;
-  luaL_checktype(L, 3, LUA_TTABLE);
   struct push_progress pp;
+  lua_Integer n, i, parallel = 0;
+  int rc, anchor;
+  luaL_checktype(L, 3, LUA_TTABLE);
   memset(&pp, 0, sizeof pp);
   if (!lua_isnoneornil(L, 4)) {
     luaL_checktype(L, 4, LUA_TTABLE);
@@ -372,15 +374,17 @@ static int l_client_push_blobs(lua_State *L)
   n = (lua_Integer)lua_rawlen(L, 3);
   /* every argument is checked before C holds anything; the job array is a userdata (freed by Lua) */
   jobs = lua_newuserdatauv(L, (size_t)(n > 0 ? n : 1) * sizeof *jobs, 0);
+  lua_createtable(L, (int)(n > 0 ? n * 2 : 1), 0);
+  anchor = lua_gettop(L);
   for (i = 1; i <= n; i++) {
     struct hoist_blob_job *j = &jobs[i - 1];
     lua_Integer size;
     int isnum;
     if (lua_rawgeti(L, 3, i) != LUA_TTABLE)
       return luaL_error(L, "bad job #%I to 'push_blobs' (table expected)", i);
-    j->digest = job_string(L, "digest", 1, i);
-    j->path = job_string(L, "path", 1, i);
-    j->mount_from = job_string(L, "mount_from", 0, i);
+    j->digest = job_string(L, anchor, "digest", 1, i);
+    j->path = job_string(L, anchor, "path", 1, i);
+    j->mount_from = job_string(L, anchor, "mount_from", 0, i);
     lua_getfield(L, -1, "size");
     size = lua_tointegerx(L, -1, &isnum);
     if (!isnum || size < 0)
@@ -395,8 +399,10 @@ static int l_client_push_blobs(lua_State *L)
     pp.n = (size_t)n;
     for (i = 0; i < n; i++)
       pp.total_bytes += jobs[i].size;
+    c->busy = 1;  /* the callback runs Lua while workers use clones of this client */
     rc = hoist_registry_push_blobs_progress(r, repo, jobs, (size_t)n, (int)parallel, on_push_progress,
                                             &pp, &st, &err);
+    c->busy = 0;
     if (pp.failed)
       return lua_error(L);      /* the progress function's own error */
   } else {

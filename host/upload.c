@@ -679,16 +679,26 @@ int hoist_registry_push_blobs_progress(struct hoist_registry *r, const char *rep
   /* seeds jansson's hash function here, so worker threads never race to do it */
   json_object_seed(0);
   /*
-  ** Worker 0 has the caller's client; the others get clones (own connection,
-  ** shared tokens). Without progress, worker 0 is this thread; with it, this
-  ** thread reports and every worker is a thread. A clone or a thread that
-  ** cannot be had just means fewer workers.
+  ** Without progress, worker 0 is this thread with the caller's client and the
+  ** others are threads with clones (own connection, shared tokens). With
+  ** progress, this thread reports (running the caller's callback, which may
+  ** touch what the caller owns) and every worker is a thread with a clone:
+  ** no thread ever shares the caller's client with the callback. A clone or a
+  ** thread that cannot be had just means fewer workers; with none at all the
+  ** push runs here, reporting as it goes.
   */
   ws[0].pool = &p;
   ws[0].r = r;
-  inline_first = !progress || pthread_create(&th[0], NULL, worker_run, &ws[0]) != 0;
-  if (!inline_first)
-    running = 1;
+  inline_first = 1;
+  if (progress && reg_clone(r, &ws[0].r, NULL) == HOIST_OK) {
+    if (pthread_create(&th[0], NULL, worker_run, &ws[0]) == 0) {
+      inline_first = 0;
+      running = 1;
+    } else {
+      hoist_registry_free(ws[0].r);
+      ws[0].r = r;
+    }
+  }
   for (i = 1; i < nw; i++) {
     ws[i].pool = &p;
     if (reg_clone(r, &ws[i].r, NULL) != HOIST_OK)
@@ -707,7 +717,7 @@ int hoist_registry_push_blobs_progress(struct hoist_registry *r, const char *rep
     report_progress(&p, running, progress, ud);
   for (i = inline_first ? 1 : 0; i < running; i++) {
     pthread_join(th[i], NULL);
-    if (i > 0)
+    if (ws[i].r != r)
       hoist_registry_free(ws[i].r);
   }
   if (progress) {

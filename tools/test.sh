@@ -33,6 +33,12 @@ sanitized() {
     ctest --test-dir build-asan --output-on-failure -j "$jobs"
 }
 
+threads() {
+  build build-tsan -DCMAKE_BUILD_TYPE=Debug -DHOIST_TSAN=ON &&
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R '^(registry\.client|registry\.lua_client|unit\.layer)$'
+}
+
 valgrind_unit() {
   local t ok=0 n=0
   for t in build/tests/test_*; do
@@ -57,6 +63,7 @@ fuzz() {
 
 stage "build and test" normal
 stage "ASan+UBSan" sanitized
+stage "ThreadSanitizer" threads
 stage "valgrind (C unit tests)" valgrind_unit
 stage "fuzz" fuzz
 echo "stages: $passed passed, $failed failed"

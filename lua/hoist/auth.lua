@@ -365,9 +365,20 @@ function auth.connect(r, opts)
   opts = check_opts(opts, "connect")
   local c, err, code = auth.credentials(r.registry or r.api_host, { creds = opts.creds, env = opts.env })
   if not c then return nil, err, code == "EINVAL" and 2 or 1 end
+  -- HOIST_REQUEST_TIMEOUT: the base of every request's deadline, in seconds (see hoist.registry)
+  local timeout = getenv_of(opts)("HOIST_REQUEST_TIMEOUT")
+  if timeout ~= nil and timeout ~= "" then
+    local n = math.tointeger(tonumber(timeout))
+    if not n or n < 1 or n > 86400 or not timeout:match("^%d+$") then
+      return nil, "HOIST_REQUEST_TIMEOUT must be a number of seconds from 1 to 86400, got '" .. timeout .. "'", 2
+    end
+    timeout = n
+  else
+    timeout = nil
+  end
   local client, cerr = require("hoist.registry").connect(r.api_host, {
     username = c.username, password = c.password, identity_token = c.identity_token,
-    insecure = opts.insecure, parallel = opts.parallel, chunk_size = opts.chunk_size,
+    insecure = opts.insecure, parallel = opts.parallel, chunk_size = opts.chunk_size, timeout = timeout,
   })
   if not client then return nil, cerr, 1 end
   return client

@@ -82,6 +82,31 @@ check(#seen == 5 and seen[1] == 1 and seen[5] == 5 and last == total, "progress 
 -- a progress function that raises stops the push, and its error comes out
 local perr_ok, perr_msg = pcall(c.push_blobs, c, "lua/progress2", jobs, { progress = function() error("stop here") end })
 check(not perr_ok and tostring(perr_msg):find("stop here", 1, true), "progress error raised")
+-- a progress callback that misbehaves: it rewrites the job tables (the C side must have copied
+-- what its threads read), collects garbage, and tries to use the client the push runs on (a clear
+-- error, not a race); the push still stores every blob intact
+do
+  local mjobs = {}
+  for i = 1, 5 do
+    mjobs[i] = { digest = list[i].digest .. "", path = list[i].path .. "", size = list[i].size }
+  end
+  local busy_errors, other_ok = 0, 0
+  local other = assert(registry.connect(host, opts({})))
+  local mst = assert(c:push_blobs("lua/misbehave", mjobs, { parallel = 4, progress = function(p)
+    for _, j in ipairs(mjobs) do
+      j.digest = string.rep("x", 64 + p.done); j.path = nil; j.mount_from = {}
+    end
+    for _ = 1, 3 do collectgarbage("collect") end
+    local ok, e = pcall(c.blob_exists, c, "lua/misbehave", list[1].digest)
+    if not ok and tostring(e):find("busy", 1, true) then busy_errors = busy_errors + 1 end
+    if other:blob_exists("lua/misbehave", list[1].digest) ~= nil then other_ok = other_ok + 1 end
+  end }))
+  check(mst.uploaded == 5 and busy_errors == 5 and other_ok == 5, "misbehaving progress callback",
+        tostring(mst.uploaded), tostring(busy_errors), tostring(other_ok))
+  for i = 1, 5 do
+    check(select(2, c:blob_exists("lua/misbehave", list[i].digest)) == list[i].size, "blob intact after misbehaving callback")
+  end
+end
 -- put_manifests: independent manifests at once; a bad one fails the call with its error
 do
   local cfg = assert(c:push_blobs("lua/many", { jobs[1], jobs[2] }))

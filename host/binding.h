@@ -1,0 +1,32 @@
+/*
+** binding: what every Lua binding (mod_*.c) shares, so that each one only
+** converts arguments and results: failures as `nil, message, code`, option
+** tables checked for keys the function does not know, C strings handed to Lua
+** without leaking when Lua raises.
+*/
+#ifndef HOIST_BINDING_H
+#define HOIST_BINDING_H
+
+#include "err.h"
+
+#include <lua.h>
+
+#include <stddef.h>
+
+/* Pushes fail, err->msg, the code's name ("EIO", "EAUTH", ...); returns 3 for `return`. */
+int hoist_lua_push_err(lua_State *L, const struct hoist_err *err);
+
+/*
+** Raises "bad option 'KEY' to 'FNAME' (did you mean 'K'?)" when the table at
+** idx has a key that is not in known (NULL-terminated), or a key that is not
+** a string. The suggestion is the closest known key, when one is close.
+*/
+void hoist_lua_check_keys(lua_State *L, int idx, const char *fname, const char *const *known);
+
+/* The closest of known (NULL-terminated) to word by edit distance, or NULL when none is close. */
+const char *hoist_closest(const char *word, const char *const *known);
+
+/* Pushes body[0..len) as a Lua string and frees body, also when pushing raises. */
+void hoist_lua_push_owned(lua_State *L, char *body, size_t len);
+
+#endif
