@@ -2,6 +2,8 @@
 
 #include "exec.h"
 
+#include "interrupt.h"
+
 #include "strbuf.h"
 
 #include <errno.h>
@@ -169,7 +171,17 @@ struct run {
   struct strbuf out_buf, err_buf;
   double deadline;
   int timed_out, overflowed, reaped, status;
+  int forwarded;    /* SIGINT/SIGTERM reached us and was passed on to the child */
 };
+
+/* When hoist is asked to stop, the child is asked too (it may not share our process group). */
+static void forward_stop(struct run *r)
+{
+  if (!r->forwarded && hoist_interrupted()) {
+    r->forwarded = 1;
+    kill(r->pid, SIGTERM);
+  }
+}
 
 /* Reads what one pipe has; returns 0, or -1 when its buffer is full (the run must stop). */
 static int drain(int *fd, struct strbuf *sb)
@@ -218,8 +230,10 @@ static void pump(struct run *r)
     if (r->err >= 0)
       p[np++] = (struct pollfd){.fd = r->err, .events = POLLIN};
     ready = poll(p, (nfds_t)np, wait_ms);
-    if (ready < 0 && errno == EINTR)
+    if (ready < 0 && errno == EINTR) {
+      forward_stop(r);
       continue;
+    }
     if (ready < 0)
       return; /* cannot happen with valid fds; waitpid still collects the child */
     for (i = 0; i < np; i++) {
@@ -261,7 +275,9 @@ static void reap(struct run *r)
     }
     if (w == r->pid)
       r->reaped = 1;
-    else if (w < 0 && errno != EINTR)
+    else if (w < 0 && errno == EINTR)
+      forward_stop(r);
+    else if (w < 0)
       break; /* ECHILD: someone else reaped it (SIGCHLD ignored); nothing to report */
   }
 }

@@ -24,11 +24,42 @@ int hoist_fs_write_atomic(const char *path, const void *data, size_t len, const 
                           int mode, struct hoist_err *err);
 
 /* Reads a whole file of at most max bytes; *out is malloc'd and NUL-terminated.
-** A missing file is HOIST_ENOENT, a folder or a larger file HOIST_EINVAL / HOIST_ERANGE. */
+** A missing file is HOIST_ENOENT; anything but a regular file (a folder, a FIFO, a
+** device: opened without blocking, never read) HOIST_EINVAL; a larger file HOIST_ERANGE. */
 int hoist_fs_read(const char *path, size_t max, char **out, size_t *len, struct hoist_err *err);
 
 /* Puts src's content at dst (atomically): a hard link when possible, else a copy. */
 int hoist_fs_link_or_copy(const char *src, const char *dst, struct hoist_err *err);
+
+/*
+** Puts a copy of src's content at dst (atomically) that shares no inode with
+** src, so that editing one never changes the other: a reflink (FICLONE) where
+** the file system has them, else a byte copy.
+*/
+int hoist_fs_copy(const char *src, const char *dst, struct hoist_err *err);
+
+/*
+** An exclusive advisory lock (flock) on path, created if missing; waits for
+** other holders. *fd is the lock: hoist_fs_unlock releases it. A wait cut
+** short by SIGINT/SIGTERM is HOIST_EINTR.
+*/
+int hoist_fs_lock(const char *path, int *fd, struct hoist_err *err);
+void hoist_fs_unlock(int fd);
+
+/*
+** Removes in dir the temporary files hoist leaves when it is killed: names with
+** ".tmp-" in them whose writer is gone (the process id in the name is not
+** running) or, without a process id, untouched for stale_secs. Best effort;
+** returns how many were removed.
+*/
+int hoist_fs_sweep_temps(const char *dir, long stale_secs);
+
+/*
+** A file mode as people write it: "0755", "755" or "0o755" (3 or 4 octal digits,
+** at most 07777), into *mode. Anything else is HOIST_EINVAL naming the text.
+** (An integer mode is checked by the caller to be in 0..07777.)
+*/
+int hoist_mode_parse(const char *text, int *mode, struct hoist_err *err);
 
 /* rm -rf; a missing path is fine. */
 int hoist_fs_remove_tree(const char *path, struct hoist_err *err);

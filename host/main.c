@@ -5,12 +5,16 @@
 */
 #include "runtime.h"
 
+#include "cleanup.h"
+#include "interrupt.h"
+
 #include <lauxlib.h>
 #include <lualib.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,6 +337,51 @@ static int pmain(lua_State *L)
   }
 }
 
+/* {=================================== SIGINT and SIGTERM
+
+A cancelled CI job or a Ctrl-C must not leave staging folders and temp files
+behind. As lua.c does, the handler only records the signal and sets a hook;
+the hook raises an error at the next Lua instruction, which unwinds like any
+failure (C cores poll hoist_interrupted and return early); main then removes
+the registered temp folders and exits 128 + the signal. A second signal takes
+the default action. */
+
+static lua_State *signal_L;
+
+static void stop_hook(lua_State *L, lua_Debug *ar)
+{
+  int sig = hoist_interrupted();
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, 128 + sig);
+  lua_setfield(L, -2, "exit");
+  lua_pushfstring(L, "interrupted by %s; temporary files removed", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  lua_setfield(L, -2, "message");
+  lua_error(L);
+}
+
+static void on_signal(int sig)
+{
+  signal(sig, SIG_DFL);
+  hoist_interrupt_raise(sig);
+  lua_sethook(signal_L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+static void catch_signals(lua_State *L)
+{
+  struct sigaction sa;
+  signal_L = L;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  /* no SA_RESTART: a blocking wait (a lock, a child) returns EINTR and is checked */
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+/* }=================================== */
+
 /* Global flags come before the command; the rest belongs to the command. */
 static int parse_global_flags(int argc, char **argv, struct invocation *inv)
 {
@@ -382,6 +431,7 @@ int main(int argc, char **argv)
     fputs("hoist: cannot create Lua state: not enough memory\n", stderr);
     return HOIST_EXIT_FAILURE;
   }
+  catch_signals(L);
   lua_pushcfunction(L, pmain);
   lua_pushlightuserdata(L, &inv);
   status = docall(L, 1, 0);
@@ -391,7 +441,12 @@ int main(int argc, char **argv)
   } else {
     code = inv.status;
   }
+  signal(SIGINT, SIG_IGN);   /* the cleanup below is not cut short */
+  signal(SIGTERM, SIG_IGN);
   lua_close(L);
+  hoist_cleanup_run();
+  if (hoist_interrupted() && code < 128)
+    code = 128 + hoist_interrupted();  /* stopped inside C: no Lua instruction ran after */
   if (fflush(stdout) != 0 || ferror(stdout) || fclose(stdout) != 0) {
     if (errno != EPIPE)
       fprintf(stderr, "hoist: write error on standard output: %s\n", strerror(errno));

@@ -4,6 +4,8 @@
 */
 #define _DEFAULT_SOURCE 1  /* mkdtemp, realpath */
 
+#include "binding.h"
+#include "cleanup.h"
 #include "fsutil.h"
 
 #include <lauxlib.h>
@@ -30,13 +32,9 @@ static int push_errno(lua_State *L, const char *what, const char *path)
   return 3;
 }
 
-static int push_err(lua_State *L, const struct hoist_err *err)
-{
-  luaL_pushfail(L);
-  lua_pushstring(L, err->msg);
-  lua_pushstring(L, hoist_err_name(err->code));
-  return 3;
-}
+#define push_err hoist_lua_push_err
+
+#define LOCK_MT "hoist.Lock"
 
 static int l_fs_exists(lua_State *L)
 {
@@ -82,21 +80,52 @@ static int l_fs_read(lua_State *L)
   return 1;
 }
 
-/* The `mode` of an options table at arg ("0644" or 420), or dflt when there is none. */
-static int opt_mode(lua_State *L, int arg, int dflt)
+/*
+** A mode value at idx ("0644", "644", "0o644" or an integer up to 0o7777) into *mode;
+** 0, or HOIST_EINVAL with a message naming the value.
+*/
+static int to_mode(lua_State *L, int idx, int *mode, struct hoist_err *err)
 {
+  lua_Integer v;
+  int isint;
+  if (lua_type(L, idx) == LUA_TSTRING)
+    return hoist_mode_parse(lua_tostring(L, idx), mode, err);
+  v = lua_tointegerx(L, idx, &isint);
+  if (lua_type(L, idx) == LUA_TNUMBER && isint && v >= 0 && v <= 07777) {
+    *mode = (int)v;
+    return HOIST_OK;
+  }
+  return hoist_err_set(err, HOIST_EINVAL, "invalid file mode %s (octal like \"0755\" or \"644\")",
+                       lua_type(L, idx) == LUA_TNUMBER ? "(a number out of 0..0o7777)"
+                                                       : luaL_typename(L, idx));
+}
+
+/* The `mode` of an options table at arg, or dflt when there is none; a bad one raises. */
+static int opt_mode(lua_State *L, int arg, int dflt, const char *fname)
+{
+  static const char *const keys[] = { "mode", NULL };
   int mode = dflt;
-  if (lua_istable(L, arg)) {
-    int t = lua_getfield(L, arg, "mode");
-    if (t == LUA_TSTRING)
-      mode = (int)strtol(lua_tostring(L, -1), NULL, 8);
-    else if (t == LUA_TNUMBER)
-      mode = (int)lua_tointeger(L, -1);
-    else if (t != LUA_TNIL)
-      luaL_argerror(L, arg, "mode must be an octal string or an integer");
+  if (!lua_isnoneornil(L, arg)) {
+    struct hoist_err err;
+    luaL_checktype(L, arg, LUA_TTABLE);
+    hoist_lua_check_keys(L, arg, fname, keys);
+    if (lua_getfield(L, arg, "mode") != LUA_TNIL && to_mode(L, -1, &mode, &err))
+      luaL_error(L, "bad option 'mode' to '%s' (%s)", fname, err.msg);
     lua_pop(L, 1);
   }
   return mode;
+}
+
+/* parse_mode(v) -> integer | nil, message: the one mode parser of hoist (see fsutil.h) */
+static int l_fs_parse_mode(lua_State *L)
+{
+  struct hoist_err err;
+  int mode;
+  luaL_checkany(L, 1);
+  if (to_mode(L, 1, &mode, &err))
+    return push_err(L, &err);
+  lua_pushinteger(L, mode);
+  return 1;
 }
 
 /* write(path, data [, { mode = "0644" | 420 }]): atomic replace */
@@ -106,7 +135,7 @@ static int l_fs_write(lua_State *L)
   const char *p = luaL_checkstring(L, 1);
   const char *data = luaL_checklstring(L, 2, &len);
   struct hoist_err err;
-  int mode = opt_mode(L, 3, -1);
+  int mode = opt_mode(L, 3, -1, "write");
   if (hoist_fs_write_atomic(p, data, len, NULL, mode, &err))
     return push_err(L, &err);
   lua_pushboolean(L, 1);
@@ -117,7 +146,7 @@ static int l_fs_write(lua_State *L)
 static int l_fs_mkdir(lua_State *L)
 {
   struct hoist_err err;
-  if (hoist_fs_mkdirs(luaL_checkstring(L, 1), opt_mode(L, 2, 0777), &err))
+  if (hoist_fs_mkdirs(luaL_checkstring(L, 1), opt_mode(L, 2, 0777, "mkdir"), &err))
     return push_err(L, &err);
   lua_pushboolean(L, 1);
   return 1;
@@ -154,9 +183,50 @@ static int l_fs_list(lua_State *L)
 static int l_fs_remove(lua_State *L)
 {
   struct hoist_err err;
-  if (hoist_fs_remove_tree(luaL_checkstring(L, 1), &err))
+  const char *p = luaL_checkstring(L, 1);
+  if (hoist_fs_remove_tree(p, &err))
+    return push_err(L, &err);
+  hoist_cleanup_forget(p);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* copy(src, dst): dst gets src's content and shares nothing with it (a reflink or a copy) */
+static int l_fs_copy(lua_State *L)
+{
+  struct hoist_err err;
+  if (hoist_fs_copy(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err))
     return push_err(L, &err);
   lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* lock(path) -> a lock (exclusive; waits for other holders) | nil, err, code; released by
+** lock:unlock(), by closing it (local l <close> = ...) or when it is collected */
+static int l_fs_lock(lua_State *L)
+{
+  const char *p = luaL_checkstring(L, 1);
+  struct hoist_err err;
+  int *fd = lua_newuserdatauv(L, sizeof *fd, 0);
+  *fd = -1;
+  luaL_setmetatable(L, LOCK_MT);
+  if (hoist_fs_lock(p, fd, &err))
+    return push_err(L, &err);
+  return 1;
+}
+
+static int l_lock_unlock(lua_State *L)
+{
+  int *fd = luaL_checkudata(L, 1, LOCK_MT);
+  hoist_fs_unlock(*fd);
+  *fd = -1;
+  return 0;
+}
+
+/* sweep_temps(dir [, stale_secs]) -> n: temp files of writers that are gone, removed */
+static int l_fs_sweep_temps(lua_State *L)
+{
+  lua_pushinteger(L, hoist_fs_sweep_temps(luaL_checkstring(L, 1), (long)luaL_optinteger(L, 2, 900)));
   return 1;
 }
 
@@ -200,6 +270,7 @@ static int l_fs_tmpdir(lua_State *L)
     return luaL_error(L, "temporary folder path too long");
   if (!mkdtemp(path))
     return push_errno(L, "cannot create a temporary folder in", base);
+  hoist_cleanup_add(path);  /* removed when hoist exits, however it exits */
   lua_pushstring(L, path);
   return 1;
 }
@@ -249,11 +320,25 @@ static const luaL_Reg fs_funcs[] = {
   {"tmpdir", l_fs_tmpdir},
   {"glob", l_fs_glob},
   {"isatty", l_fs_isatty},
+  {"copy", l_fs_copy},
+  {"lock", l_fs_lock},
+  {"parse_mode", l_fs_parse_mode},
+  {"sweep_temps", l_fs_sweep_temps},
   {NULL, NULL}
 };
 
 int luaopen_hoist_fs(lua_State *L)
 {
+  luaL_newmetatable(L, LOCK_MT);
+  lua_pushcfunction(L, l_lock_unlock);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, l_lock_unlock);
+  lua_setfield(L, -2, "__close");
+  lua_newtable(L);
+  lua_pushcfunction(L, l_lock_unlock);
+  lua_setfield(L, -2, "unlock");
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
   luaL_newlib(L, fs_funcs);
   return 1;
 }

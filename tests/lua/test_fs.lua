@@ -53,8 +53,64 @@ t.test("write with a mode, and a rewrite keeps the mode", function()
   assert(fs.write(P("m1"), "newer", { mode = "600" }))
   t.eq(fs.stat(P("m1")).mode, tonumber("600", 8))
   assert(fs.write(P("m3"), "x", {}))  -- an empty options table is fine
-  t.raises(function() fs.write(P("m4"), "x", { mode = true }) end, "bad argument #3")
+  t.raises(function() fs.write(P("m4"), "x", { mode = true }) end, "bad option 'mode' to 'write'")
   t.eq(fs.exists(P("m4")), false)
+end)
+
+-- one mode parser for every API: a text that is not octal is an error naming it, never mode 0000
+t.test("modes: one parser, bad ones named", function()
+  for _, bad in ipairs({ "rw-r--r--", "0999", "75", "07777x", "", "0o" }) do
+    t.raises(function() fs.write(P("m5"), "x", { mode = bad }) end, "invalid file mode '" .. bad .. "'")
+    t.raises(function() fs.mkdir(P("m5d"), { mode = bad }) end, "invalid file mode '" .. bad .. "'")
+  end
+  t.raises(function() fs.write(P("m5"), "x", { mode = 8 ^ 5 }) end, "invalid file mode")
+  t.raises(function() fs.write(P("m5"), "x", { mode = -1 }) end, "invalid file mode")
+  t.raises(function() fs.write(P("m5"), "x", { mod = "0644" }) end, "did you mean 'mode'")
+  t.eq(fs.exists(P("m5")), false)
+  t.eq(fs.exists(P("m5d")), false)
+  t.eq(fs.parse_mode("0755"), tonumber("755", 8))
+  t.eq(fs.parse_mode("644"), tonumber("644", 8))
+  t.eq(fs.parse_mode("0o4755"), tonumber("4755", 8))
+  t.eq(fs.parse_mode(420), 420)
+  local none, err = fs.parse_mode("rw-r--r--")
+  t.ok(none == nil and err:find("invalid file mode 'rw-r--r--'", 1, true), err)
+end)
+
+t.test("read refuses what is not a regular file without blocking on it", function()
+  assert(os.execute("mkfifo '" .. P("fifo") .. "'"))
+  local none, err, code = fs.read(P("fifo"))
+  t.ok(none == nil and code == "EINVAL" and err:find("FIFO", 1, true), err)
+  none, err, code = fs.read(root)
+  t.ok(none == nil and code == "EINVAL" and err:find("folder", 1, true), err)
+end)
+
+t.test("copy shares no inode; lock excludes; sweep_temps removes what dead writers left", function()
+  assert(fs.write(P("c-src"), "content"))
+  assert(fs.copy(P("c-src"), P("c-dst")))
+  t.eq(fs.read(P("c-dst")), "content")
+  assert(fs.write(P("c-src"), "changed"))
+  t.eq(fs.read(P("c-dst")), "content")
+  -- a lock held here makes another process wait: it cannot take it with flock -n
+  local l = assert(fs.lock(P("the.lock")))
+  t.ok(not os.execute("flock -n '" .. P("the.lock") .. "' true"), "a second holder is refused while held")
+  l:unlock()
+  t.ok(os.execute("flock -n '" .. P("the.lock") .. "' true"), "free again once unlocked")
+  do
+    local l2 <close> = assert(fs.lock(P("the.lock")))
+    t.ok(not os.execute("flock -n '" .. P("the.lock") .. "' true"), "held by a <close> variable")
+  end
+  t.ok(os.execute("flock -n '" .. P("the.lock") .. "' true"), "released when the variable closes")
+  -- temp files: a dead writer's (pid 999999 cannot exist: pid_max is lower) and an old nameless
+  -- one go; a live writer's (pid 1) and a fresh nameless one stay
+  local d = P("sweep")
+  assert(fs.mkdir(d))
+  for _, n in ipairs({ "a.tmp-999999-1", ".tmp-layer-old", ".tmp-layer-new", "b.tmp-1-2", "keep" }) do
+    assert(fs.write(d .. "/" .. n, "x"))
+  end
+  assert(os.execute("touch -d '2 hours ago' '" .. d .. "/.tmp-layer-old'"))
+  t.eq(fs.sweep_temps(d, 900), 2)
+  t.ok(not fs.exists(d .. "/a.tmp-999999-1") and not fs.exists(d .. "/.tmp-layer-old"), "stale ones removed")
+  t.ok(fs.exists(d .. "/.tmp-layer-new") and fs.exists(d .. "/keep"), "fresh and unrelated ones kept")
 end)
 
 t.test("a write leaves no temporary file behind", function()
@@ -106,7 +162,7 @@ t.test("mkdir with a mode gives the folders it creates that mode", function()
   t.eq(fs.mkdir(P("private/inner"), { mode = "0700" }), true)
   t.eq(fs.stat(P("private")).mode, tonumber("700", 8))
   t.eq(fs.stat(P("private/inner")).mode, tonumber("700", 8))
-  t.raises(function() fs.mkdir(P("x"), { mode = true }) end, "mode must be an octal string")
+  t.raises(function() fs.mkdir(P("x"), { mode = true }) end, "invalid file mode boolean")
 end)
 
 t.test("mkdir makes parents and accepts existing folders", function()

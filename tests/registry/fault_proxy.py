@@ -37,6 +37,8 @@ order their headers arrive):
                 proxy, as registries redirect to storage); that request is served with the
                 Authorization of the original one (like a signed URL) and logged with "auth":
                 whether the client sent an Authorization header to the other host (it must not)
+  tags-500      every GET of a tag list gets 500 code UNKNOWN, not forwarded (a registry whose
+                listing fails while writes work)
   garbage-json  a manifest or tag-list GET answered 200 has its body replaced by bytes that are
                 not JSON (same Content-Length): a registry that answers garbage
   scope-widen   forward everything, except that the 2nd request carrying a Bearer token gets
@@ -75,7 +77,7 @@ import urllib.parse
 
 PATTERNS = ("none", "fail-every-3", "429", "drop-before", "drop-mid", "delay", "writes-fail",
             "drop-patch", "patch-500", "chunk-min", "head-405", "delete-405", "corrupt-blobs",
-            "redirect-blobs", "scope-widen", "garbage-json")
+            "redirect-blobs", "scope-widen", "garbage-json", "tags-500")
 BLOB_PATH = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
 STORAGE_PREFIX = "/_storage/"
 MAX_HEAD = 256 * 1024
@@ -250,6 +252,8 @@ class State:
             return n, "405"
         if p == "delete-405" and method == "DELETE":
             return n, "405"
+        if p == "tags-500" and method == "GET" and "/tags/list" in path:
+            return n, "500"
         return n, None
 
     def next_bodied_response(self):
