@@ -23,7 +23,6 @@ local endpoint = require("hoist.endpoint")
 local json = require("hoist.json")
 local oci = require("hoist.oci")
 local ref = require("hoist.ref")
-local release = require("hoist.release")
 local semver = require("hoist.semver")
 local validate = require("hoist.validate")
 
@@ -137,17 +136,12 @@ if #problems > 0 then
     dst.display, tag, #problems, #problems == 1 and "" or "s"))
 end
 
-local existing, terr = dst:tags()
-if not existing then finish(cli.EXIT.failure, terr) end
-for _, t in ipairs(existing) do
-  if t == tag and not opts.force then
-    finish(cli.EXIT.failure, dst.display .. ":" .. tag .. " already exists (use --force to replace it)")
-  end
-end
-local tags = release.tags_for(tag, existing, opts)
 local ok, perr = dst:put_manifest(index_bytes, oci.MEDIA.index, index_desc.digest)
-if ok then ok, perr = dst:tag(index_desc, tags, index_bytes) end
 if not ok then finish(cli.EXIT.failure, perr) end
+-- the version tag (immutable unless --force), then latest/floats from the tags as they are now
+local tags, terr, tcode = require("hoist.publish").version(dst, index_desc, index_bytes, tag,
+  { latest = opts.latest, float = opts.float, force = opts.force })
+if not tags then finish(tcode or cli.EXIT.failure, terr) end
 for _, e in ipairs(open_eps) do e:close() end
 
 local lines = { string.format("indexed %s as %s", dst.display, table.concat(tags, ", ")),

@@ -20,7 +20,6 @@ local copy = require("hoist.copy")
 local endpoint = require("hoist.endpoint")
 local json = require("hoist.json")
 local ref = require("hoist.ref")
-local release = require("hoist.release")
 local semver = require("hoist.semver")
 local validate = require("hoist.validate")
 
@@ -89,11 +88,15 @@ if newest and not semver.gt(version, newest) and not opts.force then
     version, dst.display, newest))
 end
 
--- 3. copy, then tag
-local tags = release.tags_for(version, others, { latest = not opts.no_latest, float = opts.float })
+-- 3. copy untagged, then tag: the version (checked again as it is written), then latest/floats
+-- from production's tags as they are at that moment (hoist.publish)
 local result
-result, err, code = copy.run(src, dst, { reference = version, tags = tags })
+result, err, code = copy.run(src, dst, { reference = version, tags = {} })
 if not result then finish(code or cli.EXIT.failure, err) end
+local tags
+tags, err, code = require("hoist.publish").version(dst, result.top.desc, result.top.bytes, version,
+  { latest = not opts.no_latest, float = opts.float, force = opts.force })
+if not tags then finish(code or cli.EXIT.failure, err) end
 src:close(); dst:close()
 cli.output({ source = args[1], destination = dst.display, version = version, digest = result.digest,
              tags = json.array(tags), blobs = result.blobs, previous = newest },

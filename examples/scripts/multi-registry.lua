@@ -68,14 +68,16 @@ for _, d in ipairs(dests) do
   for _, t in ipairs(existing) do
     if t == ctx.tag then stop(cli.EXIT.failure, d.ep.display .. ":" .. ctx.tag .. " already exists; nothing was tagged") end
   end
-  d.tags = release.tags_for(ctx.tag, existing, opts)
 end
 
--- 4. every registry holds a valid image: tag them all
+-- 4. every registry holds a valid image: tag them all (the version, then latest/floats computed
+-- from each registry's tags as they are when written: hoist.publish)
+local publish = require("hoist.publish")
 local result = { version = ctx.version, digest = index.digest, destinations = {} }
 for _, d in ipairs(dests) do
-  local ok, terr = d.ep:tag(index, d.tags, index_bytes)
-  if not ok then stop(cli.EXIT.failure, terr) end
+  local tags, terr = publish.version(d.ep, index, index_bytes, ctx.tag, opts)
+  if not tags then stop(cli.EXIT.failure, terr) end
+  d.tags = tags
   result.destinations[d.ep.display] = json.array(d.tags)
 end
 for _, d in ipairs(dests) do d.ep:close() end

@@ -128,7 +128,7 @@ function copy.run(src, dst, opts)
     if not ok then return fail(terr) end
   end
   return { digest = top.digest, mediaType = set.top.desc.mediaType, tags = tags, blobs = stats,
-           manifests = #set.manifests }
+           manifests = #set.manifests, top = { desc = set.top.desc, bytes = set.top.bytes } }
 end
 
 return copy

@@ -58,13 +58,24 @@ Layout.__index = Layout
 Layout.__name = "hoist.Layout"
 function Layout:__tostring() return "oci:" .. self.dir end
 
--- Opens (creating when missing) an OCI image layout.
+local LAYOUT_OPTS = { create = true }
+
+--[[
+Opens (creating when missing, unless opts.create == false) an OCI image layout. Temp files that
+a killed writer left in blobs/sha256 are removed on the way (fs.sweep_temps). Every change of
+index.json happens under DIR/index.json.lock (Layout:update), so concurrent writers never lose
+each other's tags.
+]]
 function oci.layout(dir, opts)
   if type(dir) ~= "string" or dir == "" then error("oci.layout: a folder path expected", 2) end
   opts = opts or {}
+  for k in pairs(opts) do
+    if not LAYOUT_OPTS[k] then error("oci.layout: unknown option '" .. tostring(k) .. "'", 2) end
+  end
   local self = setmetatable({ dir = dir, blob_dir = dir .. "/blobs/sha256" }, Layout)
   if opts.create == false then
     if not fs.exists(dir .. "/oci-layout") then return nil, "'" .. dir .. "' is not an OCI image layout" end
+    fs.sweep_temps(self.blob_dir)
     return self
   end
   local ok, err = fs.mkdir(self.blob_dir)
@@ -73,6 +84,7 @@ function oci.layout(dir, opts)
     ok, err = fs.write(dir .. "/oci-layout", '{"imageLayoutVersion":"1.0.0"}')
     if not ok then return nil, err end
   end
+  fs.sweep_temps(self.blob_dir)
   return self
 end
 
@@ -140,15 +152,62 @@ function Layout:resolve(tag)
   return nil, "tag '" .. tag .. "' not found in " .. tostring(self)
 end
 
--- Points tags at a descriptor (replacing what they pointed at) with one atomic write of
--- index.json. The descriptor's blob must already be in the layout: a tag never dangles.
+local write_tags
+
+--[[
+A read-modify-write of index.json under the layout's lock: fn(view) runs while no other hoist
+changes the layout, with view = { tags = function() -> names, target = function(tag) -> digest
+| nil } read from index.json as it is now; it returns desc, tags (point those tags at desc; the
+blob must be in the layout: a tag never dangles), or nil, message, code to change nothing.
+Returns what fn returned second (tags) or nil, message, code.
+]]
+function Layout:update(fn)
+  local lock, lerr = fs.lock(self.dir .. "/index.json.lock")
+  if not lock then return nil, lerr end
+  local idx, err = self:index()
+  if not idx then lock:unlock(); return nil, err end
+  local view = {
+    tags = function()
+      local out = {}
+      for _, m in ipairs(idx.manifests) do
+        local name = m.annotations and m.annotations[oci.REF_NAME]
+        if name then out[#out + 1] = name end
+      end
+      return out
+    end,
+    target = function(tag)
+      for _, m in ipairs(idx.manifests) do
+        if m.annotations and m.annotations[oci.REF_NAME] == tag then return m.digest end
+      end
+      return nil
+    end,
+  }
+  local ok, desc, tags, code = pcall(fn, view)
+  if not ok then lock:unlock(); error(desc, 0) end
+  if not desc then lock:unlock(); return nil, tags, code end
+  local wok, werr = write_tags(self, idx, desc, tags)
+  lock:unlock()
+  if not wok then return nil, werr end
+  return tags
+end
+
+-- Points tags at a descriptor (replacing what they pointed at), under the layout's lock, with
+-- one atomic write of index.json. The descriptor's blob must already be in the layout.
 function Layout:tag(desc, tags)
   if type(tags) == "string" then tags = { tags } end
   if not self:has(desc.digest) then
     error("cannot tag " .. desc.digest .. ": the blob is not in " .. tostring(self), 2)
   end
-  local idx, err = self:index()
-  if not idx then return nil, err end
+  local ok, err = self:update(function() return desc, tags end)
+  if not ok then return nil, err end
+  return true
+end
+
+-- index.json with tags pointing at desc (the caller holds the lock).
+write_tags = function(self, idx, desc, tags)
+  if not self:has(desc.digest) then
+    error("cannot tag " .. desc.digest .. ": the blob is not in " .. tostring(self), 3)
+  end
   local drop = {}
   for _, t in ipairs(tags) do drop[t] = true end
   local kept = json.array({})

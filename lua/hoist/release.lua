@@ -2,9 +2,11 @@
 -- load, resolve_version, validate, check_existing, build, publish, report. Each step takes the
 -- release context and fills it; expected failures come back as nil, message, exit code.
 local cli = require("hoist.cli")
+local endpoint = require("hoist.endpoint")
 local extension = require("hoist.extension")
 local fs = require("hoist.fs")
 local oci = require("hoist.oci")
+local publish = require("hoist.publish")
 local ref = require("hoist.ref")
 local semver = require("hoist.semver")
 
@@ -36,10 +38,11 @@ function release.load(ctx)
   end
   if dest.transport == "docker" then
     -- --creds USER:PASS, else what docker/podman login stored (hoist.auth)
-    local client, cerr, ccode = require("hoist.auth").connect(dest, {
-      creds = ctx.opts.creds, insecure = ctx.opts.insecure })
-    if not client then return fail(ccode or cli.EXIT.failure, cerr) end
-    ctx.client = client
+    local ep, cerr, ccode = endpoint.open(dest, { creds = ctx.opts.creds, insecure = ctx.opts.insecure,
+                                                  parallel = ctx.opts.parallel })
+    if not ep then return fail(ccode or cli.EXIT.failure, cerr) end
+    ctx.endpoint = ep
+    ctx.client = ep.client
   end
   ctx.dest = dest
   if dest.transport == "docker-archive" then
@@ -53,12 +56,16 @@ function release.load(ctx)
   return true
 end
 
--- Tags already at the destination (none for a file destination).
+-- Tags already at the destination (none for a file destination, or a layout not made yet); a
+-- destination whose tags cannot be read is an error (nil, message, code), never "no tags".
 function release.existing_tags(ctx)
   if ctx.dest.transport == "oci" then
-    local store = oci.layout(ctx.dest.dir, { create = false })
-    if not store then return {} end
-    return store:tags() or {}
+    if not fs.exists(ctx.dest.dir .. "/oci-layout") then return {} end
+    local store, err = oci.layout(ctx.dest.dir, { create = false })
+    if not store then return nil, err, cli.EXIT.failure end
+    local tags, terr = store:tags()
+    if not tags then return nil, "cannot read the tags of " .. ctx.dest.display .. ": " .. tostring(terr), cli.EXIT.failure end
+    return tags
   elseif ctx.dest.transport == "docker" then
     if not ctx.remote_tags then
       local tags, err, code = ctx.client:tags(ctx.dest.repository)
@@ -117,17 +124,32 @@ function release.validate(ctx)
   return true
 end
 
+--[[
+What the version tag points at before anything is built: ctx.seen_version = digest, or false.
+An existing tag is not refused yet: a release killed between its tag writes is run again with the
+same inputs, builds the same digest and then only finishes the missing tags (release.
+check_same). Tags that cannot be read stop the release here.
+]]
 function release.check_existing(ctx)
-  if ctx.opts.force or ctx.opts.push_by_digest then return true end
+  if ctx.opts.push_by_digest then return true end
   local existing, err = release.existing_tags(ctx)
   if not existing then return fail(cli.EXIT.failure, err) end
+  ctx.seen_version = false
   for _, t in ipairs(existing) do
     if t == ctx.tag then
-      return fail(cli.EXIT.failure, string.format("tag '%s' already exists at %s (use --force to replace it)",
-        ctx.tag, ctx.dest.display))
+      local d, terr = release.destination_view(ctx).target(t)
+      if d == nil and terr then return fail(cli.EXIT.failure, terr) end
+      ctx.seen_version = d or false
     end
   end
   return true
+end
+
+-- Once built: an existing version tag must point at exactly this release, unless --force.
+function release.check_same(ctx)
+  if ctx.opts.force or not ctx.seen_version or ctx.seen_version == ctx.index.digest then return true end
+  return fail(cli.EXIT.failure, string.format("tag '%s' already exists at %s as %s, not this release's %s " ..
+    "(use --force to replace it)", ctx.tag, ctx.dest.display, ctx.seen_version:sub(1, 19), ctx.index.digest:sub(1, 19)))
 end
 
 -- The git revision of the extension folder, read from .git without running git.
@@ -240,47 +262,37 @@ The tags a version gets: itself, then `latest` (opts.latest) when it is the high
 among existing_tags and itself, and `MAJOR` / `MAJOR.MINOR` (opts.float) when it is the highest
 stable one in that line. A prerelease gets only its own tag.
 ]]
-function release.tags_for(tag, existing_tags, opts)
-  local tags = { tag }
-  local parsed = semver.parse(tag)
-  if #parsed.prerelease > 0 then return tags end
-  local existing = {}
-  for _, t in ipairs(existing_tags or {}) do
-    if semver.valid(t) then existing[#existing + 1] = t end
-  end
-  existing[#existing + 1] = tag
-  local function highest_in(range)
-    local best = semver.latest(existing, range)
-    return best and semver.eq(best, tag)
-  end
-  if opts.latest and highest_in(nil) then tags[#tags + 1] = "latest" end
-  if opts.float then
-    if highest_in(string.format("%d.x", parsed.major)) then tags[#tags + 1] = tostring(parsed.major) end
-    if highest_in(string.format("%d.%d.x", parsed.major, parsed.minor)) then
-      tags[#tags + 1] = string.format("%d.%d", parsed.major, parsed.minor)
-    end
-  end
-  return tags
-end
+release.tags_for = publish.tags_for
 
+-- The tags this release would write, from the destination's tags as they are now (nil, message,
+-- code when they cannot be read). publish() computes them again when it writes them.
 function release.tags_to_write(ctx)
   if ctx.opts.push_by_digest then return {} end
-  return release.tags_for(ctx.tag, release.existing_tags(ctx), ctx.opts)
+  local existing, err, code = release.existing_tags(ctx)
+  if not existing then return nil, err, code end
+  return release.tags_for(ctx.tag, existing, ctx.opts)
+end
+
+local function publish_opts(ctx)
+  return { latest = ctx.opts.latest, float = ctx.opts.float, force = ctx.opts.force,
+           seen = ctx.seen_version }
 end
 
 function release.publish(ctx)
-  ctx.tags = release.tags_to_write(ctx)
   if ctx.dest.transport == "oci" then
-    if #ctx.tags > 0 then
-      local ok, err = ctx.store:tag(ctx.index, ctx.tags)
-      if not ok then return fail(cli.EXIT.failure, err) end
-    end
+    ctx.tags = {}
+    if ctx.opts.push_by_digest then return true end
+    local ep = { transport = "oci", display = ctx.dest.display, store = ctx.store }
+    local tags, err, code = publish.version(ep, ctx.index, nil, ctx.tag, publish_opts(ctx))
+    if not tags then return fail(code or cli.EXIT.failure, err) end
+    ctx.tags = tags
     return true
   elseif ctx.dest.transport == "docker-archive" then
     local archive = require("hoist.archive")
     if #ctx.images ~= 1 then
       return fail(cli.EXIT.usage, "a docker-archive holds one platform: choose it with --platform (e.g. linux/amd64)")
     end
+    ctx.tags = {}
     local repo_tag = ctx.dest.repo and (ctx.dest.repo .. ":" .. (ctx.dest.tag or ctx.tag))
       or ((ctx.desc.name or "extension") .. ":" .. ctx.tag)
     local ok, err = archive.write_docker(ctx.dest.file, ctx.store, ctx.images[1], { repo_tag })
@@ -337,13 +349,18 @@ function release.push(ctx)
   end
   local ok, perr = client:put_manifests(repo, items)
   if not ok then return fail(cli.EXIT.failure, perr) end
-  -- the index goes up under its version tag directly (the registry takes it only when every
-  -- manifest it names is there); pushed by digest, it goes up by digest
-  local refs = #ctx.tags > 0 and ctx.tags or { ctx.index.digest }
-  for _, ref in ipairs(refs) do
-    ok, perr = push_manifest(ctx.index, ref)
+  ctx.tags = {}
+  if ctx.opts.push_by_digest then
+    ok, perr = push_manifest(ctx.index, ctx.index.digest)
     if not ok then return fail(cli.EXIT.failure, perr) end
+    return true
   end
+  -- the index goes up under its version tag directly (the registry takes it only when every
+  -- manifest it names is there), checked before and read back after; then the float tags
+  local tags, err, code = publish.version(ctx.endpoint, ctx.index, assert(store:read(ctx.index.digest)),
+                                          ctx.tag, publish_opts(ctx))
+  if not tags then return fail(code or cli.EXIT.failure, err) end
+  ctx.tags = tags
   return true
 end
 
@@ -372,18 +389,23 @@ function release.report(ctx)
 end
 
 -- What the destination holds, asked of the layout (opened once) or the registry:
--- { target = function(tag) -> digest | nil, has = function(digest) -> bool }.
-local function destination_view(ctx)
+-- { target = function(tag) -> digest | nil (absent) | nil, message (cannot tell),
+--   has = function(digest) -> bool }.
+function release.destination_view(ctx)
   if ctx.dest.transport == "oci" then
-    local store = oci.layout(ctx.dest.dir, { create = false })
+    local store = fs.exists(ctx.dest.dir .. "/oci-layout") and oci.layout(ctx.dest.dir, { create = false })
     return {
       target = function(tag) local d = store and store:resolve(tag); return d and d.digest end,
-      has = function(digest) return store ~= nil and store:has(digest) end,
+      has = function(digest) return store and store:has(digest) or false end,
     }
   elseif ctx.dest.transport == "docker" then
     local repo = ctx.dest.repository
     return {
-      target = function(tag) return ctx.client:head_manifest(repo, tag) or nil end,
+      target = function(tag)
+        local d, err = ctx.client:head_manifest(repo, tag)
+        if d == nil then return nil, err end
+        return d or nil
+      end,
       has = function(digest) return ctx.client:blob_exists(repo, digest) == true end,
     }
   end
@@ -398,13 +420,15 @@ at now. Reads the destination; changes nothing.
 ]]
 function release.dry_run(ctx)
   local plan_lines = { string.format("would release %s to %s", ctx.version, ctx.dest.display) }
+  local to_write, terr, tcode = release.tags_to_write(ctx)
+  if not to_write then return fail(tcode or cli.EXIT.failure, terr) end
   local result = { version = ctx.version, destination = ctx.dest.display, dry_run = true,
                    platforms = {}, layers = require("hoist.json").array({}),
-                   tags = require("hoist.json").array(release.tags_to_write(ctx)), tag_moves = {} }
+                   tags = require("hoist.json").array(to_write), tag_moves = {} }
   local epoch = oci.source_date_epoch() or 0
   local specs, owner = layer_specs(ctx)
   local known = oci.cached_layers(specs, { mtime = epoch, root = fs.realpath(ctx.dir) }) or {}
-  local bytes, seen, dest = 0, {}, destination_view(ctx)
+  local bytes, seen, dest = 0, {}, release.destination_view(ctx)
   for i, o in ipairs(owner) do
     local view = ctx.plan.platforms[o.platform]
     local layer = view.layers[o.layer]
@@ -456,6 +480,7 @@ end
 
 local function cleanup(ctx)
   if ctx.staging then fs.remove(ctx.staging) end
+  if ctx.endpoint then ctx.endpoint:close() end
 end
 
 -- The whole flow; returns the result table, or nil, message, exit code (problems in ctx.problems).
@@ -485,6 +510,7 @@ function release.run(ctx)
   end
   if ctx.opts.dry_run then return release.dry_run(ctx) end
   local ok, err, code = release.build(ctx)
+  if ok then ok, err, code = release.check_same(ctx) end
   if ok then ok, err, code = run_hook(ctx, "after_build", release.result(ctx)) end
   if ok then ok, err, code = run_hook(ctx, "before_publish") end
   if ok then ok, err, code = release.publish(ctx) end

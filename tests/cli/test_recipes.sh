@@ -80,9 +80,18 @@ expect err 'platform "linux/arm64" is missing'; expect err 'nothing was tagged'
 run 0 "$HOIST" --json index --to "oci:$tmp/fin:3.0.0" "oci:$tmp/amd64@$d_amd64" "oci:$tmp/arm64@$d_arm64" --latest --float
 py out 'assert r["tags"] == ["3.0.0", "latest", "3", "3.0"] and sorted(r["platforms"]) == ["linux/amd64", "linux/arm64"], r'
 run 0 "$HOIST" validate "oci:$tmp/fin:3.0.0"
-run 1 "$HOIST" index --to "oci:$tmp/fin:3.0.0" "oci:$tmp/amd64@$d_amd64" "oci:$tmp/arm64@$d_arm64"
-expect err 'already exists \(use --force'
-run 0 "$HOIST" index --to "oci:$tmp/fin:3.0.0" "oci:$tmp/amd64@$d_amd64" "oci:$tmp/arm64@$d_arm64" --force
+# the same index again: the version tag already points at it, so this only finishes the tags
+run 0 "$HOIST" --json index --to "oci:$tmp/fin:3.0.0" "oci:$tmp/amd64@$d_amd64" "oci:$tmp/arm64@$d_arm64"
+py out 'assert r["tags"] == ["3.0.0"], r'
+# other content under the same version (built at another time): refused without --force
+for p in amd64 arm64; do
+  run 0 env SOURCE_DATE_EPOCH=100 "$HOIST" --json release "$ROOT/examples/hello-extension" --version 3.0.0 \
+    --platform linux/$p --push-by-digest --to "oci:$tmp/${p}c"
+  eval "d_${p}c=\$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"digest\"])' \"$tmp/out\")"
+done
+run 1 "$HOIST" index --to "oci:$tmp/fin:3.0.0" "oci:$tmp/amd64c@$d_amd64c" "oci:$tmp/arm64c@$d_arm64c"
+expect err 'already exists at .* \(use --force'
+run 0 "$HOIST" index --to "oci:$tmp/fin:3.0.0" "oci:$tmp/amd64c@$d_amd64c" "oci:$tmp/arm64c@$d_arm64c" --force
 run 2 "$HOIST" index --to "oci:$tmp/fin" "oci:$tmp/amd64@$d_amd64"; expect err 'give the version tag'
 run 2 "$HOIST" index --to "oci:$tmp/fin:latest" "oci:$tmp/amd64@$d_amd64"; expect err "invalid version tag 'latest'"
 run 0 "$HOIST" --json release "$ROOT/examples/hello-extension" --version 3.0.1 --platform linux/amd64 \

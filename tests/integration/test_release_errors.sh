@@ -285,11 +285,19 @@ t=$tmp/twice
 run_release() { "$HOIST" release "$base" --to "oci:$t" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null; }
 if run_release --version 1.0.0; then pass; else fail "first release of 1.0.0 (exit $?)"; sed 's/^/  stderr: /' "$tmp/err"; fi
 cp "$t/index.json" "$tmp/twice.before" 2>/dev/null
+# the same release again: the tag already points at exactly this content, so it only finishes
+# its tags (a release killed between tag writes is simply run again)
+run_release --version 1.0.0 --latest; rc=$?
+if [ $rc -eq 0 ]; then pass; else fail "releasing the same 1.0.0 again: exit $rc, want 0"; sed 's/^/  stderr: /' "$tmp/err"; fi
+if grep -q '"latest"' "$t/index.json"; then pass; else fail "the rerun did not add latest"; fi
+cp "$t/index.json" "$tmp/twice.before"
+# other content under the same version: refused, nothing changed
+echo '<p>other</p>' >>"$base/ui/index.html"
 run_release --version 1.0.0; rc=$?
-if [ $rc -eq 1 ]; then pass; else fail "releasing 1.0.0 again: exit $rc, want 1"; sed 's/^/  stderr: /' "$tmp/err"; fi
-if grep -q -F 1.0.0 "$tmp/err" && grep -q -i 'exist' "$tmp/err"; then pass
-else fail "releasing 1.0.0 again: stderr does not say the tag 1.0.0 exists"; sed 's/^/  stderr: /' "$tmp/err"; fi
-if cmp -s "$t/index.json" "$tmp/twice.before"; then pass; else fail "releasing 1.0.0 again changed index.json"; fi
+if [ $rc -eq 1 ]; then pass; else fail "releasing other content as 1.0.0: exit $rc, want 1"; sed 's/^/  stderr: /' "$tmp/err"; fi
+if grep -q -F "tag '1.0.0' already exists" "$tmp/err" && grep -q -F 'use --force' "$tmp/err"; then pass
+else fail "releasing other content as 1.0.0: stderr does not say the tag 1.0.0 exists"; sed 's/^/  stderr: /' "$tmp/err"; fi
+if cmp -s "$t/index.json" "$tmp/twice.before"; then pass; else fail "a refused release changed index.json"; fi
 run_release --version v1.0.0; rc=$?   # the leading v is dropped: the same tag
 if [ $rc -eq 1 ]; then pass; else fail "releasing v1.0.0 over 1.0.0: exit $rc, want 1"; fi
 # --force replaces it: a changed extension gets the tag, and the tag stays unique

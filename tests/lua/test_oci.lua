@@ -150,8 +150,8 @@ t.test("layout: tag, resolve, tags; index.json replaced atomically", function()
   t.eq(store:resolve("v1").digest, d2.digest)
   idx = assert(json.read(dir .. "/index.json"))
   t.eq(#idx.manifests, 3)
-  -- nothing but the layout's own files in its folder
-  t.same(fs.list(dir), { "blobs", "index.json", "oci-layout" })
+  -- nothing but the layout's own files in its folder (and the lock its tag writes take)
+  t.same(fs.list(dir), { "blobs", "index.json", "index.json.lock", "oci-layout" })
 
   -- another Layout object on the same folder sees the same tags
   local again = assert(oci.layout(dir, { create = false }))
