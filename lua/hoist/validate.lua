@@ -23,7 +23,7 @@ and every file it names have been seen) }.
 function validate.layout_source(store)
   return {
     display = tostring(store),
-    tags = function() return store:tags() or {} end,
+    tags = function() return store:tags() end,
     resolve = function(tag) return store:resolve(tag) end,
     read = function(desc)
       if not store:has(desc.digest) then return nil, "blob " .. desc.digest .. " is missing from " .. tostring(store) end
@@ -40,7 +40,7 @@ end
 function validate.endpoint_source(ep)
   return {
     display = ep.display,
-    tags = function() return ep:tags() or {} end,
+    tags = function() return ep:tags() end,
     resolve = function(tag) return ep:resolve(tag) end,
     read = function(desc) return ep:blob(desc) end,
     manifest = function(desc)
@@ -53,12 +53,16 @@ function validate.endpoint_source(ep)
   }
 end
 
+-- A JSON blob: the document, or nil, message, "read" (it cannot be read: the caller fails) or
+-- "content" (it is not JSON: a problem of the image).
 local function read_json(src, desc, is_manifest)
   local data, err
   if is_manifest and src.manifest then data, err = src.manifest(desc) else data, err = src.read(desc) end
-  if not data then return nil, err end
-  if core.digest(data) ~= desc.digest then return nil, "blob " .. desc.digest .. " does not match its digest" end
-  return json.decode(data)
+  if not data then return nil, err, "read" end
+  if core.digest(data) ~= desc.digest then return nil, "blob " .. desc.digest .. " does not match its digest", "read" end
+  local doc, jerr = json.decode(data)
+  if doc == nil then return nil, "blob " .. desc.digest .. ": " .. tostring(jerr), "content" end
+  return doc
 end
 
 -- What one layer holds: its paths and metadata.json's content; scanned once per digest, since
@@ -90,12 +94,13 @@ end
 -- The files of one platform's filesystem, layers applied in order (whiteouts honoured), and
 -- metadata.json's content when a layer has it. A lazy source stops reading layers once
 -- metadata.json and every file it names have been seen: what stays unread is not downloaded.
-local function platform_files(src, manifest, problems, pname, memo)
+-- A layer that cannot be read is a failure (nil, message), not a problem of the image.
+local function platform_files(src, manifest, pname, memo)
   local files, meta = {}, nil
   for i, l in ipairs(manifest.layers or {}) do
     local layer = scan(src, l, memo)
     if layer.err then
-      problems[#problems + 1] = string.format("%s: layer %d: %s", pname, i, layer.err)
+      return nil, string.format("%s: layer %d: %s", pname, i, layer.err)
     else
       for name in pairs(layer.paths) do
         local dir, base = name:match("^(.-)/?([^/]*)$")
@@ -128,7 +133,10 @@ function validate.image(src, tag)
   local problems = {}
   if not tag then
     local tags = {}
-    for _, t in ipairs(src.tags()) do if semver.valid(t) then tags[#tags + 1] = t end end
+    -- a listing that fails is the real cause (unreachable registry, bad credentials), not "no tag"
+    local names, terr = src.tags()
+    if not names then return nil, "cannot list the tags of " .. src.display .. ": " .. tostring(terr) end
+    for _, t in ipairs(names) do if semver.valid(t) then tags[#tags + 1] = t end end
     if #tags == 0 then return nil, "no semver tag at " .. src.display end
     tag = semver.rsort(tags)[1]
   end
@@ -158,12 +166,17 @@ function validate.image(src, tag)
       local pname = oci.platform_string(p)
       seen[p.os .. "/" .. p.architecture] = true
       summary.platforms[#summary.platforms + 1] = pname
-      local manifest, merr = read_json(src, m, true)
-      local config = manifest and type(manifest.config) == "table" and read_json(src, manifest.config)
+      local manifest, merr, mkind = read_json(src, m, true)
+      if not manifest and mkind == "read" then return nil, pname .. ": " .. merr end
+      local config, cerr, ckind
+      if manifest and type(manifest.config) == "table" then
+        config, cerr, ckind = read_json(src, manifest.config)
+        if not config and ckind == "read" then return nil, pname .. ": " .. cerr end
+      end
       if not manifest then
         problems[#problems + 1] = pname .. ": " .. merr
       elseif not config then
-        problems[#problems + 1] = pname .. ": cannot read the image config"
+        problems[#problems + 1] = pname .. ": the image config " .. (cerr or "is missing from the manifest")
       else
         if config.os ~= p.os or config.architecture ~= p.architecture then
           problems[#problems + 1] = pname .. ": the config says " .. tostring(config.os) .. "/" ..
@@ -177,7 +190,8 @@ function validate.image(src, tag)
         elseif not labels_equal(first_labels, labels) then
           problems[#problems + 1] = pname .. ": labels differ from the other platforms' (they must be identical)"
         end
-        local files, meta_text = platform_files(src, manifest, problems, pname, layer_memo)
+        local files, meta_text = platform_files(src, manifest, pname, layer_memo)
+        if not files then return nil, meta_text end
         if not meta_text then
           problems[#problems + 1] = "metadata.json is missing from the " .. pname .. " image"
         else

@@ -347,7 +347,7 @@ huge_case() { # PATTERN COMMAND TARGET
   need "exit 1" rc_is 1
   need "stops within 10 s" faster 10
   need "its message names $digest and says it is larger than its descriptor's size" \
-    eval 'grep -F -- "$digest" "$tmp/r-$crun.err" | grep -E -i -q "larger than.*descriptor"'
+    eval 'grep -F -- "$digest" "$tmp/r-$crun.err" | grep -E -i -q "with more than its [0-9]+ bytes"'
   if wait_log "$HP/log" 'any(e.get("event") == "body-end" for e in L)'; then
     sent=$(logq "$HP/log" 'max(e["sent"] for e in L if e.get("event") == "body-end")')
     need "hangs up well before 64 MiB (the proxy sent $((sent / MIB)) MiB: $sent bytes)" num_lt "$sent" $((64 * MIB))

@@ -107,13 +107,18 @@ for mode in token none; do
 
   if [ "$mode" = token ]; then
     # a wrong password: exit 1 from every recipe, never printing the password
-    for recipe in "tags $D" "inspect $D:1.1.0" "validate $D:1.1.0" "copy $D:1.1.0 oci:$tmp/never"; do
+    # (validate without a tag lists the tags first: the listing's real cause comes out, not "no semver tag")
+    for recipe in "tags $D" "inspect $D:1.1.0" "validate $D:1.1.0" "validate $D" "copy $D:1.1.0 oci:$tmp/never"; do
       # shellcheck disable=SC2086
       run 1 "$HOIST" $recipe --creds "hoist:wrong-$pw"
       expect err 'authentication failed'
       ! grep -q "wrong-$pw" "$tmp/out" "$tmp/err" && ok || ko "$recipe printed the password"
     done
     [ ! -e "$tmp/never/index.json" ] && ok || ko "a failed copy wrote an index"
+    # an unreachable registry: exit 1 with the connection's failure, not "no semver tag"
+    run 1 "$HOIST" validate "docker://127.0.0.1:9/acme/gone"
+    expect err "cannot list the tags of docker://127.0.0.1:9/acme/gone: .*127.0.0.1:9"
+    ! grep -q "no semver tag" "$tmp/err" && ok || ko "an unreachable registry reads as 'no semver tag'"
     TOKEN_D=$D TOKEN_PW=$pw TOKEN_HOST=$host
   fi
 done
