@@ -253,7 +253,8 @@ local function parse_args(ins, args, escape)
       local is_json, words = maybe_json(rest)
       if is_json == nil then err = words
       elseif rest == "" then err = "HEALTHCHECK CMD needs a command"
-      else ins.health = { kind = "CMD", json = is_json, words = is_json and words or nil, rest = not is_json and rest or nil } end
+      elseif is_json then ins.health = { kind = "CMD", json = true, words = words }
+      else ins.health = { kind = "CMD", json = false, rest = rest } end
     else
       err = "HEALTHCHECK: unknown type " .. string.format("%q", typ) .. " (CMD or NONE)"
     end
@@ -796,6 +797,13 @@ local TRANSLATE_OPTS = {
   context_outside = true,
 }
 
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  return keys
+end
+
 local function is_url(s)
   return s:match("^[%a][%w+.-]*://") ~= nil or s:match("^git@") ~= nil
 end
@@ -858,777 +866,730 @@ local function glob_context(root, pattern)
   return results
 end
 
-function dockerfile.translate(parsed, opts)
-  if type(parsed) ~= "table" or type(parsed.instructions) ~= "table" then
-    error("dockerfile.translate: the result of dockerfile.parse expected", 2)
-  end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if not TRANSLATE_OPTS[k] then error("dockerfile.translate: unknown option " .. tostring(k), 2) end
-  end
-  local file = opts.file or "Dockerfile"
-  local ignore_file = opts.ignore_file or ".dockerignore"
-  local build_args = opts.build_args or {}
-  local platforms = opts.platforms or { "linux/amd64", "linux/arm64" }
-  local escape = parsed.escape or "\\"
-  local patterns = opts.ignore or {}
-
-  local result = {
-    file = file, problems = {}, notes = {}, layer_items = {}, outputs = {}, build_stages = {},
-    origin = { labels = {}, env = {}, config = {} },
+-- ---- the state of one translation ----
+--[[
+S holds what the steps below share: the options, the result being built (S.result, S.desc), the
+stages, and while the final stage's instructions are read, its scope: S.env (ENV, inherited
+along the stages the final one is built on), S.scope.args (the ARGs of the stage being read),
+S.workdir, S.shell.
+]]
+local function new_state(parsed, opts)
+  local S = {
+    opts = opts, file = opts.file or "Dockerfile", ignore_file = opts.ignore_file or ".dockerignore",
+    build_args = opts.build_args or {}, platforms = opts.platforms or { "linux/amd64", "linux/arm64" },
+    escape = parsed.escape or "\\", patterns = opts.ignore or {},
+    used_build_args = {}, meta_values = {}, by_name = {}, pinned = {}, per_platform = {}, ignore_cache = {},
+    env = {}, env_lines = {}, scope = { args = {}, arg_lines = {} },
+    workdir = "/", workdir_set = false, known_dirs = { ["/"] = true },
+    result = {
+      file = opts.file or "Dockerfile", problems = {}, notes = {}, layer_items = {}, outputs = {},
+      build_stages = {}, images = {}, origin = { labels = {}, env = {}, config = {} },
+    },
   }
-  local seen_msg = {}
-  local function add(list, f, line, message)
-    local key = tostring(f) .. ":" .. tostring(line) .. ":" .. message
-    if seen_msg[key] then return end
-    seen_msg[key] = true
-    list[#list + 1] = { file = f, line = line, message = message }
+  local seen = {}
+  function S.add(list, file, line, message)
+    local key = tostring(file) .. ":" .. tostring(line) .. ":" .. message
+    if seen[key] then return end
+    seen[key] = true
+    list[#list + 1] = { file = file, line = line, message = message, seq = #list + 1 }
   end
-  local function problem(line, message) add(result.problems, file, line, message) end
-  local function note(line, message) add(result.notes, file, line, message) end
-  for _, p in ipairs(parsed.problems or {}) do problem(p.line, p.message) end
+  function S.problem(line, message) S.add(S.result.problems, S.file, line, message) end
+  function S.note(line, message) S.add(S.result.notes, S.file, line, message) end
+  return S
+end
 
-  local syntax = parsed.directives and parsed.directives.syntax
-  if syntax and not syntax:match("^docker/dockerfile") then
-    note(1, "the syntax directive names the frontend " .. syntax .. "; the import reads the file as a standard Dockerfile")
-  end
+-- ---- stages and global ARGs ----
 
-  -- stages
+local function split_stages(S, parsed)
   local stages, meta = {}, {}
   for _, ins in ipairs(parsed.instructions) do
     if ins.unknown then
-      problem(ins.line, "unknown instruction " .. ins.keyword .. ": hoist does not know what it does")
+      S.problem(ins.line, "unknown instruction " .. ins.keyword .. ": hoist does not know what it does")
     end
     if ins.cmd == "from" then
       stages[#stages + 1] = { index = #stages, from = ins, instructions = {} }
     elseif #stages == 0 then
       if ins.cmd == "arg" then meta[#meta + 1] = ins
-      elseif not ins.unknown then problem(ins.line, ins.keyword .. " comes before the first FROM: only ARG may") end
+      elseif not ins.unknown then S.problem(ins.line, ins.keyword .. " comes before the first FROM: only ARG may") end
     else
       table.insert(stages[#stages].instructions, ins)
     end
   end
-  if #stages == 0 then
-    problem(nil, "no FROM instruction: a Dockerfile needs at least one stage")
-    return result
-  end
+  S.stages, S.meta = stages, meta
+end
 
-  local used_build_args = {}
-  local function report_expand_error(ins, err) problem(ins.line, ins.keyword:upper() .. ": " .. err) end
+local function expand_error(S, ins, err) S.problem(ins.line, ins.keyword:upper() .. ": " .. err) end
 
-  -- global ARGs: the values FROM lines see
-  local meta_values = {}
-  local function meta_lookup(name)
+-- The global ARGs (before the first FROM): the values FROM lines see, with the TARGET* ones.
+local function global_args(S)
+  S.meta_lookup = function(name)
     if TARGET_ARGS[name] then return TARGET_ARGS[name] end
-    local v = meta_values[name]
+    local v = S.meta_values[name]
     if v == false then return nil end
     return v
   end
-  for _, ins in ipairs(meta) do
+  for _, ins in ipairs(S.meta) do
     for _, a in ipairs(ins.args_list or {}) do
-      if build_args[a.name] ~= nil then
-        meta_values[a.name] = build_args[a.name]
-        used_build_args[a.name] = true
+      if S.build_args[a.name] ~= nil then
+        S.meta_values[a.name] = S.build_args[a.name]
+        S.used_build_args[a.name] = true
       elseif a.value ~= nil then
-        local v, err = dockerfile.expand(a.value, meta_lookup, escape)
-        if not v then report_expand_error(ins, err) end
-        meta_values[a.name] = v or ""
+        local v, err = dockerfile.expand(a.value, S.meta_lookup, S.escape)
+        if not v then expand_error(S, ins, err) end
+        S.meta_values[a.name] = v or ""
       else
-        meta_values[a.name] = false
+        S.meta_values[a.name] = false       -- declared, without a value
       end
     end
   end
+end
 
-  local by_name = {}
-  for _, st in ipairs(stages) do
+-- Each stage's name, image (expanded with the global ARGs) and parent stage (FROM an earlier one).
+local function resolve_stages(S)
+  for _, st in ipairs(S.stages) do
     local ins = st.from
     local words = ins.words or {}
     if not (#words == 1 or (#words == 3 and words[2]:lower() == "as")) then
-      problem(ins.line, "FROM needs an image and optionally AS NAME")
+      S.problem(ins.line, "FROM needs an image and optionally AS NAME")
     end
     for _, fl in ipairs(ins.flags) do
       if fl.name == "platform" then st.platform = fl.value or ""
-      else problem(ins.line, "FROM: unknown flag --" .. fl.name) end
+      else S.problem(ins.line, "FROM: unknown flag --" .. fl.name) end
     end
     local image = words[1] or "scratch"
-    local v, info = dockerfile.expand(image, meta_lookup, escape)
+    local v, info = dockerfile.expand(image, S.meta_lookup, S.escape)
     if not v then
-      report_expand_error(ins, info)
+      expand_error(S, ins, info)
       v = image
     else
       for _, name in ipairs(info.unset) do
-        if meta_values[name] == false then
-          problem(ins.line, string.format("ARG %s has no default and no --build-arg %s=VALUE was given: FROM sees it empty",
-            name, name))
+        if S.meta_values[name] == false then
+          S.problem(ins.line, string.format("ARG %s has no default and no --build-arg %s=VALUE was given: " ..
+            "FROM sees it empty", name, name))
         elseif BUILD_ARGS[name] then
-          problem(ins.line, "$" .. name .. " (the machine building) names no image hoist can use: FROM sees it empty")
+          S.problem(ins.line, "$" .. name .. " (the machine building) names no image hoist can use: FROM sees it empty")
         else
-          problem(ins.line, "$" .. name .. " is not a global ARG (declared before the first FROM): FROM sees it empty")
+          S.problem(ins.line, "$" .. name .. " is not a global ARG (declared before the first FROM): " ..
+            "FROM sees it empty")
         end
       end
     end
     st.image = v
     if words[3] then
       st.name = words[3]:lower()
-      if by_name[st.name] then problem(ins.line, "the stage name " .. st.name .. " is used twice") end
-      by_name[st.name] = st
+      if S.by_name[st.name] then S.problem(ins.line, "the stage name " .. st.name .. " is used twice") end
+      S.by_name[st.name] = st
     end
-    if by_name[st.image] and by_name[st.image] ~= st then st.parent = by_name[st.image] end
+    if S.by_name[st.image] and S.by_name[st.image] ~= st then st.parent = S.by_name[st.image] end
     st.scratch = not st.parent and st.image == "scratch"
-    st.label = st.name and ("stage " .. st.name) or ("stage " .. st.index)
+    st.label = "stage " .. (st.name or st.index)
     st.dir_name = st.name and st.name:gsub("[^%w._-]", "-") or ("stage-" .. st.index)
   end
+end
 
-  local function find_stage(ref, before)
+-- The stage a COPY --from names (a name or an index), among those before index `before`.
+local function find_stage(S, ref, before)
+  if ref:match("^%d+$") then
     local idx = tonumber(ref)
-    if idx and math.type(idx) == "integer" and ref:match("^%d+$") then
-      if stages[idx + 1] and idx < before then return stages[idx + 1] end
-      return nil
-    end
-    local st = by_name[ref:lower()]
-    if st and st.index < before then return st end
+    if S.stages[idx + 1] and idx < before then return S.stages[idx + 1] end
     return nil
   end
+  local st = S.by_name[ref:lower()]
+  if st and st.index < before then return st end
+  return nil
+end
 
-  -- Which stages build something different for each target platform: those run on the target
-  -- (no --platform), or that read the TARGET* ARGs, or copy from such a stage.
-  local pinned_memo, per_memo = {}, {}
-  local function pinned(st)
-    if pinned_memo[st] == nil then
-      pinned_memo[st] = st.platform ~= nil or (st.parent ~= nil and pinned(st.parent))
-    end
-    return pinned_memo[st]
-  end
-  local function per_platform(st)
-    if per_memo[st] ~= nil then return per_memo[st] end
-    per_memo[st] = false
-    local v = not pinned(st) or (st.parent ~= nil and per_platform(st.parent))
-    local all = { st.from }
-    for _, ins in ipairs(st.instructions) do all[#all + 1] = ins end
-    for _, ins in ipairs(all) do
-      if not v then
-        for _, raw in ipairs(ins.raw) do
-          for name in raw:gmatch("TARGET[A-Z]+") do
-            if TARGET_ARGS[name] then v = true end
-          end
-        end
-        for _, fl in ipairs(ins.flags) do
-          if ins.cmd ~= "from" and fl.name == "from" and fl.value then
-            local src = find_stage(fl.value, st.index)
-            if src and per_platform(src) then v = true end
-          end
-        end
+local function pinned(S, st)
+  if S.pinned[st] == nil then S.pinned[st] = st.platform ~= nil or (st.parent ~= nil and pinned(S, st.parent)) end
+  return S.pinned[st]
+end
+
+-- Whether a stage builds something different for each target platform: it runs on the target
+-- (no --platform), or reads a TARGET* ARG, or copies from such a stage.
+local function per_platform(S, st)
+  if S.per_platform[st] ~= nil then return S.per_platform[st] end
+  S.per_platform[st] = false
+  local v = not pinned(S, st) or (st.parent ~= nil and per_platform(S, st.parent))
+  local all = { st.from }
+  for _, ins in ipairs(st.instructions) do all[#all + 1] = ins end
+  for _, ins in ipairs(all) do
+    for _, raw in ipairs(ins.raw) do
+      for name in raw:gmatch("TARGET[A-Z]+") do
+        if TARGET_ARGS[name] then v = true end
       end
     end
-    per_memo[st] = v
+    for _, fl in ipairs(ins.flags) do
+      if ins.cmd ~= "from" and fl.name == "from" and fl.value then
+        local src = find_stage(S, fl.value, st.index)
+        if src and per_platform(S, src) then v = true end
+      end
+    end
+  end
+  S.per_platform[st] = v
+  return v
+end
+
+-- ---- expansion in the final stage ----
+
+local function lookup(S, name)
+  if S.env[name] ~= nil then return S.env[name] end
+  local a = S.scope.args[name]
+  if a then return a end
+  return nil
+end
+
+-- A function expanding one word of ins, reporting the variables it finds unset.
+local function expander(S, ins)
+  return function(word)
+    local v, info = dockerfile.expand(word, function(name) return lookup(S, name) end, S.escape)
+    if not v then
+      expand_error(S, ins, info)
+      return word
+    end
+    for _, name in ipairs(info.unset) do
+      if BUILD_ARGS[name] and S.scope.args[name] == false then
+        S.problem(ins.line, "$" .. name .. " is the platform of the machine building, which hoist's images do " ..
+          "not record: substituted as empty")
+      elseif S.scope.args[name] == false then
+        S.problem(ins.line, string.format("ARG %s (line %d) has no default and no --build-arg %s=VALUE was given: " ..
+          "substituted as empty", name, S.scope.arg_lines[name], name))
+      elseif not S.root.scratch then
+        S.problem(ins.line, string.format("$%s is not set by the Dockerfile; it may come from the base image %s, " ..
+          "which init does not read: substituted as empty", name, S.root.image))
+      else
+        S.note(ins.line, "$" .. name .. " is not set: substituted as empty, as docker build does")
+      end
+    end
     return v
   end
+end
 
-  -- the final stage, and the stages it is built on (FROM an earlier stage)
-  local final = stages[#stages]
-  local chain = {}
-  do
-    local st = final
-    while st do
-      table.insert(chain, 1, st)
-      st = st.parent
+local function single_platform(S, ins, what, v)
+  if v:find(PER_PLATFORM_MARK) then
+    S.problem(ins.line, what .. " differs per platform (it uses a TARGET* ARG), but extension.lua's " ..
+      "config and labels are the same for every platform: written with ${...} unexpanded")
+  end
+end
+
+local function note_relative(S, ins)
+  if not S.workdir_set and not S.root.scratch and not S.relative_noted then
+    S.relative_noted = true
+    S.note(ins.line, "a relative path is taken from /, assuming the base image " .. S.root.image ..
+      " sets no WORKDIR (init does not read the base image)")
+  end
+end
+
+-- ---- COPY and ADD ----
+
+-- The destination as an absolute path, and whether it names a folder (ends in /, is ., or is a
+-- folder the image already has).
+local function resolve_dest(S, ins, dest)
+  local dir_form = dest:sub(-1) == "/" or dest == "." or dest:sub(-2) == "/." or dest == ".." or dest:sub(-3) == "/.."
+  if dest:sub(1, 1) ~= "/" then
+    note_relative(S, ins)
+    dest = S.workdir .. "/" .. dest
+  end
+  local abs = clean_abs(dest)
+  return abs, dir_form or S.known_dirs[abs] == true
+end
+
+local function to_dir(d) return d == "/" and "/" or (d .. "/") end
+
+-- The .dockerignore patterns below a copied folder, each inexpressible exception reported once.
+local function ignore_for(S, ins, rel)
+  if S.ignore_cache[rel] == nil then
+    local r = dockerfile.ignore_below(S.patterns, rel)
+    S.ignore_cache[rel] = r
+    for _, p in ipairs(r.inexpressible) do
+      S.add(S.result.problems, S.ignore_file, p.line, string.format(
+        "the exception !%s cannot be written as a hoist exclude list for %s (the Dockerfile's line %d): " ..
+        "what it re-includes stays excluded", p.pattern, rel == "" and "the build context" or rel, ins.line))
     end
   end
-  local root = chain[1]
-  result.stage = { line = final.from.line, name = final.name, index = final.index }
+  return S.ignore_cache[rel]
+end
 
-  local desc = { platforms = platforms, labels = {}, layers = {}, config = {} }
-  result.desc = desc
+-- The flags of a COPY/ADD: { from, chown, chmod, excludes }, each value expanded.
+local function copy_flags(S, ins, ex)
+  local is_add, kw = ins.cmd == "add", ins.keyword:upper()
+  local f = { excludes = {} }
+  for _, fl in ipairs(ins.flags) do
+    local name = fl.name
+    local needs_value = name == "from" or name == "chown" or name == "chmod" or name == "exclude" or name == "checksum"
+    if needs_value and fl.value == nil then
+      S.problem(ins.line, kw .. ": --" .. name .. " needs a value (--" .. name .. "=...)")
+    elseif name == "from" and not is_add then f.from = ex(fl.value)
+    elseif name == "chown" then f.chown = ex(fl.value)
+    elseif name == "chmod" then f.chmod = ex(fl.value)
+    elseif name == "exclude" then f.excludes[#f.excludes + 1] = ex(fl.value)
+    elseif name == "link" or (is_add and (name == "keep-git-dir" or name == "checksum")) then
+      -- --link changes how docker caches the layer, not its files; the other two are for URLs
+    elseif name == "parents" then
+      S.problem(ins.line, kw .. " --parents is not translated: give each folder its own destination")
+    else
+      S.problem(ins.line, kw .. ": unknown flag --" .. name)
+    end
+  end
+  return f
+end
 
-  -- base
-  if root.scratch then
-    result.origin.base = root.from.line
+-- --chmod and --chown as hoist's mode ("0755") and owner ("uid:gid"), or nil (a problem).
+local function mode_and_owner(S, ins, f)
+  local kw = ins.keyword:upper()
+  local mode, owner
+  if f.chmod then
+    local oct = f.chmod:match("^0?([0-7][0-7][0-7])$")
+    if oct then mode = "0" .. oct
+    else S.problem(ins.line, kw .. " --chmod=" .. f.chmod .. " is not translated: hoist modes are octal like 0755") end
+  end
+  if f.chown then
+    local u, g = f.chown:match("^([^:]*):?(.*)$")
+    if u == "root" then u = "0" end
+    if g == "root" then g = "0" end
+    if g == "" then g = u end      -- a user alone: its id is the group's too, as docker does
+    if u:match("^%d+$") and g:match("^%d+$") then
+      owner = u .. ":" .. g
+    else
+      S.problem(ins.line, kw .. " --chown=" .. f.chown .. " is not translated: hoist needs numeric ids (uid:gid); " ..
+        "names are looked up in the base image's /etc/passwd, which init does not read")
+    end
+  end
+  return mode, owner
+end
+
+-- COPY --from=STAGE or --from=IMAGE: entries from the build-output folder build/STAGE[/${arch}].
+local function copy_from_stage(S, ins, f, srcs, to_base, dir_form, entry, item)
+  local kw = ins.keyword:upper()
+  local src_stage = find_stage(S, f.from, S.current.index)
+  local base_dir
+  if src_stage then
+    base_dir = "build/" .. src_stage.dir_name .. (per_platform(S, src_stage) and "/${arch}" or "")
   else
-    local base = root.image
-    if base:find(PER_PLATFORM_MARK) then
-      local by_platform = {}
-      for _, p in ipairs(platforms) do by_platform[p] = expand_marks(base, p) end
-      desc.base = by_platform
+    base_dir = "build/image/" .. f.from:lower():gsub("[^%w._-]+", "-") .. "/${arch}"
+  end
+  if #srcs > 1 and not dir_form then
+    S.problem(ins.line, kw .. " with several sources needs a destination ending in /")
+    dir_form = true
+  end
+  for _, src in ipairs(srcs) do
+    if has_wildcard(src) then
+      S.problem(ins.line, kw .. " --from=" .. f.from .. " " .. src .. " is not translated: name the files " ..
+        "(init cannot list what a build stage will make)")
     else
-      desc.base = base
+      -- the type of what the stage makes is unknown: a destination folder keeps its trailing /
+      local path = clean_abs(src)
+      local from = base_dir .. (path == "/" and "" or path)
+      item.entries[#item.entries + 1] = entry(from, dir_form and to_dir(to_base) or to_base)
+      S.result.outputs[#S.result.outputs + 1] = {
+        stage = src_stage, image = not src_stage and f.from or nil, src = path, path = from, line = ins.line,
+      }
     end
-    result.origin.base = root.from.line
   end
-  for _, st in ipairs(chain) do
-    if st.platform then
-      note(st.from.line, "FROM --platform=" .. st.platform .. " is dropped: hoist builds every platform of `platforms`")
-    end
-  end
+end
 
-  -- the scope of one stage: its ENV (inherited along the chain), its ARGs (its own)
-  local env, env_lines = {}, {}
-  local scope = {}
-  local function lookup(name)
-    if env[name] ~= nil then return env[name] end
-    local a = scope.args and scope.args[name]
-    if a then return a end
-    return nil
-  end
-  local function expander(ins)
-    return function(word)
-      local v, info = dockerfile.expand(word, lookup, escape)
-      if not v then
-        report_expand_error(ins, info)
-        return word
-      end
-      for _, name in ipairs(info.unset) do
-        if BUILD_ARGS[name] and scope.args[name] == false then
-          problem(ins.line, "$" .. name .. " is the platform of the machine building, which hoist's images do not record: substituted as empty")
-        elseif scope.args[name] == false then
-          problem(ins.line, string.format("ARG %s (line %d) has no default and no --build-arg %s=VALUE was given: substituted as empty",
-            name, scope.arg_lines[name], name))
-        elseif not root.scratch then
-          problem(ins.line, string.format("$%s is not set by the Dockerfile; it may come from the base image %s, which init does not read: substituted as empty",
-            name, type(desc.base) == "string" and desc.base or root.image))
-        else
-          note(ins.line, "$" .. name .. " is not set: substituted as empty, as docker build does")
+-- The build-context paths the sources name: globs matched now, .dockerignore applied to them.
+local function context_sources(S, ins, srcs)
+  local kw, is_add = ins.keyword:upper(), ins.cmd == "add"
+  local found = {}
+  for _, src in ipairs(srcs) do
+    local parts, escaped = clean_parts(src)
+    local rel = table.concat(parts, "/")
+    if is_add and is_url(src) then
+      S.problem(ins.line, "ADD of the URL " .. src .. " is not translated: download it (in before_build or " ..
+        "by hand) into the build context and COPY the file")
+    elseif escaped then
+      S.problem(ins.line, kw .. " source " .. src .. " is outside the build context")
+    elseif has_wildcard(rel) and rel:find(PER_PLATFORM_MARK) then
+      S.problem(ins.line, kw .. " source " .. src .. " mixes wildcards and TARGET* ARGs: not translated")
+    elseif has_wildcard(rel) then
+      local kept = 0
+      for _, m in ipairs(S.opts.context and glob_context(S.opts.context, rel) or {}) do
+        if not dockerfile.ignored(S.patterns, m) then     -- docker never sees ignored files
+          found[#found + 1] = m
+          kept = kept + 1
         end
       end
-      return v
-    end
-  end
-  local function single_platform(ins, what, v)
-    if v:find(PER_PLATFORM_MARK) then
-      problem(ins.line, what .. " differs per platform (it uses a TARGET* ARG), but extension.lua's " ..
-        "config and labels are the same for every platform: written with ${...} unexpanded")
-    end
-  end
-
-  local config, corigin = desc.config, result.origin.config
-  local workdir = "/"
-  local workdir_set = false
-  local known_dirs = { ["/"] = true }
-  local shell = nil
-  local relative_noted = false
-  local cmd_set = false
-  local current = final
-
-  local function shell_form(ins, text)
-    if shell and not (#shell == 2 and shell[1] == "/bin/sh" and shell[2] == "-c") then
-      local list = {}
-      for _, w in ipairs(shell) do list[#list + 1] = w end
-      list[#list + 1] = text
-      note(ins.line, ins.keyword:upper() .. " in the shell form runs with the SHELL of " .. file .. ":" .. shell.line ..
-        ": written in the exec form with that shell")
-      return list
-    end
-    return text
-  end
-
-  local function note_relative(ins)
-    if not workdir_set and not root.scratch and not relative_noted then
-      relative_noted = true
-      note(ins.line, "a relative path is taken from /, assuming the base image " .. root.image ..
-        " sets no WORKDIR (init does not read the base image)")
-    end
-  end
-
-  local function resolve_dest(ins, dest)
-    local dir_form = dest:sub(-1) == "/" or dest == "." or dest:sub(-2) == "/." or dest == ".." or dest:sub(-3) == "/.."
-    if dest:sub(1, 1) ~= "/" then
-      note_relative(ins)
-      dest = workdir .. "/" .. dest
-    end
-    local abs = clean_abs(dest)
-    return abs, dir_form or known_dirs[abs] == true
-  end
-
-  local function to_dir(d) return d == "/" and "/" or (d .. "/") end
-
-  local ignore_cache = {}
-  local function ignore_for(ins, rel)
-    local key = rel
-    if ignore_cache[key] == nil then
-      local r = dockerfile.ignore_below(patterns, rel)
-      ignore_cache[key] = r
-      for _, p in ipairs(r.inexpressible) do
-        add(result.problems, ignore_file, p.line, string.format(
-          "the exception !%s cannot be written as a hoist exclude list for %s (the Dockerfile's line %d): what it re-includes stays excluded",
-          p.pattern, rel == "" and "the build context" or rel, ins.line))
-      end
-    end
-    return ignore_cache[key]
-  end
-
-  local function add_output(ins, src_stage, image, path, from)
-    result.outputs[#result.outputs + 1] = {
-      stage = src_stage, image = image, src = path, path = from, line = ins.line,
-    }
-  end
-
-  local function copy_layer(ins, item)
-    local is_add = ins.cmd == "add"
-    local kw = ins.keyword:upper()
-    local ex = expander(ins)
-    local f, excludes = {}, {}
-    for _, fl in ipairs(ins.flags) do
-      local name = fl.name
-      local needs_value = name == "from" or name == "chown" or name == "chmod" or name == "exclude" or name == "checksum"
-      if needs_value and fl.value == nil then
-        problem(ins.line, kw .. ": --" .. name .. " needs a value (--" .. name .. "=...)")
-      elseif name == "from" and not is_add then f.from = ex(fl.value)
-      elseif name == "chown" then f.chown = ex(fl.value)
-      elseif name == "chmod" then f.chmod = ex(fl.value)
-      elseif name == "exclude" then excludes[#excludes + 1] = ex(fl.value)
-      elseif name == "link" or (is_add and (name == "keep-git-dir" or name == "checksum")) then
-        -- --link changes how docker caches the layer, not its files; the other two are for URLs
-      elseif name == "parents" then
-        problem(ins.line, kw .. " --parents is not translated: give each folder its own destination")
-      else
-        problem(ins.line, kw .. ": unknown flag --" .. name)
-      end
-    end
-    if ins.heredocs and #ins.heredocs > 0 then
-      problem(ins.line, kw .. " with a heredoc (<<" .. ins.heredocs[1].name .. ") is not translated: " ..
-        "put the text in a file of the build context and " .. kw .. " that file")
-      return
-    end
-    local words = {}
-    for _, w in ipairs(ins.words or {}) do words[#words + 1] = ex(w) end
-    if #words < 2 then
-      problem(ins.line, kw .. " needs at least one source and a destination")
-      return
-    end
-    local dest = table.remove(words)
-    local to_base, dir_form = resolve_dest(ins, dest)
-
-    local mode, owner
-    if f.chmod then
-      local oct = f.chmod:match("^0?([0-7][0-7][0-7])$")
-      if oct then mode = "0" .. oct
-      else problem(ins.line, kw .. " --chmod=" .. f.chmod .. " is not translated: hoist modes are octal like 0755") end
-    end
-    if f.chown then
-      local u, g = f.chown:match("^([^:]*):?(.*)$")
-      if u == "root" then u = "0" end
-      if g == "root" then g = "0" end
-      if g == "" then g = u end
-      if u:match("^%d+$") and g:match("^%d+$") then owner = u .. ":" .. g
-      else
-        problem(ins.line, kw .. " --chown=" .. f.chown .. " is not translated: hoist needs numeric ids (uid:gid); " ..
-          "names are looked up in the base image's /etc/passwd, which init does not read")
-      end
-    end
-    local function entry(from, to)
-      local e = { from = from, to = to, mode = mode, owner = owner }
-      if #excludes > 0 then
-        e.exclude = {}
-        for _, x in ipairs(excludes) do e.exclude[#e.exclude + 1] = x end
-      end
-      return e
-    end
-
-    if f.from then
-      local src_stage = find_stage(f.from, current.index)
-      local base_dir
-      if src_stage then
-        base_dir = "build/" .. src_stage.dir_name .. (per_platform(src_stage) and "/${arch}" or "")
-      else
-        base_dir = "build/image/" .. f.from:lower():gsub("[^%w._-]+", "-") .. "/${arch}"
-      end
-      if #words > 1 and not dir_form then
-        problem(ins.line, kw .. " with several sources needs a destination ending in /")
-        dir_form = true
-      end
-      for _, src in ipairs(words) do
-        if has_wildcard(src) then
-          problem(ins.line, kw .. " --from=" .. f.from .. " " .. src .. " is not translated: name the files " ..
-            "(init cannot list what a build stage will make)")
-        else
-          local path = clean_abs(src)
-          local from = base_dir .. (path == "/" and "" or path)
-          item.entries[#item.entries + 1] = entry(from, dir_form and to_dir(to_base) or to_base)
-          add_output(ins, src_stage, not src_stage and f.from or nil, path, from)
-        end
-      end
-      return
-    end
-
-    -- sources from the build context
-    local found = {}
-    for _, src in ipairs(words) do
-      if is_add and is_url(src) then
-        problem(ins.line, "ADD of the URL " .. src .. " is not translated: download it (in before_build or " ..
-          "by hand) into the build context and COPY the file")
-        goto next_source
-      end
-      do
-        local parts, escaped = clean_parts(src)
-        if escaped then
-          problem(ins.line, kw .. " source " .. src .. " is outside the build context")
-          goto next_source
-        end
-        local rel = table.concat(parts, "/")
-        if has_wildcard(rel) then
-          if rel:find(PER_PLATFORM_MARK) then
-            problem(ins.line, kw .. " source " .. src .. " mixes wildcards and TARGET* ARGs: not translated")
-            goto next_source
-          end
-          local list = opts.context and glob_context(opts.context, rel) or {}
-          local kept = 0
-          for _, m in ipairs(list) do
-            if not dockerfile.ignored(patterns, m) then
-              found[#found + 1] = { rel = m, src = src }
-              kept = kept + 1
-            end
-          end
-          if kept == 0 then problem(ins.line, kw .. " source " .. src .. " matches no file of the build context") end
-        else
-          found[#found + 1] = { rel = rel, src = src }
-        end
-      end
-      ::next_source::
-    end
-    if #found > 1 and not dir_form then
-      problem(ins.line, kw .. " with several sources needs a destination ending in /")
-      dir_form = true
-    end
-    for _, s in ipairs(found) do
-      local rel = s.rel
-      -- a source with ${arch} (TARGETARCH) is checked for every platform
-      local checks = {}
-      if rel:find(PER_PLATFORM_MARK) then
-        for _, p in ipairs(platforms) do checks[#checks + 1] = expand_marks(rel, p) end
-      else
-        checks[1] = rel
-      end
-      local st
-      for _, c in ipairs(checks) do
-        if c ~= "" and dockerfile.ignored(patterns, c) then
-          problem(ins.line, kw .. " source " .. c .. " is excluded by .dockerignore (docker build fails on it)")
-          goto next_found
-        end
-        if opts.context then
-          local cst = fs.stat(opts.context .. "/" .. c, true)
-          if not cst then
-            problem(ins.line, kw .. " source " .. c .. " does not exist in the build context")
-          else
-            st = st or cst
-            if is_add and cst.type ~= "dir" then
-              local kind = archive_kind(opts.context .. "/" .. c)
-              if kind then
-                problem(ins.line, "ADD of the " .. kind .. " archive " .. c .. " is not translated: docker unpacks it, " ..
-                  "hoist copies files as they are; unpack it into a folder and COPY the folder")
-                goto next_found
-              end
-            end
-          end
-        end
-      end
-      do
-        local from = join(opts.dir_prefix or "", rel)
-        if from == "" then from = "." end
-        if st and st.type == "dir" then
-          local e = entry(from, to_base)
-          local ig = ignore_for(ins, rel)
-          if #ig.patterns > 0 then
-            e.exclude = e.exclude or {}
-            for _, p in ipairs(ig.patterns) do e.exclude[#e.exclude + 1] = p end
-          end
-          known_dirs[to_base] = true
-          item.entries[#item.entries + 1] = e
-        else
-          local to = dir_form and (to_dir(to_base) .. basename(rel)) or to_base
-          item.entries[#item.entries + 1] = entry(from, to)
-        end
-      end
-      ::next_found::
-    end
-  end
-
-  local function expose(ins)
-    local ex = expander(ins)
-    local ports = {}
-    -- the words are split again after expansion (EXPOSE $PORTS), as BuildKit does
-    for _, w in ipairs(ins.words or {}) do
-      for _, p in ipairs(split_whitespace(ex(w))) do ports[#ports + 1] = p end
-    end
-    for _, v in ipairs(ports) do
-      local port, proto = v:match("^(%d+)/(%a+)$")
-      if not port then port, proto = v:match("^(%d+)$"), "tcp" end
-      proto = proto and proto:lower()
-      if port and (proto == "tcp" or proto == "udp" or proto == "sctp") then
-        config.exposed_ports = config.exposed_ports or {}
-        local p = port .. "/" .. proto
-        local dup = false
-        for _, e in ipairs(config.exposed_ports) do if e == p then dup = true end end
-        if not dup then config.exposed_ports[#config.exposed_ports + 1] = p end
-        corigin.exposed_ports = corigin.exposed_ports or ins.line
-      elseif v:match("^%d+%-%d+") then
-        problem(ins.line, "EXPOSE of the port range " .. v .. " is not translated: list the ports")
-      else
-        problem(ins.line, "EXPOSE " .. v .. " is not a port like 80 or 80/udp")
-      end
-    end
-  end
-
-  local function healthcheck(ins)
-    local h = ins.health
-    if not h then return end
-    if h.kind == "NONE" then
-      config.healthcheck = { test = { "NONE" } }
-      corigin.healthcheck = ins.line
-      return
-    end
-    local hc = {}
-    for _, fl in ipairs(ins.flags) do
-      local key = ({ interval = "interval", timeout = "timeout", ["start-period"] = "start_period",
-        ["start-interval"] = "start_interval", retries = "retries" })[fl.name]
-      if not key or fl.value == nil then
-        problem(ins.line, "HEALTHCHECK: unknown flag --" .. fl.name)
-      elseif key == "retries" then
-        local r = tonumber(fl.value)
-        if r and math.type(r) == "integer" and r >= 0 then hc.retries = r
-        else problem(ins.line, "HEALTHCHECK --retries=" .. fl.value .. " is not a count") end
-      elseif fl.value:match("^[%d.]+[a-zµ]+") then
-        hc[key] = fl.value
-      else
-        problem(ins.line, "HEALTHCHECK --" .. fl.name .. "=" .. fl.value .. " is not a duration like 30s")
-      end
-    end
-    if h.json then
-      hc.test = { "CMD" }
-      for _, w in ipairs(h.words) do hc.test[#hc.test + 1] = w end
+      if kept == 0 then S.problem(ins.line, kw .. " source " .. src .. " matches no file of the build context") end
     else
-      hc.test = { "CMD-SHELL", h.rest }
+      found[#found + 1] = rel
     end
-    config.healthcheck = hc
-    corigin.healthcheck = ins.line
   end
+  return found
+end
 
-  -- the instructions of the final stage and of the stages it is built on, in order
-  for _, st in ipairs(chain) do
-    current = st
-    scope = { args = {}, arg_lines = {} }
-    cmd_set = false
-    for _, ins in ipairs(st.instructions) do
-      local cmd = ins.cmd
-      local kw = ins.keyword:upper()
-      if ins.error or ins.unknown then
-        -- already a problem; nothing to translate
-      elseif cmd == "arg" then
-        local ex = expander(ins)
-        for _, a in ipairs(ins.args_list) do
-          local name = a.name
-          scope.arg_lines[name] = ins.line
-          if TARGET_ARGS[name] then
-            scope.args[name] = TARGET_ARGS[name]
-          elseif BUILD_ARGS[name] then
-            scope.args[name] = false
-          elseif build_args[name] ~= nil then
-            scope.args[name] = build_args[name]
-            used_build_args[name] = true
-          elseif a.value ~= nil then
-            scope.args[name] = ex(a.value)
-          elseif meta_values[name] ~= nil then
-            scope.args[name] = meta_values[name]
-          else
-            scope.args[name] = false
-          end
-        end
-      elseif cmd == "env" or cmd == "label" then
-        local ex = expander(ins)
-        local at = 1
-        -- every pair is expanded with the environment from before the instruction
-        local expanded = {}
-        for i, kv in ipairs(ins.pairs) do expanded[i] = { ex(kv.key), ex(kv.value) } end
-        for i, kv in ipairs(ins.pairs) do
-          local k, v = expanded[i][1], expanded[i][2]
-          -- the physical line the key is on, for the comment in extension.lua
-          for r = at, #ins.raw do
-            if ins.raw[r]:find(kv.key, 1, true) then at = r break end
-          end
-          local line = ins.line + at - 1
-          if cmd == "env" then
-            single_platform(ins, "ENV " .. k, v)
-            env[k] = v
-            env_lines[k] = line
-          else
-            single_platform(ins, "LABEL " .. k, v)
-            desc.labels[k] = v
-            result.origin.labels[k] = line
-          end
-        end
-      elseif cmd == "copy" or cmd == "add" then
-        local item = { line = ins.line, text = ins.text, entries = {} }
-        copy_layer(ins, item)
-        result.layer_items[#result.layer_items + 1] = item
-      elseif cmd == "run" then
-        problem(ins.line, "RUN cannot be reproduced by hoist: move it into a base image (built with docker " ..
-          "and named by FROM) or into a before_build hook that makes files for a layer")
-        result.layer_items[#result.layer_items + 1] = {
-          line = ins.line, text = ins.text, entries = {},
-          placeholder = "<fill in: what this RUN made in the image, as a base image or a layer: " ..
-            "hoist runs no commands in images>",
-        }
-      elseif cmd == "cmd" then
-        config.cmd = ins.json and ins.words or shell_form(ins, ins.rest)
-        corigin.cmd = ins.line
-        cmd_set = true
-      elseif cmd == "entrypoint" then
-        config.entrypoint = ins.json and ins.words or shell_form(ins, ins.rest)
-        corigin.entrypoint = ins.line
-        if not cmd_set and (config.cmd ~= nil or not root.scratch) then
-          -- docker build clears a CMD that comes from the base image or an earlier stage
-          config.cmd = {}
-          corigin.cmd = ins.line
-          corigin.cmd_reset = true
-        end
-      elseif cmd == "shell" then
-        if not ins.json then
-          problem(ins.line, "SHELL needs the JSON form, like SHELL [\"/bin/bash\", \"-c\"]")
-        else
-          shell = ins.words
-          shell.line = ins.line
-        end
-      elseif cmd == "workdir" then
-        local v = expander(ins)(ins.rest or "")
-        single_platform(ins, "WORKDIR", v)
-        if v:sub(1, 1) ~= "/" then
-          note_relative(ins)
-          v = workdir .. "/" .. v
-        end
-        workdir = clean_abs(v)
-        workdir_set = true
-        local parts = clean_parts(workdir)
-        for k = 1, #parts do known_dirs["/" .. table.concat(parts, "/", 1, k)] = true end
-        config.workdir = workdir
-        corigin.workdir = ins.line
-      elseif cmd == "user" then
-        config.user = expander(ins)(ins.rest or "")
-        single_platform(ins, "USER", config.user)
-        corigin.user = ins.line
-      elseif cmd == "stopsignal" then
-        config.stop_signal = expander(ins)(ins.rest or "")
-        single_platform(ins, "STOPSIGNAL", config.stop_signal)
-        corigin.stop_signal = ins.line
-      elseif cmd == "expose" then
-        expose(ins)
-      elseif cmd == "volume" then
-        local ex = expander(ins)
-        for _, w in ipairs(ins.words or {}) do
-          local v = ex(w)
-          config.volumes = config.volumes or {}
-          local dup = false
-          for _, e in ipairs(config.volumes) do if e == v then dup = true end end
-          if v ~= "" and not dup then config.volumes[#config.volumes + 1] = v end
-          corigin.volumes = corigin.volumes or ins.line
-        end
-      elseif cmd == "healthcheck" then
-        healthcheck(ins)
-      elseif cmd == "onbuild" then
-        note(ins.line, "ONBUILD is dropped: it only acts when another Dockerfile builds FROM this image, " ..
-          "and OCI image configs have no place for it")
-      elseif cmd == "maintainer" then
-        note(ins.line, "MAINTAINER is dropped (deprecated, and not a label): add labels[\"maintainer\"] if you want it")
+-- What a context source is (stat, or nil when it is missing), checked on every platform when it
+-- holds ${arch}; false when it cannot be copied (ignored, or an archive ADD would unpack).
+local function check_source(S, ins, rel)
+  local kw, is_add = ins.keyword:upper(), ins.cmd == "add"
+  local checks = {}
+  if rel:find(PER_PLATFORM_MARK) then
+    for _, p in ipairs(S.platforms) do checks[#checks + 1] = expand_marks(rel, p) end
+  else
+    checks[1] = rel
+  end
+  local st
+  for _, c in ipairs(checks) do
+    if c ~= "" and dockerfile.ignored(S.patterns, c) then
+      S.problem(ins.line, kw .. " source " .. c .. " is excluded by .dockerignore (docker build fails on it)")
+      return false
+    end
+    local cst = S.opts.context and fs.stat(S.opts.context .. "/" .. c, true)
+    if S.opts.context and not cst then
+      S.problem(ins.line, kw .. " source " .. c .. " does not exist in the build context")
+    elseif cst then
+      st = st or cst
+      local kind = is_add and cst.type ~= "dir" and archive_kind(S.opts.context .. "/" .. c)
+      if kind then
+        S.problem(ins.line, "ADD of the " .. kind .. " archive " .. c .. " is not translated: docker unpacks it, " ..
+          "hoist copies files as they are; unpack it into a folder and COPY the folder")
+        return false
       end
     end
   end
+  return st
+end
 
-  -- docker build makes WORKDIR's folder; in hoist's image it exists only if a layer puts it there
-  if config.workdir and config.workdir ~= "/" then
-    local made = false
-    for _, item in ipairs(result.layer_items) do
-      for _, e in ipairs(item.entries) do
-        local to = e.to:gsub("(.)/$", "%1")
-        if to == config.workdir or to:sub(1, #config.workdir + 1) == config.workdir .. "/" then made = true end
+-- COPY and ADD: one layer, one entry per source.
+local function copy_layer(S, ins)
+  local item = { line = ins.line, text = ins.text, entries = {} }
+  S.result.layer_items[#S.result.layer_items + 1] = item
+  local kw = ins.keyword:upper()
+  local ex = expander(S, ins)
+  local f = copy_flags(S, ins, ex)
+  if ins.heredocs and #ins.heredocs > 0 then
+    S.problem(ins.line, kw .. " with a heredoc (<<" .. ins.heredocs[1].name .. ") is not translated: " ..
+      "put the text in a file of the build context and " .. kw .. " that file")
+    return
+  end
+  local srcs = {}
+  for _, w in ipairs(ins.words or {}) do srcs[#srcs + 1] = ex(w) end
+  if #srcs < 2 then
+    S.problem(ins.line, kw .. " needs at least one source and a destination")
+    return
+  end
+  local to_base, dir_form = resolve_dest(S, ins, table.remove(srcs))
+  local mode, owner = mode_and_owner(S, ins, f)
+  local function entry(from, to)
+    local e = { from = from, to = to, mode = mode, owner = owner }
+    if #f.excludes > 0 then e.exclude = table.move(f.excludes, 1, #f.excludes, 1, {}) end
+    return e
+  end
+  if f.from then return copy_from_stage(S, ins, f, srcs, to_base, dir_form, entry, item) end
+
+  local found = context_sources(S, ins, srcs)
+  if #found > 1 and not dir_form then
+    S.problem(ins.line, kw .. " with several sources needs a destination ending in /")
+    dir_form = true
+  end
+  for _, rel in ipairs(found) do
+    local st = check_source(S, ins, rel)
+    if st ~= false then
+      local from = join(S.opts.dir_prefix or "", rel)
+      if from == "" then from = "." end
+      if st and st.type == "dir" then
+        -- a folder: its contents go to the destination, less what .dockerignore leaves out
+        local e = entry(from, to_base)
+        local ig = ignore_for(S, ins, rel)
+        if #ig.patterns > 0 then
+          e.exclude = e.exclude or {}
+          for _, p in ipairs(ig.patterns) do e.exclude[#e.exclude + 1] = p end
+        end
+        S.known_dirs[to_base] = true
+        item.entries[#item.entries + 1] = e
+      else
+        item.entries[#item.entries + 1] = entry(from, dir_form and (to_dir(to_base) .. basename(rel)) or to_base)
       end
     end
-    if not made then
-      note(corigin.workdir, "docker build makes the WORKDIR folder " .. config.workdir .. "; no layer here puts " ..
-        "anything in it, so the image will not have it (container runtimes make a missing working directory)")
+  end
+end
+
+-- ---- the other instructions of the final stage ----
+
+-- A shell-form CMD/ENTRYPOINT: the string (hoist runs it with /bin/sh -c), or the exec form with
+-- the SHELL an earlier instruction chose.
+local function shell_form(S, ins, text)
+  local shell = S.shell
+  if shell and not (#shell == 2 and shell[1] == "/bin/sh" and shell[2] == "-c") then
+    local list = table.move(shell, 1, #shell, 1, {})
+    list[#list + 1] = text
+    S.note(ins.line, ins.keyword:upper() .. " in the shell form runs with the SHELL of line " .. shell.line ..
+      ": written in the exec form with that shell")
+    return list
+  end
+  return text
+end
+
+local function add_unique(list, v)
+  for _, e in ipairs(list) do if e == v then return end end
+  list[#list + 1] = v
+end
+
+local HEALTH_FLAGS = { interval = "interval", timeout = "timeout", ["start-period"] = "start_period",
+  ["start-interval"] = "start_interval", retries = "retries" }
+
+local HANDLERS = {}
+
+HANDLERS.arg = function(S, ins)
+  local ex = expander(S, ins)
+  local args, lines = S.scope.args, S.scope.arg_lines
+  for _, a in ipairs(ins.args_list) do
+    local name = a.name
+    lines[name] = ins.line
+    if TARGET_ARGS[name] then
+      args[name] = TARGET_ARGS[name]
+    elseif BUILD_ARGS[name] then
+      args[name] = false
+    elseif S.build_args[name] ~= nil then
+      args[name] = S.build_args[name]
+      S.used_build_args[name] = true
+    elseif a.value ~= nil then
+      args[name] = ex(a.value)
+    elseif S.meta_values[name] ~= nil then
+      args[name] = S.meta_values[name]    -- ARG NAME takes the global ARG's value
+    else
+      args[name] = false
     end
   end
+end
 
-  -- ENV as a map, with where each came from
-  if next(env) ~= nil then
-    config.env = env
-    result.origin.env = env_lines
+local function env_or_label(S, ins)
+  local ex = expander(S, ins)
+  -- every pair is expanded with the environment from before the instruction
+  local expanded = {}
+  for i, kv in ipairs(ins.pairs) do expanded[i] = { ex(kv.key), ex(kv.value) } end
+  local at = 1
+  for i, kv in ipairs(ins.pairs) do
+    local k, v = expanded[i][1], expanded[i][2]
+    -- the physical line the key is on, for the comment in extension.lua
+    for r = at, #ins.raw do
+      if ins.raw[r]:find(kv.key, 1, true) then at = r break end
+    end
+    local line = ins.line + at - 1
+    single_platform(S, ins, ins.keyword:upper() .. " " .. k, v)
+    if ins.cmd == "env" then
+      S.env[k], S.env_lines[k] = v, line
+    else
+      S.desc.labels[k], S.result.origin.labels[k] = v, line
+    end
   end
-  for name in pairs(build_args) do
-    if not used_build_args[name] then note(nil, "--build-arg " .. name .. " is not an ARG of the final stage or of FROM: unused") end
-  end
+end
+HANDLERS.env, HANDLERS.label = env_or_label, env_or_label
+HANDLERS.copy, HANDLERS.add = copy_layer, copy_layer
 
-  -- labels: hoist's friendly names where one exists, JSON values decoded into tables
-  local fields, forigin = {}, {}
-  for key, v in pairs(desc.labels) do
+HANDLERS.run = function(S, ins)
+  S.problem(ins.line, "RUN cannot be reproduced by hoist: move it into a base image (built with docker " ..
+    "and named by FROM) or into a before_build hook that makes files for a layer")
+  S.result.layer_items[#S.result.layer_items + 1] = {
+    line = ins.line, text = ins.text, entries = {},
+    placeholder = "<fill in: what this RUN made in the image, as a base image or a layer: " ..
+      "hoist runs no commands in images>",
+  }
+end
+
+HANDLERS.cmd = function(S, ins)
+  S.config.cmd = ins.json and ins.words or shell_form(S, ins, ins.rest)
+  S.corigin.cmd = ins.line
+  S.cmd_set = true
+end
+
+HANDLERS.entrypoint = function(S, ins)
+  S.config.entrypoint = ins.json and ins.words or shell_form(S, ins, ins.rest)
+  S.corigin.entrypoint = ins.line
+  if not S.cmd_set and (S.config.cmd ~= nil or not S.root.scratch) then
+    -- docker build clears a CMD that comes from the base image or an earlier stage
+    S.config.cmd = {}
+    S.corigin.cmd, S.corigin.cmd_reset = ins.line, true
+  end
+end
+
+HANDLERS.shell = function(S, ins)
+  if not ins.json then
+    S.problem(ins.line, "SHELL needs the JSON form, like SHELL [\"/bin/bash\", \"-c\"]")
+  else
+    S.shell = table.move(ins.words, 1, #ins.words, 1, { line = ins.line })
+  end
+end
+
+HANDLERS.workdir = function(S, ins)
+  local v = expander(S, ins)(ins.rest or "")
+  single_platform(S, ins, "WORKDIR", v)
+  if v:sub(1, 1) ~= "/" then
+    note_relative(S, ins)
+    v = S.workdir .. "/" .. v
+  end
+  S.workdir, S.workdir_set = clean_abs(v), true
+  local parts = clean_parts(S.workdir)
+  for k = 1, #parts do S.known_dirs["/" .. table.concat(parts, "/", 1, k)] = true end
+  S.config.workdir, S.corigin.workdir = S.workdir, ins.line
+end
+
+local function simple(key, what)
+  return function(S, ins)
+    S.config[key] = expander(S, ins)(ins.rest or "")
+    single_platform(S, ins, what, S.config[key])
+    S.corigin[key] = ins.line
+  end
+end
+HANDLERS.user = simple("user", "USER")
+HANDLERS.stopsignal = simple("stop_signal", "STOPSIGNAL")
+
+HANDLERS.expose = function(S, ins)
+  local ex = expander(S, ins)
+  local ports = {}
+  -- the words are split again after expansion (EXPOSE $PORTS), as BuildKit does
+  for _, w in ipairs(ins.words or {}) do
+    for _, p in ipairs(split_whitespace(ex(w))) do ports[#ports + 1] = p end
+  end
+  for _, v in ipairs(ports) do
+    local port, proto = v:match("^(%d+)/(%a+)$")
+    if not port then port, proto = v:match("^(%d+)$"), "tcp" end
+    proto = proto and proto:lower()         -- BuildKit lowercases the protocol (80/TCP is 80/tcp)
+    if port and (proto == "tcp" or proto == "udp" or proto == "sctp") then
+      S.config.exposed_ports = S.config.exposed_ports or {}
+      add_unique(S.config.exposed_ports, port .. "/" .. proto)
+      S.corigin.exposed_ports = S.corigin.exposed_ports or ins.line
+    elseif v:match("^%d+%-%d+") then
+      S.problem(ins.line, "EXPOSE of the port range " .. v .. " is not translated: list the ports")
+    else
+      S.problem(ins.line, "EXPOSE " .. v .. " is not a port like 80 or 80/udp")
+    end
+  end
+end
+
+HANDLERS.volume = function(S, ins)
+  local ex = expander(S, ins)
+  for _, w in ipairs(ins.words or {}) do
+    local v = ex(w)
+    S.config.volumes = S.config.volumes or {}
+    if v ~= "" then add_unique(S.config.volumes, v) end
+    S.corigin.volumes = S.corigin.volumes or ins.line
+  end
+end
+
+HANDLERS.healthcheck = function(S, ins)
+  local h = ins.health
+  if not h then return end
+  S.corigin.healthcheck = ins.line
+  if h.kind == "NONE" then
+    S.config.healthcheck = { test = { "NONE" } }
+    return
+  end
+  local hc = {}
+  for _, fl in ipairs(ins.flags) do
+    local key = HEALTH_FLAGS[fl.name]
+    if not key or fl.value == nil then
+      S.problem(ins.line, "HEALTHCHECK: unknown flag --" .. fl.name)
+    elseif key == "retries" then
+      local r = fl.value:match("^%d+$") and tonumber(fl.value)
+      if r then hc.retries = r
+      else S.problem(ins.line, "HEALTHCHECK --retries=" .. fl.value .. " is not a count") end
+    elseif fl.value:match("^[%d.]+[a-zµ]+") then
+      hc[key] = fl.value
+    else
+      S.problem(ins.line, "HEALTHCHECK --" .. fl.name .. "=" .. fl.value .. " is not a duration like 30s")
+    end
+  end
+  if h.json then
+    hc.test = table.move(h.words, 1, #h.words, 2, { "CMD" })
+  else
+    hc.test = { "CMD-SHELL", h.rest }
+  end
+  S.config.healthcheck = hc
+end
+
+HANDLERS.onbuild = function(S, ins)
+  S.note(ins.line, "ONBUILD is dropped: it only acts when another Dockerfile builds FROM this image, " ..
+    "and OCI image configs have no place for it")
+end
+
+HANDLERS.maintainer = function(S, ins)
+  S.note(ins.line, "MAINTAINER is dropped (deprecated, and not a label): add labels[\"maintainer\"] if you want it")
+end
+
+-- ---- after the final stage ----
+
+-- docker build makes WORKDIR's folder; in hoist's image it exists only if a layer puts it there.
+local function check_workdir(S)
+  local wd = S.config.workdir
+  if not wd or wd == "/" then return end
+  for _, item in ipairs(S.result.layer_items) do
+    for _, e in ipairs(item.entries) do
+      local to = e.to:gsub("(.)/$", "%1")
+      if to == wd or to:sub(1, #wd + 1) == wd .. "/" then return end
+    end
+  end
+  S.note(S.corigin.workdir, "docker build makes the WORKDIR folder " .. wd .. "; no layer here puts " ..
+    "anything in it, so the image will not have it (container runtimes make a missing working directory)")
+end
+
+-- A JSON label value (screenshots, additional_urls) as a list of records, or nil.
+local function json_records(v, want)
+  local decoded = json.decode(v)
+  if type(decoded) ~= "table" or #decoded == 0 then return nil end
+  local list = {}
+  for i, rec in ipairs(decoded) do
+    if type(rec) ~= "table" or rec[1] ~= nil then return nil end
+    local r = {}
+    for rk, rv in pairs(rec) do
+      if type(rv) ~= "string" then return nil end
+      r[rk] = rv
+    end
+    for _, w in ipairs(want) do if type(r[w]) ~= "string" then return nil end end
+    list[i] = r
+  end
+  return list
+end
+
+-- The labels as hoist's fields where one exists, JSON values decoded, placeholders for the
+-- required ones the Dockerfile does not set.
+local function finish_labels(S)
+  local fields, origin = {}, {}
+  local raw_origin = S.result.origin.labels
+  for _, key in ipairs(sorted_keys(S.desc.labels)) do     -- sorted: notes come out in one order
+    local v = S.desc.labels[key]
     local field = FIELD_BY_KEY[key] or key
     local value = v
     if field == "screenshots" or field == "additional_urls" then
       local want = field == "screenshots" and { "alt", "url" } or { "title", "url" }
-      local decoded = json.decode(v)
-      local ok = type(decoded) == "table" and #decoded > 0
-      if ok then
-        local list = {}
-        for i, rec in ipairs(decoded) do
-          if type(rec) ~= "table" or rec[1] ~= nil then ok = false break end
-          local r = {}
-          for rk, rv in pairs(rec) do
-            if type(rv) ~= "string" then ok = false end
-            r[rk] = rv
-          end
-          for _, w in ipairs(want) do if type(r[w]) ~= "string" then ok = false end end
-          list[i] = r
-        end
-        if ok then value = list end
-      end
-      if not ok then
-        note(result.origin.labels[key], "LABEL " .. key .. " is not a JSON array of {" .. table.concat(want, ", ") ..
+      value = json_records(v, want)
+      if not value then
+        value = v
+        S.note(raw_origin[key], "LABEL " .. key .. " is not a JSON array of {" .. table.concat(want, ", ") ..
           "} records: kept as written (hoist release will say what is wrong)")
       end
     elseif field == "categories" then
       -- a list only when hoist.label joins it back into the very same text
       local list = {}
-      for item in (v .. ","):gmatch("([^,]*),") do list[#list + 1] = item end
-      local ok = true
-      for _, c in ipairs(list) do if c == "" or c ~= trim(c) then ok = false end end
-      if ok then value = list end
+      for item in (v .. ","):gmatch("([^,]*),") do
+        if item == "" or item ~= trim(item) then list = nil break end
+        list[#list + 1] = item
+      end
+      value = list or v
     end
     if field == key and not key:find(".", 1, true) then
-      -- hoist.label takes a raw label only when its key has a dot (a key without one would be
-      -- taken for a misspelled field); keep it, and say so
-      problem(result.origin.labels[key], "LABEL " .. key .. " has no dot in its key: hoist.label refuses such raw " ..
+      -- hoist.label takes a raw key only with a dot in it (else it would be a misspelled field)
+      S.problem(raw_origin[key], "LABEL " .. key .. " has no dot in its key: hoist.label refuses such raw " ..
         "keys (rename it, e.g. org.example." .. key .. ")")
     end
-    fields[field] = value
-    forigin[field] = result.origin.labels[key]
+    fields[field], origin[field] = value, raw_origin[key]
   end
-  if opts.title then
-    fields.title = opts.title
-    forigin.title = nil
+  if S.opts.title then
+    fields.title, origin.title = S.opts.title, nil
   elseif fields.title == nil then
-    fields.title = opts.default_title or "<fill in: the title shown in Docker Desktop>"
+    fields.title = S.opts.default_title or "<fill in: the title shown in Docker Desktop>"
   end
-  result.placeholders = {}
+  S.result.placeholders = {}
   for _, k in ipairs(label.KEYS) do
     if k.required and fields[k.field] == nil then
       fields[k.field] = PLACEHOLDERS[k.field]
-      result.placeholders[k.field] = true
+      S.result.placeholders[k.field] = true
     end
   end
-  desc.labels = fields
-  result.origin.labels = forigin
-  desc.name = opts.name
+  S.desc.labels, S.result.origin.labels = fields, origin
+end
 
-  -- layers: one per COPY/ADD
-  for _, item in ipairs(result.layer_items) do
-    if #item.entries == 1 then
-      desc.layers[#desc.layers + 1] = item.entries[1]
-    elseif #item.entries > 1 then
-      desc.layers[#desc.layers + 1] = item.entries
-    end
-  end
-  if opts.context_outside then
-    problem(nil, "the build context (the Dockerfile's folder) is outside DIR: hoist takes layer files from inside DIR only; " ..
-      "run init with DIR = the Dockerfile's folder (or a parent)")
-  end
-
-  -- the build stages the final one copies from, and those they need in turn
+-- The build stages the final one copies from, and the ones those need in turn, in file order.
+local function finish_build_stages(S)
   local needed = {}
   local function need(st)
     if not st or needed[st] then return end
@@ -1636,31 +1597,129 @@ function dockerfile.translate(parsed, opts)
     need(st.parent)
     for _, ins in ipairs(st.instructions) do
       for _, fl in ipairs(ins.flags) do
-        if ins.cmd == "copy" and fl.name == "from" and fl.value then need(find_stage(fl.value, st.index)) end
+        if ins.cmd == "copy" and fl.name == "from" and fl.value then need(find_stage(S, fl.value, st.index)) end
       end
     end
   end
-  for _, o in ipairs(result.outputs) do need(o.stage) end
-  for _, st in ipairs(stages) do
+  for _, o in ipairs(S.result.outputs) do need(o.stage) end
+  for _, st in ipairs(S.stages) do
     if needed[st] then
       local outs = {}
-      for _, o in ipairs(result.outputs) do if o.stage == st then outs[#outs + 1] = o end end
-      result.build_stages[#result.build_stages + 1] = {
+      for _, o in ipairs(S.result.outputs) do if o.stage == st then outs[#outs + 1] = o end end
+      S.result.build_stages[#S.result.build_stages + 1] = {
         label = st.label, name = st.name, index = st.index, line = st.from.line, image = st.image,
-        per_platform = per_platform(st), from = st.from, instructions = st.instructions, outputs = outs,
+        per_platform = per_platform(S, st), from = st.from, instructions = st.instructions, outputs = outs,
       }
     end
   end
-  result.images = {}
-  for _, o in ipairs(result.outputs) do
-    if o.image then result.images[#result.images + 1] = o end
+  for _, o in ipairs(S.result.outputs) do
+    if o.image then S.result.images[#S.result.images + 1] = o end
+  end
+end
+
+--[[
+Translates a parsed Dockerfile's final stage. opts: build_args = { NAME = VALUE }, context (the
+build context folder, to stat and glob sources; without it sources are taken as files),
+dir_prefix (the path from the extension folder to the context), ignore (ignore_patterns),
+file and ignore_file (names used in problems), name, title, default_title, platforms,
+context_outside. Returns result: desc (the description), problems and notes ({ file, line,
+message }), layer_items, outputs and build_stages (for the hook), origin (the lines), stage.
+]]
+function dockerfile.translate(parsed, opts)
+  if type(parsed) ~= "table" or type(parsed.instructions) ~= "table" then
+    error("dockerfile.translate: the result of dockerfile.parse expected", 2)
+  end
+  opts = opts or {}
+  for _, k in ipairs(sorted_keys(opts)) do
+    if not TRANSLATE_OPTS[k] then error("dockerfile.translate: unknown option " .. tostring(k), 2) end
+  end
+  local S = new_state(parsed, opts)
+  local result = S.result
+  for _, p in ipairs(parsed.problems or {}) do S.problem(p.line, p.message) end
+  local syntax = parsed.directives and parsed.directives.syntax
+  if syntax and not syntax:match("^docker/dockerfile") then
+    S.note(1, "the syntax directive names the frontend " .. syntax ..
+      "; the import reads the file as a standard Dockerfile")
   end
 
-  table.sort(result.problems, function(a, b)
-    if a.file ~= b.file then return a.file == file end
-    return (a.line or 0) < (b.line or 0)
-  end)
-  table.sort(result.notes, function(a, b) return (a.line or 0) < (b.line or 0) end)
+  split_stages(S, parsed)
+  if #S.stages == 0 then
+    S.problem(nil, "no FROM instruction: a Dockerfile needs at least one stage")
+    return result
+  end
+  global_args(S)
+  resolve_stages(S)
+
+  -- the final stage, and the stages it is built on (FROM an earlier stage), root first
+  local final = S.stages[#S.stages]
+  local chain = {}
+  local st = final
+  while st do
+    table.insert(chain, 1, st)
+    st = st.parent
+  end
+  S.root = chain[1]
+  result.stage = { line = final.from.line, name = final.name, index = final.index }
+  S.desc = { platforms = S.platforms, labels = {}, layers = {}, config = {}, name = opts.name }
+  S.config, S.corigin = S.desc.config, result.origin.config
+  result.desc = S.desc
+
+  result.origin.base = S.root.from.line
+  if not S.root.scratch then
+    local base = S.root.image
+    if base:find(PER_PLATFORM_MARK) then
+      S.desc.base = {}
+      for _, p in ipairs(S.platforms) do S.desc.base[p] = expand_marks(base, p) end
+    else
+      S.desc.base = base
+    end
+  end
+
+  for _, stage in ipairs(chain) do
+    if stage.platform then
+      S.note(stage.from.line, "FROM --platform=" .. stage.platform ..
+        " is dropped: hoist builds every platform of `platforms`")
+    end
+    S.current, S.cmd_set = stage, false
+    S.scope = { args = {}, arg_lines = {} }      -- ARGs are the stage's own; ENV carries on
+    for _, ins in ipairs(stage.instructions) do
+      local handler = HANDLERS[ins.cmd]
+      if handler and not ins.error and not ins.unknown then handler(S, ins) end
+    end
+  end
+
+  check_workdir(S)
+  if next(S.env) ~= nil then
+    S.config.env = S.env
+    result.origin.env = S.env_lines
+  end
+  for _, name in ipairs(sorted_keys(S.build_args)) do
+    if not S.used_build_args[name] then
+      S.note(nil, "--build-arg " .. name .. " is not an ARG of the final stage or of FROM: unused")
+    end
+  end
+  finish_labels(S)
+  for _, item in ipairs(result.layer_items) do       -- one layer per COPY/ADD
+    if #item.entries == 1 then
+      S.desc.layers[#S.desc.layers + 1] = item.entries[1]
+    elseif #item.entries > 1 then
+      S.desc.layers[#S.desc.layers + 1] = item.entries
+    end
+  end
+  if opts.context_outside then
+    S.problem(nil, "the build context (the Dockerfile's folder) is outside DIR: hoist takes layer files from " ..
+      "inside DIR only; run init with DIR = the Dockerfile's folder (or a parent)")
+  end
+  finish_build_stages(S)
+
+  -- by file (the Dockerfile first), line, then the order they were found in
+  local function order(a, b)
+    if a.file ~= b.file then return a.file == S.file end
+    if (a.line or 0) ~= (b.line or 0) then return (a.line or 0) < (b.line or 0) end
+    return a.seq < b.seq
+  end
+  table.sort(result.problems, order)
+  table.sort(result.notes, order)
   return result
 end
 
@@ -1693,12 +1752,6 @@ local function lua_key(k)
   return "[" .. lua_string(tostring(k)) .. "]"
 end
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
-end
 
 -- A value on one line: strings, numbers, booleans, arrays and records of them.
 local function inline(v)
@@ -1757,7 +1810,9 @@ function dockerfile.render(result)
     w("  base = " .. lua_string(desc.base) .. "," .. at(result.origin.base))
   elseif type(desc.base) == "table" then
     w("  base = {" .. at(result.origin.base) .. " (a TARGET* ARG: one base per platform)")
-    for _, p in ipairs(sorted_keys(desc.base)) do w("    [" .. lua_string(p) .. "] = " .. lua_string(desc.base[p]) .. ",") end
+    for _, p in ipairs(sorted_keys(desc.base)) do
+      w("    [" .. lua_string(p) .. "] = " .. lua_string(desc.base[p]) .. ",")
+    end
     w("  },")
   else
     w("  -- no base: FROM scratch" .. at(result.origin.base))
@@ -1923,7 +1978,7 @@ name, title, default_title, platforms. Returns the translate result plus .text (
 function dockerfile.import(path, dir, opts)
   if type(path) ~= "string" or type(dir) ~= "string" then error("dockerfile.import: path and dir expected", 2) end
   opts = opts or {}
-  for k in pairs(opts) do
+  for _, k in ipairs(sorted_keys(opts)) do
     if not IMPORT_OPTS[k] then error("dockerfile.import: unknown option " .. tostring(k), 2) end
   end
   local text, err, kind = fs.read(path)

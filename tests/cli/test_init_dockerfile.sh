@@ -211,6 +211,16 @@ run 3 "$HOIST" init --json --from-dockerfile "$tmp/run-final/Dockerfile" "$tmp/r
 py out 'assert len(r["problems"]) == 7 and r["file"].endswith("/run-final/extension.lua"), r
 assert r["layers"] == 3 and r["build_stages"] == [], r'
 
+# ---- the same Dockerfile gives the same extension.lua, byte for byte, in separate runs ----
+for f in extension-sdk labels run-final; do
+  for n in 1 2; do
+    mkdir -p "$tmp/same$n"; rm -rf "$tmp/same$n/$f"; cp -R "$FIX/$f" "$tmp/same$n/$f"
+    "$HOIST" init -q --from-dockerfile "$tmp/same$n/$f/Dockerfile" "$tmp/same$n/$f" >/dev/null 2>&1
+  done
+  if [ -s "$tmp/same1/$f/extension.lua" ] && cmp -s "$tmp/same1/$f/extension.lua" "$tmp/same2/$f/extension.lua"; then ok
+  else ko "two imports of $f differ"; diff "$tmp/same1/$f/extension.lua" "$tmp/same2/$f/extension.lua" | head -20; fi
+done
+
 # ---- init into another folder: paths stay relative to DIR, a context outside DIR is a problem ----
 mkdir -p "$tmp/parent"; cp -R "$FIX/labels" "$tmp/parent/ctx"
 run 0 "$HOIST" init --from-dockerfile "$tmp/parent/ctx/Dockerfile" "$tmp/parent"
