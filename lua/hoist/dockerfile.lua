@@ -4,7 +4,7 @@ extension description (the table DIR/extension.lua returns), for `hoist init --f
 docs/dockerfile-import.md says what is translated, how, and what is not.
 
   dockerfile.parse(text)                      -> parsed { instructions, directives, escape, problems }
-  dockerfile.expand(word, lookup [, escape])  -> value, info { used, unset } | nil, err
+  dockerfile.expand(word, lookup [, escape])  -> value, info { used, unset } | nil, err, "syntax"
   dockerfile.ignore_patterns(text)            -> patterns of a .dockerignore (with .line)
   dockerfile.ignored(patterns, path)          -> whether docker leaves path out of the context
   dockerfile.ignore_below(patterns, dir)      -> { excluded, patterns, inexpressible }
@@ -495,7 +495,7 @@ function dockerfile.expand(word, lookup, escape)
 
   local ok, result = pcall(process_stop_on, nil)
   if not ok then
-    if type(result) == "table" then return nil, result[1] end
+    if type(result) == "table" then return nil, result[1], "syntax" end
     error(result, 0)
   end
   return result, info
@@ -1498,8 +1498,14 @@ HANDLERS.healthcheck = function(S, ins)
 end
 
 HANDLERS.onbuild = function(S, ins)
-  S.note(ins.line, "ONBUILD is dropped: it only acts when another Dockerfile builds FROM this image, " ..
-    "and OCI image configs have no place for it")
+  if S.current ~= S.final then
+    -- the final stage starts FROM this one, so docker runs the trigger in it
+    S.problem(ins.line, "ONBUILD in a stage the final one is built on runs in the final stage: not translated " ..
+      "(write its instruction out in the final stage)")
+  else
+    S.note(ins.line, "ONBUILD is dropped: it only acts when another Dockerfile builds FROM this image, " ..
+      "and OCI image configs have no place for it")
+  end
 end
 
 HANDLERS.maintainer = function(S, ins)
@@ -1652,6 +1658,7 @@ function dockerfile.translate(parsed, opts)
 
   -- the final stage, and the stages it is built on (FROM an earlier stage), root first
   local final = S.stages[#S.stages]
+  S.final = final
   local chain = {}
   local st = final
   while st do
@@ -1985,7 +1992,9 @@ function dockerfile.import(path, dir, opts)
   if not text then return nil, err, kind end
   local context = path:match("^(.*)/[^/]*$") or "."
   if context == "" then context = "/" end
-  local ignore_path = (context == "/" and "" or context) .. "/.dockerignore"
+  -- BuildKit reads NAME.dockerignore next to a Dockerfile called NAME before .dockerignore
+  local ignore_path = path .. ".dockerignore"
+  if not fs.exists(ignore_path) then ignore_path = (context == "/" and "" or context) .. "/.dockerignore" end
   local patterns = {}
   if fs.exists(ignore_path) then
     local itext, ierr, ikind = fs.read(ignore_path)

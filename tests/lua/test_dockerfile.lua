@@ -154,8 +154,8 @@ t.test("expansion: $VAR ${VAR} ${VAR:-d} ${VAR:+a} and the forms without ':'", f
   t.eq(expand("${A:+alt} [${B:+alt}] [${E:+alt}] ${E+set}", vars), "alt [] [] set")
   t.eq(expand("${B:-${A}-nested}", vars), "x-nested")
   t.eq(expand("$ alone, $1 and ${A}$", vars), "$ alone,  and x$")
-  local _, err = d.expand("${A:?must be set} ${B:?must be set}", vars)
-  t.eq(err, "B: must be set")
+  local none, err, kind = d.expand("${A:?must be set} ${B:?must be set}", vars)
+  t.same({ none, err, kind }, { nil, "B: must be set", "syntax" })
   t.eq(select(2, d.expand("${A", vars)), "syntax error: missing '}'")
   t.eq(select(2, d.expand("${}", vars)), "syntax error: bad substitution")
   t.ok(select(2, d.expand("${A#x}", vars)):find("unsupported modifier", 1, true))
@@ -483,9 +483,21 @@ MAINTAINER someone
   t.eq(c.user, "1000:1000")
   has(r.notes, 11, "ONBUILD is dropped")
   has(r.notes, 12, "MAINTAINER is dropped")
+  has(tr("FROM alpine AS base\nONBUILD COPY . /app\nFROM base\n").problems, 2, "ONBUILD in a stage the final one is built on")
   t.same(tr("FROM scratch\nHEALTHCHECK NONE\n").desc.config.healthcheck, { test = { "NONE" } })
   t.same(tr("FROM scratch\nHEALTHCHECK CMD wget -q x || exit 1\n").desc.config.healthcheck,
     { test = { "CMD-SHELL", "wget -q x || exit 1" } })
+end)
+
+t.test("import: a Dockerfile's own NAME.dockerignore comes before .dockerignore", function()
+  local ctx = context("own-ignore", { ["app.Dockerfile"] = "FROM scratch\nCOPY ui /ui\n",
+    ["app.Dockerfile.dockerignore"] = "**/*.map\n", [".dockerignore"] = "**/*.log\n", ["ui/a.js"] = "" })
+  local own = assert(d.import(ctx .. "/app.Dockerfile", ctx))
+  t.same(own.desc.layers, { { from = "ui", to = "/ui", exclude = { "**/*.map" } } })
+  assert(fs.write(ctx .. "/Dockerfile", "FROM scratch\nCOPY ui /ui\n"))
+  local plain = assert(d.import(ctx .. "/Dockerfile", ctx))
+  t.same(plain.desc.layers, { { from = "ui", to = "/ui", exclude = { "**/*.log" } } })
+  t.ok(plain.text:find('{ from = "ui", to = "/ui", exclude = { "**/*.log" } },', 1, true))
 end)
 
 t.test("options are checked; misuse raises", function()
