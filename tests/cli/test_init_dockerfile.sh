@@ -6,11 +6,13 @@
 # COPY only), buildah's image (config, labels, files) is compared with what extension.lua says.
 # Exit 77 when buildah cannot run here (after everything else passed).
 # usage: test_init_dockerfile.sh PATH/TO/hoist
+# shellcheck disable=SC2016  # the single-quoted Python and Lua snippets are not for the shell to expand
 HOIST=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FIX=$ROOT/tests/fixtures/dockerfiles
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=../check.sh
 . "$ROOT/tests/check.sh"
 
 # dump.lua DIR: DIR/extension.lua's table as JSON (functions as "<function>"), with what the
@@ -229,7 +231,7 @@ py out 'assert r["layers"] == [[{"from": "ctx/metadata.json", "to": "/metadata.j
 assert r["name"] == "acme/parent", r["name"]'
 run 3 "$HOIST" init --from-dockerfile "$tmp/parent/ctx/Dockerfile" "$tmp/elsewhere"
 expect err 'the build context \(the Dockerfile.s folder\) is outside DIR'
-[ -f "$tmp/elsewhere/extension.lua" ] && ok || ko "init did not make DIR and write extension.lua"
+if [ -f "$tmp/elsewhere/extension.lua" ]; then ok; else ko "init did not make DIR and write extension.lua"; fi
 
 # ---- usage ----
 run 2 "$HOIST" init --from-dockerfile "$tmp/none/Dockerfile" "$tmp/x";   expect err "^hoist: no Dockerfile at '$tmp/none/Dockerfile'$"
@@ -240,7 +242,7 @@ run 2 "$HOIST" init --from-dockerfile "$FIX/labels/Dockerfile" "$tmp/y" --build-
 expect err "invalid --build-arg 'bad name=1'"
 run 2 "$HOIST" init "$tmp/z" --build-arg A=1;                              expect err '\-\-build-arg goes with --from-dockerfile'
 run 2 "$HOIST" init --from-dockerfile "$FIX/labels/Dockerfile" "$tmp/y" --frob; expect err "unknown option '--frob'"
-[ ! -e "$tmp/y" ] && [ ! -e "$tmp/z" ] && ok || ko "a usage error wrote something"
+if [ ! -e "$tmp/y" ] && [ ! -e "$tmp/z" ]; then ok; else ko "a usage error wrote something"; fi
 
 # ---- buildah: the same Dockerfile built for real, compared with extension.lua ----
 # side.lua DIR OUT PLATFORM: hoist's view, one uncompressed layer per entry (hoist.oci builds it
