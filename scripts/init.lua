@@ -1,6 +1,7 @@
 -- Scaffold a new extension folder: extension.lua, metadata.json, an icon and a UI stub.
 --
 -- usage: hoist init DIR [--name REPO/NAME] [--title TITLE] [--json]
+--        hoist init --from-dockerfile [PATH] DIR [--build-arg NAME=VALUE]... [--name REPO/NAME] [--title TITLE]
 --
 -- Writes DIR/extension.lua (every label, the two platforms, the layers), DIR/metadata.json (a
 -- dashboard tab), DIR/docker.svg and DIR/ui/index.html. What only you know (vendor, description,
@@ -12,15 +13,133 @@
 -- DIR must not exist yet, or be empty.
 --
 -- Exit codes: 0 written; 1 DIR is not empty or cannot be written; 2 usage.
+--
+-- --from-dockerfile [PATH]: writes only DIR/extension.lua, translated from the final stage of the
+-- Dockerfile at PATH (default ./Dockerfile; its folder is the build context, with its
+-- .dockerignore): FROM -> base, LABEL -> labels, COPY/ADD -> layers, CMD ENTRYPOINT ENV WORKDIR
+-- USER EXPOSE VOLUME STOPSIGNAL HEALTHCHECK -> config, COPY --from=STAGE -> layers from build/STAGE
+-- and a before_build hook listing what each stage must make. DIR may hold files (usually it is
+-- the Dockerfile's folder: `hoist init --from-dockerfile Dockerfile .`) but not extension.lua.
+-- --build-arg NAME=VALUE  overrides an ARG's default (repeatable; NAME alone takes $NAME)
+-- Each problem (what hoist cannot reproduce, like RUN in the final stage) is one line on stderr
+-- naming PATH:LINE; docs/dockerfile-import.md says what is translated and how.
+-- Exit codes: 0 written; 1 extension.lua exists or cannot be written; 2 usage or no Dockerfile;
+-- 3 the Dockerfile has problems (extension.lua is still written when it can be).
 local cli = require("hoist.cli")
 local fs = require("hoist.fs")
 local json = require("hoist.json")
 
-local USAGE = "usage: hoist init DIR [--name REPO/NAME] [--title TITLE] [--json]"
-local opts, args = cli.parse(arg, { usage = USAGE, options = {
+local USAGE = "usage: hoist init DIR [--name REPO/NAME] [--title TITLE] [--json], or " ..
+  "hoist init --from-dockerfile [PATH] DIR [--build-arg NAME=VALUE]... [--name REPO/NAME] [--title TITLE] [--json]"
+
+-- "--from-dockerfile=PATH" is the flag plus its path; "--from-dockerfile PATH DIR" is told from
+-- "--from-dockerfile DIR" by the number of positional arguments.
+local argv, dockerfile_path = {}, nil
+for _, a in ipairs(arg) do
+  local v = a:match("^%-%-from%-dockerfile=(.*)$")
+  if v then
+    if v == "" then cli.usage_error("option '--from-dockerfile=' needs a path; " .. USAGE) end
+    dockerfile_path = v
+    argv[#argv + 1] = "--from-dockerfile"
+  else
+    argv[#argv + 1] = a
+  end
+end
+local opts, args = cli.parse(argv, { usage = USAGE, options = {
   ["--name"] = { key = "name", value = true },
   ["--title"] = { key = "title", value = true },
+  ["--from-dockerfile"] = { key = "from_dockerfile" },
+  ["--build-arg"] = { key = "build_args", value = true, list = true },
 } })
+
+local function valid_name(name)
+  return name:match("^[a-z0-9][a-z0-9._/-]*$") ~= nil
+end
+
+-- hoist init --from-dockerfile [PATH] DIR
+local function from_dockerfile()
+  local dockerfile = require("hoist.dockerfile")
+  local path, dir
+  if dockerfile_path then
+    if #args ~= 1 then cli.usage_error(USAGE) end
+    path, dir = dockerfile_path, args[1]
+  elseif #args == 1 then
+    path, dir = "Dockerfile", args[1]
+  elseif #args == 2 then
+    path, dir = args[1], args[2]
+  else
+    cli.usage_error(USAGE)
+  end
+  dir = dir:gsub("(.)/+$", "%1")
+  local build_args = {}
+  for _, a in ipairs(opts.build_args or {}) do
+    local k, v = a:match("^([%a_][%w_]*)=(.*)$")
+    if not k then
+      k = a:match("^([%a_][%w_]*)$")
+      if not k then cli.usage_error("invalid --build-arg '" .. a .. "' (NAME=VALUE, or NAME to take $NAME)") end
+      v = os.getenv(k)
+    end
+    if v ~= nil then build_args[k] = v end
+  end
+  if fs.stat(path, true) == nil then cli.usage_error("no Dockerfile at '" .. path .. "'") end
+  if fs.stat(path, true).type == "dir" then cli.usage_error("'" .. path .. "' is a folder, not a Dockerfile") end
+  local target = (dir == "/" and "" or dir) .. "/extension.lua"
+  if fs.exists(target) then
+    cli.fail(cli.EXIT.failure, "'" .. target .. "' exists: init never overwrites it (move it away to import again)")
+  end
+  if not fs.exists(dir) then
+    local ok, err = fs.mkdir(dir)
+    if not ok then cli.fail(cli.EXIT.failure, err) end
+  elseif fs.stat(dir, true).type ~= "dir" then
+    cli.fail(cli.EXIT.failure, "'" .. dir .. "' exists and is not a folder")
+  end
+  local real = fs.realpath(dir) or dir
+  local base = real:match("([^/]+)$") or "extension"
+  local name = opts.name or ("acme/" .. base:lower():gsub("[^a-z0-9._-]+", "-"))
+  if not valid_name(name) then
+    cli.usage_error("invalid --name '" .. name .. "' (a lowercase repository path like acme/my-extension)")
+  end
+  local result, err = dockerfile.import(path, dir, {
+    build_args = build_args, name = name, title = opts.title, default_title = base,
+  })
+  if not result then cli.fail(cli.EXIT.failure, err) end
+  local written
+  if result.text then
+    local ok, werr = fs.write(target, result.text)
+    if not ok then cli.fail(cli.EXIT.failure, werr) end
+    written = target
+  end
+  local problems, notes = {}, {}
+  for _, p in ipairs(result.problems) do problems[#problems + 1] = dockerfile.problem_line(p) end
+  for _, p in ipairs(result.notes) do notes[#notes + 1] = dockerfile.problem_line(p) end
+  local stages = {}
+  for _, bs in ipairs(result.build_stages) do stages[#stages + 1] = bs.name or tostring(bs.index) end
+  local layers = result.desc and #result.desc.layers or 0
+  local text = {}
+  if written then
+    text[1] = string.format("wrote %s from %s (its final stage, line %d: %d layer%s)", written, path,
+      result.stage.line, layers, layers == 1 and "" or "s")
+    if #stages > 0 then
+      text[#text + 1] = "  before_build: make what the build stages " .. table.concat(stages, ", ") ..
+        " make (the hook in extension.lua says what and where)"
+    end
+    text[#text + 1] = "next: fill in the <fill in: ...> placeholders, then"
+    text[#text + 1] = "  hoist release " .. dir .. " --version 0.1.0"
+  end
+  cli.output({ file = written or json.null, dockerfile = path, name = name, problems = json.array(problems),
+    notes = json.array(notes), build_stages = json.array(stages), layers = layers }, text)
+  if not cli.quiet() then
+    for _, n in ipairs(notes) do io.stderr:write("note: ", n, "\n") end
+  end
+  for _, p in ipairs(problems) do io.stderr:write(p, "\n") end
+  if #problems > 0 then
+    cli.fail(cli.EXIT.validation, string.format("%d problem%s in %s: %s", #problems, #problems == 1 and "" or "s",
+      path, written and ("fill them in by hand in " .. written) or "nothing was written"))
+  end
+end
+
+if opts.from_dockerfile then return from_dockerfile() end
+if opts.build_args then cli.usage_error("--build-arg goes with --from-dockerfile; " .. USAGE) end
 if #args ~= 1 then cli.usage_error(USAGE) end
 local dir = args[1]:gsub("/+$", "")
 if dir == "" then cli.usage_error(USAGE) end
