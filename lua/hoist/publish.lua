@@ -8,9 +8,12 @@
 -- Registries: the distribution API has no conditional PUT. The version tag is looked up right
 -- before it is written and read back right after; the float tags are computed from a listing
 -- taken after the version tag is in place, and checked again after they are written (a float
--- tag another writer's higher version should have is handed to it). What remains is a window of
--- one request between the look-up and the PUT, in which two writers of the same version can both
--- write; the read-back then tells the loser, which fails naming the winner's digest.
+-- tag another writer's higher version should have is handed to it). Writers on one machine are
+-- serialised by a lock file per repository in the cache folder, so that between them the check and
+-- the write are one step. Writers on different machines keep a window of one request between the
+-- look-up and the PUT: the read-back tells the loser in most cases, but a writer whose PUT lands
+-- after the other's last read-back cannot be told (the API has no compare-and-swap).
+local fs = require("hoist.fs")
 local semver = require("hoist.semver")
 
 local publish = {}
@@ -106,7 +109,25 @@ end
 ---------------------------------------------------------------------------------------------------
 -- Registries: look, write, read back
 
+local registry_version_locked
+
+-- The lock that serialises this machine's writers of one repository (nil when there is no cache
+-- folder to keep it in: then only the read-back protects).
+local function repository_lock(ep)
+  local cache = require("hoist.oci").cache_dir()
+  if not cache or not fs.mkdir(cache .. "/locks") then return nil end
+  local name = require("hoist.oci.core").digest((ep.ref.api_host or "") .. "/" .. ep.repo):sub(8)
+  return fs.lock(cache .. "/locks/" .. name .. ".lock")
+end
+
 local function registry_version(ep, desc, bytes, version, opts)
+  local lock = repository_lock(ep)
+  local tags, err, code = registry_version_locked(ep, desc, bytes, version, opts)
+  if lock then lock:unlock() end
+  return tags, err, code
+end
+
+registry_version_locked = function(ep, desc, bytes, version, opts)
   local client, repo = ep.client, ep.repo
   local function target(tag)
     local d, err = client:head_manifest(repo, tag)

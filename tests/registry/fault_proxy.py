@@ -39,6 +39,10 @@ order their headers arrive):
                 whether the client sent an Authorization header to the other host (it must not)
   tags-500      every GET of a tag list gets 500 code UNKNOWN, not forwarded (a registry whose
                 listing fails while writes work)
+  steal-tag     a PUT of a manifest by tag is forwarded; once the registry answers 201, the proxy
+                itself PUTs the same body plus a newline (another digest, still a valid manifest)
+                under the same tag before it passes the answer on: another writer winning the
+                race for that tag right after the client's write
   garbage-json  a manifest or tag-list GET answered 200 has its body replaced by bytes that are
                 not JSON (same Content-Length): a registry that answers garbage
   scope-widen   forward everything, except that the 2nd request carrying a Bearer token gets
@@ -77,7 +81,7 @@ import urllib.parse
 
 PATTERNS = ("none", "fail-every-3", "429", "drop-before", "drop-mid", "delay", "writes-fail",
             "drop-patch", "patch-500", "chunk-min", "head-405", "delete-405", "corrupt-blobs",
-            "redirect-blobs", "scope-widen", "garbage-json", "tags-500")
+            "redirect-blobs", "scope-widen", "garbage-json", "tags-500", "steal-tag")
 BLOB_PATH = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
 STORAGE_PREFIX = "/_storage/"
 MAX_HEAD = 256 * 1024
@@ -494,11 +498,20 @@ class Handler(socketserver.BaseRequestHandler):
             body_done = threading.Event()
             body_failed = []
             pump = None
+            steal = (opts.pattern == "steal-tag" and method == "PUT" and kind == "length"
+                     and re.match(r"^/v2/.+/manifests/(?!sha256:)[^/]+$",
+                                  urllib.parse.urlsplit(target).path))
+            captured = []
+
+            def send_up(data):
+                if steal:
+                    captured.append(bytes(data))
+                up.sendall(data)
             if kind != "none" and not (kind == "length" and length == 0):
                 def pump_body():
                     try:
                         if kind == "length":
-                            copy_exact(self.rfile, length, up.sendall)
+                            copy_exact(self.rfile, length, send_up)
                         else:
                             copy_chunked(self.rfile, up.sendall)
                     except (Closed, OSError, ValueError) as e:
@@ -523,6 +536,8 @@ class Handler(socketserver.BaseRequestHandler):
                 break
             rheaders = header_list(rlines)
             rlines = self.rewrite_location(rlines)
+            if steal and status == 201 and body_done.wait(opts.timeout) and not body_failed:
+                self.steal_tag(target, headers, b"".join(captured) + b"\n")
             if opts.pattern == "scope-widen" and status == 401:
                 m = re.match(r'(?i)bearer\s+realm="([^"]*)"\s*,\s*service="([^"]*)"',
                              get_header(rheaders, "www-authenticate") or "")
@@ -605,6 +620,22 @@ class Handler(socketserver.BaseRequestHandler):
                 up.close()
             except OSError:
                 pass
+
+    def steal_tag(self, target, headers, body):
+        """steal-tag: another writer puts its manifest under the tag the client just wrote."""
+        opts = self.server.opts
+        conn = http.client.HTTPConnection(opts.up_host, opts.up_port, timeout=opts.timeout)
+        try:
+            h = {"Content-Type": get_header(headers, "content-type") or ""}
+            auth = get_header(headers, "authorization")
+            if auth:
+                h["Authorization"] = auth
+            conn.request("PUT", target, body=body, headers=h)
+            resp = conn.getresponse()
+            resp.read()
+            self.server.state.record(0, "PUT", target, "stolen", resp.status, self.started, headers)
+        finally:
+            conn.close()
 
     def rewrite_location(self, rlines):
         opts = self.server.opts

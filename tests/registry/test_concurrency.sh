@@ -121,6 +121,16 @@ for kind in layout registry; do
   echo "$kind: killed at a moving point, run again: $kill_ok/$ROUNDS finished every tag"
 done
 
+# ---------------------------------------------------------------- another writer, another machine
+# A writer on another machine (no shared lock) puts its manifest under the tag right after ours:
+# the read-back finds it, and the release fails naming it instead of claiming the tag.
+px=$(registry_proxy steal-tag "$tmp/reg")
+run 1 "$HOIST" --json release "$EXT" --version 1.0.0 --to "docker://${px#http://}/stolen/app" --latest
+stolen=$(target "docker://$host/stolen/app" 1.0.0)
+[ -n "$stolen" ] && ok || ko "the thief's manifest is not under 1.0.0"
+expect err "1.0.0 was released concurrently as $stolen; this release"
+[ -z "$(target "docker://$host/stolen/app" latest)" ] && ok || ko "latest was written by a release that lost its version tag"
+
 # ---------------------------------------------------------------- a tag listing that fails
 px=$(registry_proxy tags-500 "$tmp/reg")
 run 0 "$HOIST" release "$EXT" --version 2.0.0 --to "docker://$host/back/app" --latest
