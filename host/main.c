@@ -376,8 +376,14 @@ static void catch_signals(lua_State *L)
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;  /* no SA_RESTART: a blocking wait (a lock, a child) returns EINTR and is checked */
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  for (int i = 0; i < 2; i++) {
+    int sig = i == 0 ? SIGINT : SIGTERM;
+    struct sigaction old;
+    /* a signal the parent ignores (nohup, a shell's background job) stays ignored */
+    if (sigaction(sig, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+      continue;
+    sigaction(sig, &sa, NULL);
+  }
 }
 
 /* }=================================== */

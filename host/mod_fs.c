@@ -67,13 +67,16 @@ static int l_fs_stat(lua_State *L)
   return 1;
 }
 
+/* read(path [, max_bytes]) -> content: a regular file of at most max_bytes (default 1 GiB) */
 static int l_fs_read(lua_State *L)
 {
   const char *p = luaL_checkstring(L, 1);
+  lua_Integer max = luaL_optinteger(L, 2, (lua_Integer)1 << 30);
   struct hoist_err err;
   char *data;
   size_t len;
-  if (hoist_fs_read(p, (size_t)1 << 30, &data, &len, &err))
+  luaL_argcheck(L, max >= 0, 2, "must not be negative");
+  if (hoist_fs_read(p, (size_t)max, &data, &len, &err))
     return push_err(L, &err);
   lua_pushlstring(L, data, len);
   free(data);

@@ -9,6 +9,8 @@ local oci = require("hoist.oci")
 local extension = {}
 
 extension.REQUIRED_PLATFORMS = { "linux/amd64", "linux/arm64" }
+-- metadata.json is read whole, here and by validate (from a layer): no larger than this
+extension.METADATA_MAX = 1024 * 1024
 extension.METADATA_KEYS = { icon = true, ui = true, vm = true, host = true }
 extension.HOST_OSES = { "darwin", "windows", "linux" }
 
@@ -47,8 +49,11 @@ function extension.load(dir)
   dir = dir or "."
   local path = join(dir, "extension.lua")
   if not fs.exists(path) then return nil, "no extension description: '" .. path .. "' does not exist" end
+  -- read through hoist.fs: a FIFO or a device is refused instead of read (or waited on) forever
+  local text, rerr = fs.read(path, 4 * 1024 * 1024)
+  if not text then return nil, rerr end
   local env = setmetatable({}, { __index = _G })
-  local chunk, err = loadfile(path, "t", env)
+  local chunk, err = load(text, "@" .. path, "t", env)
   if not chunk then return nil, err end
   local saved = package.path
   package.path = dir .. "/.hoist/?.lua;" .. dir .. "/.hoist/?/init.lua;" .. saved
@@ -85,6 +90,9 @@ function extension.platform_layers(desc, platform, problems)
       for k, e in ipairs(entries) do
         if type(e) ~= "table" or type(e.from) ~= "string" or type(e.to) ~= "string" then
           problems[#problems + 1] = string.format("extension.lua: layer %d entry %d needs 'from' and 'to' strings", i, k)
+        elseif ("/" .. e.to .. "/"):find("/%.%./") then
+          problems[#problems + 1] = string.format("extension.lua: layer %d entry %d: 'to' path %q leaves the " ..
+            "image's root ('..' is not allowed)", i, k, e.to)
         else
           local mode = e.mode
           if mode ~= nil and not (type(mode) == "string" and mode:match("^0?[0-7][0-7][0-7]$"))
@@ -400,14 +408,20 @@ function extension.check(desc, opts)
   extension.check_placeholders(fields, problems)
 
   -- metadata.json, in every platform's tree
-  local meta_text
+  local meta_text, meta_read
   for _, view in ipairs(plan.platforms) do
     local host = extension.find_in_image(view, "/metadata.json")
     if not host then
       problems[#problems + 1] = "metadata.json is missing from the " .. view.name ..
         " image (no layer puts a file at /metadata.json)"
-    elseif not meta_text then
-      meta_text = fs.read(host)
+    elseif not meta_read then
+      local rerr
+      meta_read = true
+      meta_text, rerr = fs.read(host, extension.METADATA_MAX)
+      if not meta_text then
+        -- a folder, a FIFO, unreadable or too big: the metadata checks cannot be skipped
+        problems[#problems + 1] = "metadata.json: " .. tostring(rerr)
+      end
       plan.metadata_path = host
     end
   end

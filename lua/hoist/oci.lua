@@ -303,11 +303,31 @@ end
 What oci.layers would do, without building or writing anything: for each spec { key, digest,
 size } when the cache already holds its blob, else { key } (it would be built).
 ]]
+--[[
+Plans every spec (walking its files: a file that cannot go into a layer, such as a FIFO, is an
+error here, before anything is built) for oci.layers / oci.cached_layers, which take it as
+opts.plans instead of walking the files again. Returns the plan set or nil, err, code.
+]]
+function oci.plan(specs, opts)
+  local plans, by_key, order = plan_specs(specs, opts or {})
+  if not plans then return nil, by_key, order end
+  return { plans = plans, by_key = by_key, order = order, specs = specs }
+end
+
+local function planned(specs, opts)
+  local set = opts.plans
+  if set then
+    if set.specs ~= specs then error("oci: opts.plans was made for other specs", 3) end
+    return set.plans, set.by_key, set.order
+  end
+  return plan_specs(specs, opts)
+end
+
 function oci.cached_layers(specs, opts)
   opts = opts or {}
   local cache = opts.cache
   if cache == nil then cache = oci.cache_dir() end
-  local plans, err, code = plan_specs(specs, opts)
+  local plans, err, code = planned(specs, opts)
   if not plans then return nil, err, code end
   local out = {}
   for i, p in ipairs(plans) do
@@ -334,7 +354,7 @@ function oci.layers(store, specs, opts)
   opts = opts or {}
   local cache = opts.cache
   if cache == nil then cache = oci.cache_dir() end
-  local plans, by_key, order = plan_specs(specs, opts)
+  local plans, by_key, order = planned(specs, opts)
   if not plans then return nil, by_key, order end
   local to_build, build_keys = {}, {}
   for _, key in ipairs(order) do

@@ -110,6 +110,8 @@ function release.resolve_version(ctx)
   return true
 end
 
+local layer_specs
+
 function release.validate(ctx)
   local platforms = ctx.opts.platforms
   local plan, problems = extension.check(ctx.desc, {
@@ -117,6 +119,21 @@ function release.validate(ctx)
   })
   ctx.plan = plan
   for _, p in ipairs(problems) do ctx.problems[#ctx.problems + 1] = p end
+  if #ctx.problems == 0 then
+    -- the files are walked now, so that what cannot go into a layer (a FIFO, a device, a name
+    -- that is not UTF-8) is a problem of the extension found by validation and --dry-run; the
+    -- build reuses these plans
+    local epoch, eerr = oci.source_date_epoch()
+    if not epoch then return fail(cli.EXIT.usage, eerr) end
+    ctx.epoch = epoch
+    ctx.layer_specs, ctx.layer_owner = layer_specs(ctx)
+    local set, perr = oci.plan(ctx.layer_specs, { mtime = epoch, root = fs.realpath(ctx.dir) })
+    if not set then
+      ctx.problems[#ctx.problems + 1] = tostring(perr)
+    else
+      ctx.layer_plans = set
+    end
+  end
   if #ctx.problems > 0 then
     return fail(cli.EXIT.validation, string.format("%d problem%s found in '%s'; nothing was built",
       #ctx.problems, #ctx.problems == 1 and "" or "s", ctx.dir))
@@ -177,7 +194,7 @@ function release.git_revision(dir)
   end
 end
 
-local function layer_specs(ctx)
+layer_specs = function(ctx)
   local specs, owner = {}, {}
   for pi, view in ipairs(ctx.plan.platforms) do
     for li, layer in ipairs(view.layers) do
@@ -191,9 +208,13 @@ local function layer_specs(ctx)
 end
 
 function release.build(ctx)
-  local epoch, eerr = oci.source_date_epoch()
-  if not epoch then return fail(cli.EXIT.usage, eerr) end
-  ctx.epoch = epoch
+  local epoch = ctx.epoch
+  if not epoch then
+    local eerr
+    epoch, eerr = oci.source_date_epoch()
+    if not epoch then return fail(cli.EXIT.usage, eerr) end
+    ctx.epoch = epoch
+  end
   local store
   if ctx.dest.transport == "oci" then
     store = ctx.dest.dir
@@ -205,8 +226,10 @@ function release.build(ctx)
   if not layout then return fail(cli.EXIT.failure, lerr) end
   ctx.store = layout
 
-  local specs, owner = layer_specs(ctx)
-  local layers, err = oci.layers(layout, specs, { mtime = epoch, root = fs.realpath(ctx.dir) })
+  local specs, owner = ctx.layer_specs, ctx.layer_owner
+  if not specs or not ctx.layer_plans then specs, owner = layer_specs(ctx) end
+  local layers, err = oci.layers(layout, specs, { mtime = epoch, root = fs.realpath(ctx.dir),
+                                                  plans = specs == ctx.layer_specs and ctx.layer_plans or nil })
   if not layers then return fail(cli.EXIT.failure, err) end
   local per_platform = {}
   ctx.built_bytes = 0
@@ -425,9 +448,12 @@ function release.dry_run(ctx)
   local result = { version = ctx.version, destination = ctx.dest.display, dry_run = true,
                    platforms = {}, layers = require("hoist.json").array({}),
                    tags = require("hoist.json").array(to_write), tag_moves = {} }
-  local epoch = oci.source_date_epoch() or 0
-  local specs, owner = layer_specs(ctx)
-  local known = oci.cached_layers(specs, { mtime = epoch, root = fs.realpath(ctx.dir) }) or {}
+  local epoch = ctx.epoch or oci.source_date_epoch() or 0
+  local specs, owner = ctx.layer_specs, ctx.layer_owner
+  if not specs then specs, owner = layer_specs(ctx) end
+  local known, kerr = oci.cached_layers(specs, { mtime = epoch, root = fs.realpath(ctx.dir),
+                                                 plans = specs == ctx.layer_specs and ctx.layer_plans or nil })
+  if not known then return fail(cli.EXIT.validation, kerr) end
   local bytes, seen, dest = 0, {}, release.destination_view(ctx)
   for i, o in ipairs(owner) do
     local view = ctx.plan.platforms[o.platform]

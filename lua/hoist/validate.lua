@@ -73,7 +73,7 @@ local function scan(src, desc, memo)
   if hit then return hit end
   local path, err = src.path(desc)
   if path then
-    local paths, contents = core.scan_layer(path, { "metadata.json" })
+    local paths, contents = core.scan_layer(path, { "metadata.json" }, extension.METADATA_MAX)
     if paths then hit = { paths = paths, meta = contents["metadata.json"] } else err = contents end
   end
   hit = hit or { err = err }

@@ -126,6 +126,41 @@ expect_invalid() {
 }
 meta() { printf '%s\n' "$1" >"$case/metadata.json"; }
 
+# ---------------------------------------------------------------- inputs that are not regular files
+# found by validation (and --dry-run), exit 3, before anything is built; never read or waited on
+expect_invalid_and_dry() {
+  "$HOIST" release "$case" --version 1.0.0 --to "oci:$dest" --dry-run >"$tmp/out" 2>"$tmp/dry.err" </dev/null
+  drc=$?
+  if [ $drc -eq 3 ]; then pass; else fail "$name (--dry-run): exit $drc, want 3"; sed 's/^/  stderr: /' "$tmp/dry.err"; fi
+  expect_invalid 1.0.0 -- "$@"
+}
+new_case "metadata.json is a folder"
+rm "$case/metadata.json"; mkdir "$case/metadata.json"
+expect_invalid_and_dry -F "metadata.json: cannot read" -F "it is a folder"
+
+new_case "metadata.json is a FIFO"
+rm "$case/metadata.json"; mkfifo "$case/metadata.json"
+expect_invalid_and_dry -F "metadata.json: cannot read" -F FIFO
+
+new_case "metadata.json is over the size limit"
+python3 -c 'import sys; sys.stdout.write("{\"icon\": \"docker.svg\", \"x\": \"" + "a" * (1 << 20) + "\"}")' >"$case/metadata.json"
+expect_invalid_and_dry -F "metadata.json: cannot read" -F "larger than 1 MiB"
+
+new_case "a FIFO inside a layer's folder"
+mkfifo "$case/ui/pipe"
+expect_invalid_and_dry -F "ui/pipe"
+
+new_case "a 'to' that leaves the image root"
+LAYERS='{ { from = "metadata.json", to = "/metadata.json" },
+    { { from = "docker.svg", to = "/docker.svg" }, { from = "ui", to = "/../ui" } },
+    { from = "host/${arch}", to = "/" } }'
+write_ext "$case"
+expect_invalid_and_dry -F '"/../ui"' -F "leaves the image's root"
+
+new_case "extension.lua is a FIFO"
+rm "$case/extension.lua"; mkfifo "$case/extension.lua"
+expect_invalid_and_dry -F "extension.lua" -F FIFO
+
 # ---------------------------------------------------------------- metadata.json: files it names
 new_case "icon names a file no layer provides"
 meta "$(printf '%s' "$META_OK" | sed 's/"icon": "docker.svg"/"icon": "missing-icon.svg"/')"
