@@ -1,4 +1,4 @@
-#define _DEFAULT_SOURCE 1  /* fsync, mkstemp */
+#define _GNU_SOURCE 1  /* fsync, mkstemp, copy_file_range */
 
 #include "fsutil.h"
 
@@ -235,7 +235,21 @@ fail:
   return hoist_err_set(err, HOIST_EIO, "cannot copy '%s' to '%s': %s", src, dst, strerror(saved));
 }
 
-int hoist_fs_copy(const char *src, const char *dst, struct hoist_err *err)
+/* copy_file_range until EOF; -1 when the kernel or the file systems cannot (then copy_into) */
+static int copy_kernel(int in, int out)
+{
+  for (;;) {
+    ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    if (n == 0)
+      return 0;
+  }
+}
+
+int hoist_fs_copy(const char *src, const char *dst, int durable, struct hoist_err *err)
 {
   struct strbuf tmp;
   int in, out = -1, saved;
@@ -252,7 +266,15 @@ int hoist_fs_copy(const char *src, const char *dst, struct hoist_err *err)
     goto fail;
   }
   /* a reflink shares blocks copy-on-write: as good as a copy, without the I/O */
-  if (ioctl(out, FICLONE, in) != 0 && (copy_into(in, out) != 0 || fsync(out) != 0)) {
+  if (ioctl(out, FICLONE, in) != 0 && copy_kernel(in, out) != 0) {
+    /* copy_file_range may have written part before failing: start again from 0 */
+    if (ftruncate(out, 0) != 0 || lseek(in, 0, SEEK_SET) != 0 || lseek(out, 0, SEEK_SET) != 0 ||
+        copy_into(in, out) != 0) {
+      saved = errno;
+      goto fail;
+    }
+  }
+  if (durable && fsync(out) != 0) {
     saved = errno;
     goto fail;
   }

@@ -34,9 +34,11 @@ int hoist_fs_link_or_copy(const char *src, const char *dst, struct hoist_err *er
 /*
 ** Puts a copy of src's content at dst (atomically) that shares no inode with
 ** src, so that editing one never changes the other: a reflink (FICLONE) where
-** the file system has them, else a byte copy.
+** the file system has them, else an in-kernel copy (copy_file_range), else
+** read/write. durable: fsync before the rename (a cache entry that is checked
+** when used does not need it).
 */
-int hoist_fs_copy(const char *src, const char *dst, struct hoist_err *err);
+int hoist_fs_copy(const char *src, const char *dst, int durable, struct hoist_err *err);
 
 /*
 ** An exclusive advisory lock (flock) on path, created if missing; waits for

@@ -48,7 +48,7 @@ static const char *type_name(mode_t m)
   return S_ISREG(m) ? "file" : S_ISDIR(m) ? "dir" : S_ISLNK(m) ? "link" : "other";
 }
 
-/* stat(path [, follow]) -> { type, size, mode, mtime } (lstat unless follow) */
+/* stat(path [, follow]) -> { type, size, mode, mtime, mtime_ns, ino, dev } (lstat unless follow) */
 static int l_fs_stat(lua_State *L)
 {
   const char *p = luaL_checkstring(L, 1);
@@ -64,6 +64,12 @@ static int l_fs_stat(lua_State *L)
   lua_setfield(L, -2, "mode");
   lua_pushinteger(L, (lua_Integer)st.st_mtim.tv_sec);
   lua_setfield(L, -2, "mtime");
+  lua_pushinteger(L, (lua_Integer)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec);
+  lua_setfield(L, -2, "mtime_ns");
+  lua_pushinteger(L, (lua_Integer)st.st_ino);
+  lua_setfield(L, -2, "ino");
+  lua_pushinteger(L, (lua_Integer)st.st_dev);
+  lua_setfield(L, -2, "dev");
   return 1;
 }
 
@@ -194,11 +200,21 @@ static int l_fs_remove(lua_State *L)
   return 1;
 }
 
-/* copy(src, dst): dst gets src's content and shares nothing with it (a reflink or a copy) */
+/* copy(src, dst [, { durable = true }]): dst gets src's content and shares nothing with it (a
+** reflink or a copy); durable = false skips the fsync */
 static int l_fs_copy(lua_State *L)
 {
+  static const char *const keys[] = { "durable", NULL };
   struct hoist_err err;
-  if (hoist_fs_copy(luaL_checkstring(L, 1), luaL_checkstring(L, 2), &err))
+  int durable = 1;
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    hoist_lua_check_keys(L, 3, "copy", keys);
+    if (lua_getfield(L, 3, "durable") != LUA_TNIL)
+      durable = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  if (hoist_fs_copy(luaL_checkstring(L, 1), luaL_checkstring(L, 2), durable, &err))
     return push_err(L, &err);
   lua_pushboolean(L, 1);
   return 1;

@@ -83,7 +83,9 @@ end
 
 function Layout:has_blob(digest) return self.store:has(digest) end
 
--- Copies blobs from src (any endpoint) into the layout; hard links when it can.
+-- Copies blobs from src (any endpoint) into the layout: a registry's blobs are downloaded to a
+-- private scratch folder and hard-linked in; another layout's are copied (or reflinked), so that
+-- two layouts never share an inode an edit of one would change in the other.
 function Layout:put_blobs(descs, src)
   local stats = { existing = 0, mounted = 0, uploaded = 0, uploaded_bytes = 0 }
   for _, d in ipairs(descs) do
@@ -92,7 +94,12 @@ function Layout:put_blobs(descs, src)
     else
       local path, err = src:blob_file(d)
       if not path then return fail(err) end
-      local ok, lerr = fs.link_or_copy(path, self.store:blob_path(d.digest))
+      local ok, lerr
+      if src.transport == "docker" then
+        ok, lerr = fs.link_or_copy(path, self.store:blob_path(d.digest))
+      else
+        ok, lerr = fs.copy(path, self.store:blob_path(d.digest))
+      end
       if not ok then return fail(lerr) end
       stats.uploaded = stats.uploaded + 1
       stats.uploaded_bytes = stats.uploaded_bytes + d.size

@@ -247,24 +247,75 @@ local function cache_record_path(cache, key)
   return cache .. "/layers/" .. key:sub(8) .. ".json"
 end
 
+--[[
+The layer cache: layers/<key>.json -> { digest, diff_id, size, sig } and blobs/<hex>. A blob is
+trusted when it is still the file the record saw (sig: size, mtime in ns, inode): anything that
+wrote to it changed that, and it is then hashed again; one that no longer matches its digest is
+dropped and the layer rebuilt. Cache blobs never share an inode with a layout the user can edit
+(they are copied, or reflinked where the file system can); only a private staging store (the
+one a registry release pushes from, removed afterwards) takes hard links.
+]]
+local function file_sig(path)
+  local st = fs.stat(path, true)
+  if not st or st.type ~= "file" then return nil end
+  return { size = st.size, mtime_ns = st.mtime_ns, ino = st.ino }
+end
+
+local function same_sig(a, b)
+  return type(a) == "table" and type(b) == "table" and a.size == b.size and a.mtime_ns == b.mtime_ns
+    and a.ino == b.ino
+end
+
+-- into a store: a hard link only into a private one; into the cache without fsync (it is checked)
+local function place(src, dst, private, durable)
+  if private then return fs.link_or_copy(src, dst) end
+  return fs.copy(src, dst, { durable = durable })
+end
+
+-- The cache's blob of a record, verified (see above), or nil when it is missing or spoiled.
+local function cache_blob(cache, key, rec)
+  local src = cache .. "/blobs/" .. rec.digest:sub(8)
+  local sig = file_sig(src)
+  if not sig or sig.size ~= rec.size then
+    if sig then fs.remove(src) end
+    fs.remove(cache_record_path(cache, key))
+    return nil
+  end
+  if not same_sig(sig, rec.sig) then
+    local d = core.digest_file(src)
+    if d ~= rec.digest then
+      require("hoist.log").warn("layer cache: %s does not match its digest; dropped, the layer is built again",
+        src)
+      fs.remove(src)
+      fs.remove(cache_record_path(cache, key))
+      return nil
+    end
+    rec.sig = sig
+    json.write(cache_record_path(cache, key), rec)
+  end
+  return src
+end
+
 -- Looks a plan's key up in the cache; puts the blob into the store on a hit.
-local function cache_fetch(cache, store, key)
+local function cache_fetch(cache, store, key, private)
   local rec = json.read(cache_record_path(cache, key))
   if type(rec) ~= "table" or not core.digest_valid(rec.digest or "") then return nil end
   rec.written = false
+  local src = cache_blob(cache, key, rec)
+  if not src then return nil end
   if not store:has(rec.digest) then
-    local src = cache .. "/blobs/" .. rec.digest:sub(8)
-    if not fs.exists(src) or not fs.link_or_copy(src, store:blob_path(rec.digest)) then return nil end
+    if not place(src, store:blob_path(rec.digest), private, true) then return nil end
     rec.written = true
   end
   return rec
 end
 
-local function cache_store(cache, store, key, rec)
+local function cache_store(cache, store, key, rec, private)
   -- best effort: a cache that cannot be written only costs the next release some time
   if not fs.mkdir(cache .. "/blobs") or not fs.mkdir(cache .. "/layers") then return end
   local dst = cache .. "/blobs/" .. rec.digest:sub(8)
-  if not fs.exists(dst) then fs.link_or_copy(store:blob_path(rec.digest), dst) end
+  if not fs.exists(dst) and not place(store:blob_path(rec.digest), dst, private, false) then return end
+  rec.sig = file_sig(dst)
   json.write(cache_record_path(cache, key), rec)
 end
 
@@ -345,7 +396,8 @@ end
 Builds several layers into a store: oci.layers(store, { spec, ... } [, opts]) where a spec is
 { inputs = { {from=, to=, mode=}, ... }, compression = "gzip"|"zstd"|"none", level = n }.
 opts: { mtime = SOURCE_DATE_EPOCH, root = folder every `from` must stay in, threads = n,
-        cache = folder | false }.
+        cache = folder | false, private = true when store is a private staging store (cache
+        blobs may then be hard-linked into it), plans = oci.plan(specs, ...) }.
 Identical specs (same inputs, same files) are built once; independent ones in parallel; a spec
 whose key is in the cache is not read again. Returns descriptors
 { mediaType, digest, size, diff_id, key, cached = bool } in spec order, or nil, err.
@@ -359,7 +411,7 @@ function oci.layers(store, specs, opts)
   local to_build, build_keys = {}, {}
   for _, key in ipairs(order) do
     local slot = by_key[key]
-    local rec = cache and cache_fetch(cache, store, key)
+    local rec = cache and cache_fetch(cache, store, key, opts.private)
     if rec then
       slot.result = { digest = rec.digest, diff_id = rec.diff_id, size = rec.size, cached = true,
                       written = rec.written }
@@ -376,7 +428,7 @@ function oci.layers(store, specs, opts)
       by_key[key].result = { digest = r.digest, diff_id = r.diff_id, size = r.size, cached = false,
                              written = true }
       if cache then
-        cache_store(cache, store, key, { digest = r.digest, diff_id = r.diff_id, size = r.size })
+        cache_store(cache, store, key, { digest = r.digest, diff_id = r.diff_id, size = r.size }, opts.private)
       end
     end
   end

@@ -229,6 +229,7 @@ function release.build(ctx)
   local specs, owner = ctx.layer_specs, ctx.layer_owner
   if not specs or not ctx.layer_plans then specs, owner = layer_specs(ctx) end
   local layers, err = oci.layers(layout, specs, { mtime = epoch, root = fs.realpath(ctx.dir),
+                                                  private = ctx.staging ~= nil,
                                                   plans = specs == ctx.layer_specs and ctx.layer_plans or nil })
   if not layers then return fail(cli.EXIT.failure, err) end
   local per_platform = {}

@@ -280,6 +280,38 @@ t.test("layers: the cache skips unchanged inputs and restores blobs", function()
   assert(fs.write(src .. "/ui/index.html", "<html>hello</html>\n"))
 end)
 
+-- The cache and the layouts never share an inode (an edit of one must not change another), and a
+-- cache blob that was changed is found, dropped and rebuilt instead of being passed on.
+t.test("layers: the cache is verified and shares no inode with layouts", function()
+  local cache = P("cache-verify")
+  local a = assert(oci.layout(P("layout-va")))
+  local first = assert(oci.layers(a, { ui_spec() }, { mtime = 0, cache = cache }))
+  local d = first[1].digest
+  local cached_blob = cache .. "/blobs/" .. d:sub(8)
+  local b = assert(oci.layout(P("layout-vb")))
+  t.eq(assert(oci.layers(b, { ui_spec() }, { mtime = 0, cache = cache }))[1].cached, true)
+  local ia, ib, ic = fs.stat(a:blob_path(d)).ino, fs.stat(b:blob_path(d)).ino, fs.stat(cached_blob).ino
+  t.ok(ia ~= ic and ib ~= ic and ia ~= ib, "three inodes")
+  -- a byte flipped in a layout's blob touches neither the cache nor the other layout
+  local bytes = assert(fs.read(a:blob_path(d)))
+  local flipped = bytes:sub(1, 99) .. string.char(bytes:byte(100) ~ 0xff) .. bytes:sub(101)
+  assert(fs.write(a:blob_path(d), flipped))
+  t.eq(oci.digest(assert(fs.read(b:blob_path(d)))), d)
+  t.eq(oci.digest(assert(fs.read(cached_blob))), d)
+  -- a byte flipped in the cache's blob (same size): noticed, dropped, the layer built again
+  assert(fs.write(cached_blob, flipped))
+  local c = assert(oci.layout(P("layout-vc")))
+  local again = assert(oci.layers(c, { ui_spec() }, { mtime = 0, cache = cache }))
+  t.eq(again[1].cached, false, "rebuilt, not taken from a spoiled cache")
+  t.eq(again[1].digest, d)
+  t.eq(oci.digest(assert(fs.read(c:blob_path(d)))), d)
+  t.eq(oci.digest(assert(fs.read(cached_blob))), d, "the cache holds the good blob again")
+  -- and a private staging store may take hard links (it is removed after the push)
+  local s = assert(oci.layout(P("layout-vs")))
+  t.eq(assert(oci.layers(s, { ui_spec() }, { mtime = 0, cache = cache, private = true }))[1].cached, true)
+  t.eq(fs.stat(s:blob_path(d)).ino, fs.stat(cached_blob).ino)
+end)
+
 t.test("platforms", function()
   t.same(oci.parse_platform("linux/arm64/v8"), { os = "linux", architecture = "arm64", variant = "v8" })
   t.same(oci.parse_platform("linux/amd64"), { os = "linux", architecture = "amd64" })
