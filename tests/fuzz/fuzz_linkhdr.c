@@ -165,9 +165,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       broken("resolve failed but returned a URL", res, NULL);
     check_message(rc, &err);
   } else {
+    char ob[300], orr[300];
+    int has_scheme = 0;
+    size_t k;
     if (!res)
       broken("resolve succeeded without a URL", NULL, NULL);
     check_url(base, res);
+    /*
+    ** Credentials follow the origin: a reference without a scheme and without
+    ** "//" (a path, a query) must stay on the base's origin; hoist_url_origin
+    ** never fails on a resolved URL unless it carries user information.
+    */
+    for (k = 0; k < hdr_n && buf[k] != '/' && buf[k] != '?' && buf[k] != '#'; k++)
+      if (buf[k] == ':')
+        has_scheme = 1;
+    if (hoist_url_origin(base, ob, sizeof ob, NULL) == 0 &&
+        hoist_url_origin(res, orr, sizeof orr, NULL) == 0 && !has_scheme &&
+        !(hdr_n >= 2 && buf[0] == '/' && buf[1] == '/') && strcmp(ob, orr) != 0)
+      broken("a relative reference moved to another origin", base, res);
   }
 
 out:

@@ -5,7 +5,7 @@
 **
 **   test_registry_parsers CASES_DIR
 **
-** Reads CASES_DIR/ref.txt, authhdr.txt and linkhdr.txt: one case a line,
+** Reads CASES_DIR/ref.txt, authhdr.txt, linkhdr.txt and origin.txt: one case a line,
 ** TAB-separated fields, '#' comments and blank lines ignored, columns
 ** described in each file's header. Field escapes as in the semver case files:
 ** \s space, \t tab, \n newline, \r CR, \\ backslash, \xHH a byte; a field of
@@ -541,6 +541,38 @@ static void case_linkhdr(struct ctx *cx, struct field *f, size_t nf)
   free(next);
 }
 
+/*
+** origin.txt: url origin            (hoist_url_origin: where credentials may go)
+**         or: url !CODE message
+** Invariant: a path, query or fragment appended to the URL does not change its origin.
+*/
+static void case_origin(struct ctx *cx, struct field *f, size_t nf)
+{
+  struct hoist_err err;
+  char out[300], again[300];
+  struct strbuf sb;
+  int rc, ok;
+  if (!(nf == 2 || (nf == 3 && f[1].n && f[1].s[0] == '!'))) {
+    failf(cx, "malformed case: %zu fields", nf);
+    return;
+  }
+  reset_err(&err);
+  out[0] = '\0';
+  rc = hoist_url_origin(f[0].s, out, sizeof out, &err);
+  ok = check_status(cx, "hoist_url_origin", rc, &err, &f[1], nf == 3 ? &f[2] : NULL);
+  if (!ok || rc != 0)
+    return;
+  check_opt(cx, "origin", &f[1], out);
+  strbuf_init(&sb, 4096);
+  /* only for a bare origin ("scheme://host[:port]"): a path goes straight after it */
+  if (!strchr(strstr(f[0].s, "://") + 3, '/') &&
+      strbuf_addf(&sb, "%s/v2/x/tags/list?n=1#frag", f[0].s) == 0) {
+    if (hoist_url_origin(sb.buf, again, sizeof again, NULL) != 0 || strcmp(again, out) != 0)
+      fail(cx, "origin with a path", out, again);
+  }
+  strbuf_release(&sb);
+}
+
 /* ---- running a case file ---- */
 
 struct casefile {
@@ -552,6 +584,7 @@ static const struct casefile casefiles[] = {
   { "ref.txt", case_ref },
   { "authhdr.txt", case_authhdr },
   { "linkhdr.txt", case_linkhdr },
+  { "origin.txt", case_origin },
 };
 
 static char *read_file(const char *path, size_t *len)
