@@ -3,6 +3,7 @@
 -- metadata.json, and that every file metadata.json names exists in every platform's image.
 local fs = require("hoist.fs")
 local json = require("hoist.json")
+local keys = require("hoist.keys")
 local label = require("hoist.label")
 local oci = require("hoist.oci")
 
@@ -13,6 +14,15 @@ extension.REQUIRED_PLATFORMS = { "linux/amd64", "linux/arm64" }
 extension.METADATA_MAX = 1024 * 1024
 extension.METADATA_KEYS = { icon = true, ui = true, vm = true, host = true }
 extension.HOST_OSES = { "darwin", "windows", "linux" }
+
+-- Every key extension.lua may use, level by level: anything else is a problem naming it.
+extension.TOP_KEYS = { "name", "platforms", "base", "labels", "layers", "config", "hooks", "compression" }
+extension.HOOK_NAMES = { "before_build", "after_build", "before_publish", "after_publish" }
+extension.ENTRY_KEYS = { "from", "to", "mode", "owner", "exclude" }
+extension.CONFIG_KEYS = { "env", "cmd", "entrypoint", "workdir", "user", "exposed_ports", "volumes",
+                          "stop_signal", "healthcheck", "labels" }
+extension.HEALTHCHECK_KEYS = { "test", "interval", "timeout", "start_period", "start_interval", "retries" }
+extension.COMPRESSIONS = { gzip = true, zstd = true, none = true }
 
 local function join(dir, rel)
   if rel:sub(1, 1) == "/" then return rel end
@@ -87,23 +97,49 @@ function extension.platform_layers(desc, platform, problems)
       problems[#problems + 1] = string.format("extension.lua: layer %d must be {from=, to=} or a list of them", i)
     else
       local inputs = {}
+      if layer.from == nil and layer.to == nil then
+        keys.check(layer, {}, string.format("layer %d (a list of entries)", i), problems, "extension.lua: ", true)
+      end
       for k, e in ipairs(entries) do
+        if type(e) == "table" then
+          keys.check(e, extension.ENTRY_KEYS, string.format("layer %d entry %d", i, k), problems, "extension.lua: ")
+        end
         if type(e) ~= "table" or type(e.from) ~= "string" or type(e.to) ~= "string" then
           problems[#problems + 1] = string.format("extension.lua: layer %d entry %d needs 'from' and 'to' strings", i, k)
         elseif ("/" .. e.to .. "/"):find("/%.%./") then
           problems[#problems + 1] = string.format("extension.lua: layer %d entry %d: 'to' path %q leaves the " ..
             "image's root ('..' is not allowed)", i, k, e.to)
         else
-          local mode = e.mode
-          if mode ~= nil and not (type(mode) == "string" and mode:match("^0?[0-7][0-7][0-7]$"))
-              and math.type(mode) ~= "integer" then
-            problems[#problems + 1] = string.format("extension.lua: layer %d entry %d: mode must be like \"0755\"", i, k)
-            mode = nil
+          local mode, owner, exclude = e.mode, e.owner, e.exclude
+          if mode ~= nil then
+            local m, merr = fs.parse_mode(mode)
+            if not m then
+              problems[#problems + 1] = string.format("extension.lua: layer %d entry %d: %s", i, k, merr)
+            end
+            mode = m
+          end
+          if owner ~= nil and not (type(owner) == "string" and owner:match("^%d+:%d+$")) then
+            problems[#problems + 1] = string.format("extension.lua: layer %d entry %d: owner must be \"UID:GID\" " ..
+              "with numbers (like \"1000:1000\"), got %s", i, k, type(owner) == "string" and ("%q"):format(owner) or type(owner))
+            owner = nil
+          end
+          if exclude ~= nil then
+            local good = type(exclude) == "table"
+            for j, g in pairs(good and exclude or {}) do
+              if math.type(j) ~= "integer" or type(g) ~= "string" or g == "" then good = false end
+            end
+            if not good then
+              problems[#problems + 1] = string.format("extension.lua: layer %d entry %d: exclude must be a " ..
+                "list of glob patterns (like { \"**/*.map\", \"node_modules\" })", i, k)
+              exclude = nil
+            end
           end
           inputs[#inputs + 1] = {
             from = join(desc.dir, extension.expand(e.from, platform)),
             to = extension.expand(e.to, platform),
             mode = mode,
+            owner = owner,
+            exclude = exclude,
             source = e.from,
           }
         end
@@ -323,6 +359,194 @@ function extension.check_named_files(meta, exists, platform_name, problems)
   end
 end
 
+-- A Go duration ("30s", "1m30s", "500ms", "1h") in nanoseconds, as Docker's Healthcheck wants it.
+function extension.duration_ns(v)
+  if type(v) ~= "string" or v == "" then return nil end
+  if v == "0" then return 0 end
+  local units = { ns = 1, us = 1e3, ["µs"] = 1e3, ms = 1e6, s = 1e9, m = 60e9, h = 3600e9 }
+  local total, rest = 0, v
+  while rest ~= "" do
+    local num, unit, after = rest:match("^(%d+%.?%d*)(%a+)(.*)$")
+    if not num then num, unit, after = rest:match("^(%d+%.?%d*)(µs)(.*)$") end
+    if not num or not units[unit] then return nil end
+    total = total + tonumber(num) * units[unit]
+    rest = after
+  end
+  return math.tointeger(math.floor(total + 0.5))
+end
+
+local function string_list_of(v)
+  if type(v) ~= "table" then return false end
+  local n = 0
+  for k, x in pairs(v) do
+    if math.type(k) ~= "integer" or type(x) ~= "string" then return false end
+    n = n + 1
+  end
+  return n == #v
+end
+
+--[[
+The config section, checked and normalised for oci.image_config: env as "K=V" lists, commands as
+lists or strings (shell form), ports as "N/proto", the healthcheck in Docker's form (durations in
+nanoseconds). Problems name the key; a bad value is left out.
+]]
+function extension.normalize_config(c, problems)
+  local out = {}
+  local function p(fmt, ...) problems[#problems + 1] = "extension.lua: config." .. string.format(fmt, ...) end
+  if c == nil then return out end
+  if type(c) ~= "table" then
+    problems[#problems + 1] = "extension.lua: config must be a table"
+    return out
+  end
+  keys.check(c, extension.CONFIG_KEYS, "config", problems, "extension.lua: ")
+  if c.env ~= nil then
+    if type(c.env) ~= "table" then
+      p("env must be a table of NAME = \"value\" (or a list of \"NAME=value\")")
+    elseif c.env[1] ~= nil then
+      if not string_list_of(c.env) then p("env must be a list of \"NAME=value\" strings")
+      else
+        for _, e in ipairs(c.env) do
+          if not e:match("^[^=]+=") then p("env entry %q is not NAME=value", e) end
+        end
+        out.env = c.env
+      end
+    else
+      local ok = true
+      for k, v in pairs(c.env) do
+        if type(k) ~= "string" or k == "" or k:find("=", 1, true) or
+           (type(v) ~= "string" and type(v) ~= "number" and type(v) ~= "boolean") then
+          p("env.%s must be a string", tostring(k)); ok = false
+        end
+      end
+      if ok then out.env = c.env end
+    end
+  end
+  for _, k in ipairs({ "cmd", "entrypoint" }) do
+    local v = c[k]
+    if v ~= nil then
+      if type(v) == "string" then
+        if v == "" then p("%s is empty (use a list like { \"/service\" }, or a shell command)", k) else out[k] = v end
+      elseif string_list_of(v) then out[k] = v
+      else p("%s must be a list of strings (exec form) or a string (shell form, run by /bin/sh -c)", k) end
+    end
+  end
+  for _, k in ipairs({ "workdir", "user", "stop_signal" }) do
+    local v = c[k]
+    if v ~= nil then
+      if type(v) ~= "string" or v == "" then p("%s must be a non-empty string", k) else out[k] = v end
+    end
+  end
+  if out.workdir and out.workdir:sub(1, 1) ~= "/" then
+    p("workdir %q must be an absolute path", out.workdir); out.workdir = nil
+  end
+  if out.stop_signal and not (out.stop_signal:match("^SIG[A-Z0-9+-]+$") or out.stop_signal:match("^%d+$")) then
+    p("stop_signal %q must be a signal name like \"SIGTERM\" or a number", out.stop_signal); out.stop_signal = nil
+  end
+  if c.exposed_ports ~= nil then
+    if not string_list_of(c.exposed_ports) then p("exposed_ports must be a list like { \"8080/tcp\" }")
+    else
+      out.exposed_ports = {}
+      for _, e in ipairs(c.exposed_ports) do
+        local port, proto = e:match("^(%d+)/?(%a*)$")
+        proto = proto ~= "" and proto:lower() or "tcp"
+        if not port or tonumber(port) < 1 or tonumber(port) > 65535 or
+           not (proto == "tcp" or proto == "udp" or proto == "sctp") then
+          p("exposed_ports entry %q must be PORT or PORT/tcp|udp|sctp", e)
+        else
+          out.exposed_ports[#out.exposed_ports + 1] = port .. "/" .. proto
+        end
+      end
+    end
+  end
+  if c.volumes ~= nil then
+    if not string_list_of(c.volumes) then p("volumes must be a list of absolute paths like { \"/data\" }")
+    else
+      out.volumes = {}
+      for _, v in ipairs(c.volumes) do
+        if v:sub(1, 1) ~= "/" then p("volumes entry %q must be an absolute path", v)
+        else out.volumes[#out.volumes + 1] = v end
+      end
+    end
+  end
+  if c.labels ~= nil then
+    local ok = type(c.labels) == "table"
+    for k, v in pairs(ok and c.labels or {}) do
+      if type(k) ~= "string" or type(v) ~= "string" then ok = false end
+    end
+    if ok then out.labels = c.labels else p("labels must be a table of \"key\" = \"string\"") end
+  end
+  local hc = c.healthcheck
+  if hc ~= nil then
+    if type(hc) ~= "table" then
+      p("healthcheck must be a table like { test = { \"CMD\", \"/probe\" }, interval = \"30s\" }")
+    else
+      keys.check(hc, extension.HEALTHCHECK_KEYS, "config.healthcheck", problems, "extension.lua: ")
+      local h = {}
+      local test = hc.test
+      if type(test) == "string" then test = { "CMD-SHELL", test } end
+      if not string_list_of(test) or #test == 0 or not (test[1] == "CMD" or test[1] == "CMD-SHELL" or test[1] == "NONE")
+         or (test[1] ~= "NONE" and #test < 2) then
+        p("healthcheck.test must be { \"CMD\", program, args... }, { \"CMD-SHELL\", command }, { \"NONE\" } " ..
+          "or a string (a shell command)")
+      else
+        h.Test = json.array(test)
+      end
+      for _, f in ipairs({ { "interval", "Interval" }, { "timeout", "Timeout" }, { "start_period", "StartPeriod" },
+                           { "start_interval", "StartInterval" } }) do
+        if hc[f[1]] ~= nil then
+          local ns = extension.duration_ns(hc[f[1]])
+          if not ns then p("healthcheck.%s must be a duration like \"30s\" or \"1m30s\"", f[1]) else h[f[2]] = ns end
+        end
+      end
+      if hc.retries ~= nil then
+        if math.type(hc.retries) ~= "integer" or hc.retries < 0 then p("healthcheck.retries must be a whole number")
+        else h.Retries = hc.retries end
+      end
+      if h.Test then out.healthcheck = h end
+    end
+  end
+  return out
+end
+
+--[[
+The base images, per platform name: desc.base is one reference for every platform or a table
+{ ["linux/amd64"] = ref, ... } that must name each platform the extension ships. Returns
+{ [platform name] = reference string } (empty: FROM scratch).
+]]
+function extension.base_refs(base, platforms, problems)
+  local out = {}
+  if base == nil then return out end
+  if type(base) == "string" then
+    if base == "" or base == "scratch" then
+      if base == "" then problems[#problems + 1] = "extension.lua: base is empty (leave it unset for an image from scratch)" end
+      return out
+    end
+    for _, v in ipairs(platforms) do out[v.name] = base end
+    return out
+  end
+  if type(base) ~= "table" then
+    problems[#problems + 1] = "extension.lua: base must be an image reference (like \"alpine:3.20\") or a table " ..
+      "{ [\"linux/amd64\"] = ..., [\"linux/arm64\"] = ... }"
+    return out
+  end
+  local names = {}
+  for _, v in ipairs(platforms) do names[#names + 1] = v.name end
+  for k, v in pairs(base) do
+    if type(v) ~= "string" or v == "" then
+      problems[#problems + 1] = string.format("extension.lua: base[%q] must be an image reference", tostring(k))
+    end
+  end
+  keys.check(base, names, "base (a platform the extension does not ship)", problems, "extension.lua: ")
+  for _, n in ipairs(names) do
+    if base[n] == nil then
+      problems[#problems + 1] = string.format("extension.lua: base has no image for %s (give every platform one)", n)
+    elseif type(base[n]) == "string" and base[n] ~= "scratch" then
+      out[n] = base[n]
+    end
+  end
+  return out
+end
+
 -- The marker `hoist init` writes where only the author knows the answer.
 extension.PLACEHOLDER = "<fill in"
 
@@ -362,14 +586,28 @@ function extension.check(desc, opts)
   local problems = {}
   local plan = { desc = desc }
 
+  do
+    -- what extension.load added is not the author's
+    local own = {}
+    for k, v in pairs(desc) do if k ~= "dir" and k ~= "path" then own[k] = v end end
+    keys.check(own, extension.TOP_KEYS, nil, problems, "extension.lua: ")
+  end
   if desc.name ~= nil and (type(desc.name) ~= "string" or not desc.name:match("^[a-z0-9][a-z0-9._/-]*$")) then
     problems[#problems + 1] = "extension.lua: name must be a lowercase repository path like 'acme/my-extension'"
   end
-  if desc.base ~= nil then
-    problems[#problems + 1] = "extension.lua: base images are not supported yet (leave 'base' unset)"
-  end
   if desc.hooks ~= nil and type(desc.hooks) ~= "table" then
     problems[#problems + 1] = "extension.lua: hooks must be a table of functions"
+  elseif desc.hooks ~= nil then
+    -- a misspelt hook name would silently skip the team's step
+    keys.check(desc.hooks, extension.HOOK_NAMES, "hooks", problems, "extension.lua: ")
+    for _, h in ipairs(extension.HOOK_NAMES) do
+      if desc.hooks[h] ~= nil and type(desc.hooks[h]) ~= "function" then
+        problems[#problems + 1] = "extension.lua: hooks." .. h .. " must be a function"
+      end
+    end
+  end
+  if desc.compression ~= nil and not extension.COMPRESSIONS[desc.compression] then
+    problems[#problems + 1] = "extension.lua: compression must be \"gzip\" (the default), \"zstd\" or \"none\""
   end
   if type(desc.layers) ~= "table" or #desc.layers == 0 then
     problems[#problems + 1] = "extension.lua: layers must list at least one layer"
@@ -384,6 +622,7 @@ function extension.check(desc, opts)
 
   local root = fs.realpath(desc.dir)
   for _, view in ipairs(plan.platforms) do check_sources(view, root, problems) end
+  plan.bases = extension.base_refs(desc.base, plan.platforms, problems)
 
   -- labels
   local fields = desc.labels or {}
@@ -439,15 +678,18 @@ function extension.check(desc, opts)
     end
   end
 
-  plan.config = desc.config or {}
-  if type(plan.config) ~= "table" then
-    problems[#problems + 1] = "extension.lua: config must be a table"
-    plan.config = {}
-  end
+  plan.config = extension.normalize_config(desc.config, problems)
   if plan.metadata then
-    local c = plan.config
-    local function given(v) return (type(v) == "table" and #v > 0) or (type(v) == "string" and v ~= "") end
-    extension.check_backend(plan.metadata, given(c.entrypoint) or given(c.cmd), problems)
+    -- the command the image ends with: ours, else the base's (opts.base_configs)
+    for _, view in ipairs(plan.platforms) do
+      local bcfg = opts.base_configs and opts.base_configs[view.name]
+      local cfg = oci.image_config(bcfg, plan.config)
+      local has = (type(cfg.Entrypoint) == "table" and #cfg.Entrypoint > 0) or
+                  (type(cfg.Cmd) == "table" and #cfg.Cmd > 0)
+      local before = #problems
+      extension.check_backend(plan.metadata, has, problems)
+      if #problems > before then break end  -- said once, not once per platform
+    end
   end
   return plan, problems
 end

@@ -462,7 +462,6 @@ end
 
 local function string_list(v, what)
   if v == nil then return nil end
-  if type(v) == "string" then v = { v } end
   if type(v) ~= "table" then error(what .. ": a list of strings expected", 3) end
   local out = json.array({})
   for i, s in ipairs(v) do
@@ -472,46 +471,121 @@ local function string_list(v, what)
   return out
 end
 
+-- A command as the config holds it: a list (exec form), or a string (shell form: run by
+-- /bin/sh -c, exactly as Docker turns `CMD string` into ["/bin/sh", "-c", "string"]).
+function oci.command(v, what)
+  if type(v) == "string" then return json.array({ "/bin/sh", "-c", v }) end
+  return string_list(v, what or "command")
+end
+
+local function env_list(env)
+  local out = json.array({})
+  if env == nil then return out end
+  if env[1] ~= nil or next(env) == nil then
+    for i, e in ipairs(env) do out[i] = e end
+  else
+    local ks = {}
+    for k in pairs(env) do ks[#ks + 1] = k end
+    table.sort(ks)
+    for _, k in ipairs(ks) do out[#out + 1] = k .. "=" .. tostring(env[k]) end
+  end
+  return out
+end
+
+local function copy_json(v)
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = copy_json(x) end
+  return setmetatable(out, getmetatable(v))  -- keeps json.array / json.object marks
+end
+
+--[[
+oci.image_config(base_config, c) -> the image config's `config` object (Docker's names): the base
+image's (base_config: its `config` object, or nil for scratch) with the extension's on top, the way
+a Dockerfile's instructions would leave it:
+  env          merged by variable: ours replace the base's, new ones come after, in order
+  entrypoint   ours replaces the base's, and then the base's Cmd is dropped unless cmd is given
+  cmd          ours replaces the base's
+  workdir, user, stop_signal, healthcheck   ours replace the base's
+  exposed_ports, volumes   added to the base's
+  labels       merged, ours win
+c: { env = { "K=V" } | { K = "V" }, entrypoint = list | string (shell form), cmd = list | string,
+     workdir, user, exposed_ports = { "8080/tcp" }, volumes = { "/data" }, stop_signal,
+     healthcheck = { Test = {...}, Interval = ns, ... } (Docker's form), labels = {} }
+The base's ONBUILD triggers are dropped (hoist runs no build steps).
+]]
+function oci.image_config(base_config, c)
+  c = c or {}
+  local cfg = copy_json(type(base_config) == "table" and base_config or {})
+  setmetatable(cfg, nil)
+  cfg.OnBuild = nil
+  if c.labels and next(c.labels) then
+    cfg.Labels = type(cfg.Labels) == "table" and cfg.Labels or {}
+    for k, v in pairs(c.labels) do cfg.Labels[k] = v end
+  end
+  local ours = env_list(c.env)
+  if #ours > 0 then
+    local env = type(cfg.Env) == "table" and cfg.Env or json.array({})
+    local at = {}
+    for i, e in ipairs(env) do at[e:match("^([^=]*)")] = i end
+    for _, e in ipairs(ours) do
+      local k = e:match("^([^=]*)")
+      if at[k] then env[at[k]] = e else env[#env + 1] = e; at[k] = #env end
+    end
+    cfg.Env = json.array(env)
+  end
+  if c.entrypoint ~= nil then
+    cfg.Entrypoint = oci.command(c.entrypoint, "entrypoint")
+    if c.cmd == nil then cfg.Cmd = nil end  -- as Docker: a new ENTRYPOINT resets the base's CMD
+  end
+  if c.cmd ~= nil then cfg.Cmd = oci.command(c.cmd, "cmd") end
+  if cfg.Cmd ~= nil and #cfg.Cmd == 0 then cfg.Cmd = nil end
+  if cfg.Entrypoint ~= nil and #cfg.Entrypoint == 0 then cfg.Entrypoint = nil end
+  if c.workdir then cfg.WorkingDir = c.workdir end
+  if c.user then cfg.User = c.user end
+  if c.stop_signal then cfg.StopSignal = c.stop_signal end
+  if c.healthcheck then cfg.Healthcheck = c.healthcheck end
+  for _, f in ipairs({ { "exposed_ports", "ExposedPorts" }, { "volumes", "Volumes" } }) do
+    local list = c[f[1]]
+    if list and #list > 0 then
+      local set = type(cfg[f[2]]) == "table" and cfg[f[2]] or {}
+      for _, p in ipairs(list) do set[p] = json.object({}) end
+      cfg[f[2]] = set
+    end
+  end
+  return cfg
+end
+
 --[[
 oci.image(store, { platform = "linux/arm64", layers = { desc, ... }, created = epoch,
-                   config = { labels = {}, env = {} | { K = "v" }, entrypoint = {}, cmd = {},
-                              workdir = "", user = "", exposed_ports = { "8080/tcp" } },
-                   history = { "what made layer 1", ... }, annotations = {} })
+                   config = { see oci.image_config }, history = { "what made layer 1", ... },
+                   annotations = {}, base = { config = the base image's config document,
+                   layers = { desc, ... } } })
 -> the manifest's descriptor, with .platform, .config (descriptor) and .manifest (the document)
+With a base, its layers come first (their blobs are not put in the store: the caller copies or
+pushes them), its diff_ids and history are kept, and its config is inherited (oci.image_config).
 ]]
 function oci.image(store, spec)
   local platform, perr = oci.parse_platform(spec.platform)
   if not platform then error("oci.image: " .. perr, 2) end
-  local c = spec.config or {}
   local created = oci.timestamp(spec.created)
-  local cfg = {}
-  if c.labels and next(c.labels) then cfg.Labels = c.labels end
-  if c.env then
-    local env = json.array({})
-    if c.env[1] ~= nil or next(c.env) == nil then
-      for i, e in ipairs(c.env) do env[i] = e end
-    else
-      local keys = {}
-      for k in pairs(c.env) do keys[#keys + 1] = k end
-      table.sort(keys)
-      for _, k in ipairs(keys) do env[#env + 1] = k .. "=" .. tostring(c.env[k]) end
-    end
-    if #env > 0 then cfg.Env = env end
-  end
-  cfg.Entrypoint = string_list(c.entrypoint, "entrypoint")
-  cfg.Cmd = string_list(c.cmd, "cmd")
-  if c.workdir then cfg.WorkingDir = c.workdir end
-  if c.user then cfg.User = c.user end
-  if c.exposed_ports then
-    local ports = {}
-    for _, p in ipairs(c.exposed_ports) do ports[p] = json.object({}) end
-    cfg.ExposedPorts = ports
-  end
+  local b = spec.base
+  local bdoc = b and b.config or {}
+  local cfg = oci.image_config(bdoc.config, spec.config)
   local diff_ids, history, layers = json.array({}), json.array({}), json.array({})
+  if b then
+    local rootfs = type(bdoc.rootfs) == "table" and bdoc.rootfs or {}
+    for i, d in ipairs(rootfs.diff_ids or {}) do diff_ids[i] = d end
+    for i, h in ipairs(type(bdoc.history) == "table" and bdoc.history or {}) do history[i] = copy_json(h) end
+    for i, l in ipairs(b.layers or {}) do layers[i] = descriptor(l) end
+    if #diff_ids ~= #layers then
+      error(string.format("oci.image: the base has %d layers but %d diff_ids", #layers, #diff_ids), 2)
+    end
+  end
   for i, l in ipairs(spec.layers or {}) do
-    diff_ids[i] = l.diff_id
-    layers[i] = descriptor(l)
-    history[i] = { created = created, created_by = (spec.history and spec.history[i]) or ("hoist layer " .. i) }
+    diff_ids[#diff_ids + 1] = l.diff_id
+    layers[#layers + 1] = descriptor(l)
+    history[#history + 1] = { created = created, created_by = (spec.history and spec.history[i]) or ("hoist layer " .. i) }
   end
   local config = {
     architecture = platform.architecture, os = platform.os, variant = platform.variant,

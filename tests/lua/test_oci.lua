@@ -364,7 +364,7 @@ t.test("image: config and manifest", function()
   t.same(cfg.config.Labels, { ["com.docker.desktop.extension.api.version"] = ">= 0.3.3", zeta = "z", alpha = "a" })
   t.same(cfg.config.Env, { "A=1", "PATH=/usr/bin" })
   t.same(cfg.config.Entrypoint, { "/usr/bin/tool" })
-  t.same(cfg.config.Cmd, { "serve" })
+  t.same(cfg.config.Cmd, { "/bin/sh", "-c", "serve" }, "a string is shell form, as Docker's CMD string")
   t.eq(cfg.config.WorkingDir, "/ui")
   t.eq(cfg.config.User, "1000")
   t.ok(ctext:find('"ExposedPorts":{"8080/tcp":{}}', 1, true), "ExposedPorts as an object of objects")
@@ -388,6 +388,64 @@ t.test("image: config and manifest", function()
   end
   t.same(man.annotations, { ["org.opencontainers.image.title"] = "test" })
   t.same(img.manifest.layers[1], man.layers[1])
+end)
+
+-- A base image's config, layers, diff_ids and history are inherited the way Docker builds on a
+-- FROM (each rule against what buildah does is checked in tests/registry/test_base.sh).
+t.test("image: on a base", function()
+  local base_layers = { { mediaType = oci.MEDIA.layer_gzip, digest = "sha256:" .. string.rep("b", 64), size = 10 } }
+  local base_config = {
+    architecture = "amd64", os = "linux",
+    config = { Env = json.array({ "PATH=/usr/bin:/bin", "LANG=C" }), Cmd = json.array({ "sh" }),
+               Entrypoint = json.array({ "/init" }), WorkingDir = "/srv", User = "nobody",
+               Labels = { from = "base", keep = "yes" }, ExposedPorts = { ["80/tcp"] = json.object({}) },
+               Volumes = { ["/data"] = json.object({}) }, StopSignal = "SIGQUIT",
+               OnBuild = json.array({ "RUN make" }) },
+    rootfs = { type = "layers", diff_ids = json.array({ "sha256:" .. string.rep("d", 64) }) },
+    history = json.array({ { created = "2020-01-01T00:00:00Z", created_by = "base layer" },
+                           { created = "2020-01-01T00:00:00Z", created_by = "ENV", empty_layer = true } }),
+  }
+  local function build(config)
+    local img = assert(oci.image(istore, { platform = "linux/amd64", layers = { ilayers[1] }, created = 0,
+      config = config, history = { "ours" }, base = { config = base_config, layers = base_layers } }))
+    local _, cfg = check_stored(istore, img.config, oci.MEDIA.config)
+    return img, cfg
+  end
+  local img, cfg = build({ env = { LANG = "C.UTF-8", NEW = "1" }, entrypoint = { "/service" },
+                           labels = { from = "ours" }, exposed_ports = { "8080/tcp" }, volumes = { "/cache" } })
+  t.same(cfg.config.Env, { "PATH=/usr/bin:/bin", "LANG=C.UTF-8", "NEW=1" }, "Env merged by key, in order")
+  t.same(cfg.config.Entrypoint, { "/service" })
+  t.eq(cfg.config.Cmd, nil, "a new entrypoint resets the base's Cmd")
+  t.eq(cfg.config.WorkingDir, "/srv")
+  t.eq(cfg.config.User, "nobody")
+  t.eq(cfg.config.StopSignal, "SIGQUIT")
+  t.same(cfg.config.Labels, { from = "ours", keep = "yes" })
+  t.same(cfg.config.ExposedPorts, { ["80/tcp"] = {}, ["8080/tcp"] = {} })
+  t.same(cfg.config.Volumes, { ["/data"] = {}, ["/cache"] = {} })
+  t.eq(cfg.config.OnBuild, nil, "ONBUILD triggers are not inherited")
+  t.same(cfg.rootfs.diff_ids, { "sha256:" .. string.rep("d", 64), ilayers[1].diff_id })
+  t.eq(#cfg.history, 3)
+  t.eq(cfg.history[2].empty_layer, true)
+  t.eq(cfg.history[3].created_by, "ours")
+  t.eq(#img.manifest.layers, 2)
+  t.eq(img.manifest.layers[1].digest, base_layers[1].digest)
+  -- cmd alone keeps the base's entrypoint; an entrypoint with a cmd keeps both
+  img, cfg = build({ cmd = "echo hi" })
+  t.same(cfg.config.Entrypoint, { "/init" })
+  t.same(cfg.config.Cmd, { "/bin/sh", "-c", "echo hi" })
+  img, cfg = build({ entrypoint = "exec /x", cmd = { "a" }, workdir = "/app", user = "1000:1000" })
+  t.same(cfg.config.Entrypoint, { "/bin/sh", "-c", "exec /x" })
+  t.same(cfg.config.Cmd, { "a" })
+  t.eq(cfg.config.WorkingDir, "/app")
+  t.eq(cfg.config.User, "1000:1000")
+  -- nothing of ours: the base's config as it was (minus ONBUILD)
+  img, cfg = build(nil)
+  t.same(cfg.config.Cmd, { "sh" })
+  t.same(cfg.config.Entrypoint, { "/init" })
+  -- a base whose diff_ids do not match its layers is refused
+  t.raises(function()
+    oci.image(istore, { platform = "linux/amd64", base = { config = { rootfs = { diff_ids = {} } }, layers = base_layers } })
+  end, "the base has 1 layers but 0 diff_ids")
 end)
 
 t.test("image: defaults", function()

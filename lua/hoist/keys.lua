@@ -1,0 +1,95 @@
+-- hoist.keys: the one checker for tables a user writes (extension.lua at every level) and for the
+-- option tables of the Lua API. A key hoist does not know is never ignored: a misspelt
+-- `platfroms` or `before_bulid` would otherwise change nothing and say nothing. Each unknown key
+-- is named with where it is and, when one is close, the known key it was probably meant to be.
+-- (The C bindings check their own option tables the same way: host/binding.c.)
+local keys = {}
+
+-- Edit distance (Levenshtein) of two short strings.
+local function distance(a, b)
+  local la, lb = #a, #b
+  if la > 64 or lb > 64 then return math.huge end
+  local row = {}
+  for j = 0, lb do row[j] = j end
+  for i = 1, la do
+    local prev = row[0]
+    row[0] = i
+    for j = 1, lb do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      local best = math.min(row[j] + 1, row[j - 1] + 1, prev + cost)
+      prev = row[j]
+      row[j] = best
+    end
+  end
+  return row[lb]
+end
+
+-- The known name closest to word, when it is close enough to be a likely typo (nil otherwise).
+-- Case and '-'/'_' differences count as nothing: `Entrypoint`, `exposed-ports` find theirs.
+function keys.closest(word, known)
+  if type(word) ~= "string" then return nil end
+  local function fold(s) return (s:lower():gsub("[-_.]", "")) end
+  local w = fold(word)
+  local best, best_d = nil, math.huge
+  for _, k in ipairs(known) do
+    local d = fold(k) == w and 0 or distance(word:lower(), k:lower())
+    if d < best_d then best, best_d = k, d end
+  end
+  if best and best_d <= math.max(1, #word // 3) then return best end
+  return nil
+end
+
+local function show(k)
+  if type(k) == "string" then return "'" .. k .. "'" end
+  return tostring(k) .. " (a " .. type(k) .. " key)"
+end
+
+-- "unknown key 'entrypiont' in config (did you mean 'entrypoint'?)"
+function keys.message(k, known, where)
+  local near = keys.closest(k, known)
+  return string.format("unknown key %s%s%s", show(k), where and (" in " .. where) or "",
+    near and (" (did you mean '" .. near .. "'?)") or "")
+end
+
+--[[
+keys.check(t, known, where, problems [, prefix]) appends one line to problems for each key of t
+not in known (an array of names; integer keys count as unknown unless allow_array), sorted so the
+output is stable, and returns how many it found. prefix starts each line ("extension.lua: ").
+]]
+function keys.check(t, known, where, problems, prefix, allow_array)
+  if type(t) ~= "table" then return 0 end
+  local set = {}
+  for _, k in ipairs(known) do set[k] = true end
+  local bad = {}
+  for k in pairs(t) do
+    if not set[k] and not (allow_array and math.type(k) == "integer") then bad[#bad + 1] = k end
+  end
+  table.sort(bad, function(a, b) return tostring(a) < tostring(b) end)
+  for _, k in ipairs(bad) do
+    problems[#problems + 1] = (prefix or "") .. keys.message(k, known, where)
+  end
+  return #bad
+end
+
+--[[
+keys.options(opts, known, fname): the option table of an API function. nil is an empty table; a
+non-table or an unknown key is misuse and raises "bad option 'dryrun' to 'release.context' (did
+you mean 'dry_run'?)" at the caller's caller. Returns opts (or {}).
+]]
+function keys.options(opts, known, fname)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(string.format("%s: options must be a table, got a %s", fname, type(opts)), 3) end
+  local set = {}
+  for _, k in ipairs(known) do set[k] = true end
+  local bad = {}
+  for k in pairs(opts) do if not set[k] then bad[#bad + 1] = k end end
+  if #bad > 0 then
+    table.sort(bad, function(a, b) return tostring(a) < tostring(b) end)
+    local near = keys.closest(bad[1], known)
+    error(string.format("bad option %s to '%s'%s", show(bad[1]), fname,
+      near and (" (did you mean '" .. near .. "'?)") or ""), 3)
+  end
+  return opts
+end
+
+return keys
