@@ -12,7 +12,9 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,6 +232,22 @@ static int l_base64_decode(lua_State *L)
   return 1;
 }
 
+/* sha1(s) -> 40 hex digits (SPDX's package verification code is built from SHA-1s) */
+static int l_sha1(lua_State *L)
+{
+  size_t len;
+  const char *s = luaL_checklstring(L, 1, &len);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned n = 0, i;
+  char out[2 * EVP_MAX_MD_SIZE + 1];
+  if (EVP_Digest(s, len, md, &n, EVP_sha1(), NULL) != 1)
+    return luaL_error(L, "sha1 failed");
+  for (i = 0; i < n; i++)
+    snprintf(out + 2 * i, 3, "%02x", md[i]);
+  lua_pushlstring(L, out, 2 * n);
+  return 1;
+}
+
 /* The C results of layer_files, owned by a userdata so that a raise while the tables are built frees them. */
 struct files_box {
   struct hoist_layer_files *files;
@@ -341,6 +359,7 @@ static const luaL_Reg funcs[] = {
   {"base64_encode", l_base64_encode},
   {"base64_decode", l_base64_decode},
   {"layer_files", l_layer_files},
+  {"sha1", l_sha1},
   {NULL, NULL}
 };
 

@@ -1,4 +1,4 @@
--- Sign an image the way cosign does, so that cosign, skopeo and podman verify it.
+-- Sign an image the way cosign does (the signatures cosign and containers/image read).
 --
 -- usage: hoist sign REF --key KEY [--identity HOST/REPO] [--creds USER:PASS] [--insecure] [--json]
 --
