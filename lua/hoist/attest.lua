@@ -9,6 +9,7 @@
 -- Expected failures return nil, message, kind ("io", or "invalid" for an image that cannot be
 -- read as one); misuse raises.
 local core = require("hoist.sign.core")
+local fs = require("hoist.fs")
 local host = require("hoist.host")
 local json = require("hoist.json")
 local oci = require("hoist.oci")
@@ -90,6 +91,8 @@ local function reader(src)
   error("attest: an OCI layout store or an endpoint expected", 3)
 end
 
+local cache_read, cache_write
+
 local function dirname(p) return p:match("^(.*)/[^/]*$") or "" end
 local function basename(p) return p:match("([^/]*)$") end
 
@@ -156,14 +159,34 @@ function attest._apply_layers(layers)
   return files
 end
 
+-- The file lists of layers are cached by layer digest (content-addressed, so a record never goes
+-- stale) under CACHE/files/<hex>.json: a re-release, or a build that recorded the hashes while it
+-- wrote the layer, does not read the layer again.
+local function cache_path(cache, digest) return cache .. "/files/" .. digest:sub(8) .. ".json" end
+
+cache_read = function(cache, digest)
+  local list = json.read(cache_path(cache, digest))
+  if type(list) ~= "table" then return nil end
+  for _, e in ipairs(list) do
+    if type(e) ~= "table" or type(e.name) ~= "string" or type(e.type) ~= "string" then return nil end
+  end
+  return list
+end
+
+cache_write = function(cache, digest, list)
+  -- best effort: a cache that cannot be written only costs the next SBOM a read of the layer
+  if fs.mkdir(cache .. "/files") then json.write(cache_path(cache, digest), json.array(list)) end
+end
+
 --[[
 The regular files of one platform image: attest.files(store_or_endpoint, image_desc [, opts]) ->
 a list sorted by path of { path = "/a/b", sha256, sha1, size, mode }, or nil, message, kind.
 opts: { memo = table shared between calls (layers already read, by digest: platforms share
-layers), threads = n (layers read at once, default 2) }.
+layers), threads = n (layers read at once, default 2), cache = folder | false (default
+hoist's cache folder: file lists by layer digest) }.
 ]]
 function attest.files(src, image_desc, opts)
-  opts = check_opts(opts, "attest.files", { memo = true, threads = true })
+  opts = check_opts(opts, "attest.files", { memo = true, threads = true, cache = true })
   local r = reader(src)
   if type(image_desc) ~= "table" or not digest_valid(image_desc.digest or "") then
     error("attest.files: an image descriptor expected", 2)
@@ -174,19 +197,29 @@ function attest.files(src, image_desc, opts)
     return nil, image_desc.digest .. " is not an image manifest (an index? give one platform's image)", "invalid"
   end
   local memo = opts.memo or {}
+  local cache = opts.cache
+  if cache == nil then cache = oci.cache_dir() end
   local paths, todo = {}, {}
   for _, l in ipairs(manifest.layers) do
     if not memo[l.digest] and not todo[l.digest] then
-      local path, perr = r.layer(l)
-      if not path then return nil, perr, "io" end
-      paths[#paths + 1] = path
-      todo[l.digest] = #paths
+      local hit = cache and digest_valid(l.digest) and cache_read(cache, l.digest)
+      if hit then
+        memo[l.digest] = hit
+      else
+        local path, perr = r.layer(l)
+        if not path then return nil, perr, "io" end
+        paths[#paths + 1] = path
+        todo[l.digest] = #paths
+      end
     end
   end
   if #paths > 0 then
     local lists, lerr = core.layer_files(paths, opts.threads or 2)
     if not lists then return nil, lerr, "invalid" end
-    for d, i in pairs(todo) do memo[d] = lists[i] end
+    for d, i in pairs(todo) do
+      memo[d] = lists[i]
+      if cache then cache_write(cache, d, lists[i]) end
+    end
   end
   local layers = {}
   for i, l in ipairs(manifest.layers) do layers[i] = memo[l.digest] end
@@ -213,18 +246,19 @@ end
 
 --[[
 An SPDX 2.3 JSON document of one platform image: attest.sbom(store_or_endpoint, image_desc [,
-opts]) -> bytes, document | nil, message, kind. Every regular file of the image's filesystem
+opts]) -> bytes, { name, documentNamespace, files = count, packageVerificationCode } | nil,
+message, kind. Every regular file of the image's filesystem
 (layers applied in order, whiteouts honoured) with its SHA-1 and SHA-256, inside a package for
 the image (its manifest digest, a verification code over its files); the base image as a package
 with its digest when opts.base = { name = "docker.io/library/alpine", digest = "sha256:..." }.
 opts: { name = the image's name (default "image"), version = its version, platform = "linux/amd64",
 base = { name, digest }, created = epoch | "RFC 3339" (default SOURCE_DATE_EPOCH, else
-1970-01-01T00:00:00Z), memo, threads (as attest.files) }.
+1970-01-01T00:00:00Z), memo, threads, cache (as attest.files) }.
 ]]
 function attest.sbom(src, image_desc, opts)
   opts = check_opts(opts, "attest.sbom", { name = true, version = true, platform = true, base = true,
-                                           created = true, memo = true, threads = true })
-  local files, err, kind = attest.files(src, image_desc, { memo = opts.memo, threads = opts.threads })
+                                           created = true, memo = true, threads = true, cache = true })
+  local files, err, kind = attest.files(src, image_desc, { memo = opts.memo, threads = opts.threads, cache = opts.cache })
   if not files then return nil, err, kind end
   local name = opts.name or "image"
   if type(name) ~= "string" or name == "" then error("attest.sbom: name must be a string", 2) end
@@ -232,23 +266,23 @@ function attest.sbom(src, image_desc, opts)
   if base ~= nil and (type(base) ~= "table" or type(base.name) ~= "string" or not digest_valid(base.digest or "")) then
     error("attest.sbom: base must be { name = '...', digest = 'sha256:...' }", 2)
   end
-  local spdx_files, has_files, sha1s = json.array({}), json.array({}), {}
+  -- thousands of files: their JSON is written here directly (keys in sorted order, as json.encode
+  -- with sort_keys writes them) instead of through tables, which took most of the time
+  local file_json, id_json, sha1s = {}, {}, {}
   for i, f in ipairs(files) do
     local id = spdx_id("File", f.path)
-    spdx_files[i] = {
-      SPDXID = id, fileName = "." .. f.path,
-      checksums = { { algorithm = "SHA1", checksumValue = f.sha1 },
-                    { algorithm = "SHA256", checksumValue = f.sha256 } },
-    }
-    has_files[i] = id
+    file_json[i] = string.format('{"SPDXID":"%s","checksums":[{"algorithm":"SHA1","checksumValue":"%s"},' ..
+      '{"algorithm":"SHA256","checksumValue":"%s"}],"fileName":%s}', id, f.sha1, f.sha256, json.encode("." .. f.path))
+    id_json[i] = '"' .. id .. '"'
     sha1s[i] = f.sha1
   end
+  local FILES, HAS_FILES = "\1hoist-files\1", "\1hoist-has-files\1"
   -- the package verification code of SPDX 2.3 section 7.9: SHA-1 over the sorted file SHA-1s
   table.sort(sha1s)
   local image_id = "SPDXRef-Package-image"
   local image_pkg = {
     SPDXID = image_id, name = name, versionInfo = opts.version, downloadLocation = "NOASSERTION",
-    primaryPackagePurpose = "CONTAINER", filesAnalyzed = true, hasFiles = has_files,
+    primaryPackagePurpose = "CONTAINER", filesAnalyzed = true, hasFiles = HAS_FILES,
     packageVerificationCode = { packageVerificationCodeValue = core.sha1(table.concat(sha1s)) },
     checksums = { { algorithm = "SHA256", checksumValue = hex_of(image_desc.digest) } },
     externalRefs = { { referenceCategory = "PACKAGE-MANAGER", referenceType = "purl",
@@ -278,9 +312,18 @@ function attest.sbom(src, image_desc, opts)
     creationInfo = { created = created_time(opts.created, "attest.sbom") or oci.timestamp(0),
                      creators = { "Tool: hoist-" .. host.version } },
     documentDescribes = { image_id },
-    packages = packages, files = spdx_files, relationships = relationships,
+    packages = packages, files = FILES, relationships = relationships,
   }
-  return encode(doc), doc
+  local text = encode(doc)
+  local function splice(marker, items)
+    local quoted = json.encode(marker)
+    local i, j = text:find(quoted, 1, true)
+    text = text:sub(1, i - 1) .. "[" .. table.concat(items, ",") .. "]" .. text:sub(j + 1)
+  end
+  splice(FILES, file_json)
+  splice(HAS_FILES, id_json)
+  return text, { name = doc.name, documentNamespace = doc.documentNamespace, files = #files,
+                 packageVerificationCode = image_pkg.packageVerificationCode.packageVerificationCodeValue }
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -462,7 +505,7 @@ function attest.attach(ep, subject_desc, artifact)
                                 artifactType = artifact.artifactType, annotations = annotations }
   local ibytes = encode({ schemaVersion = 2, mediaType = oci.MEDIA.index, manifests = manifests })
   local idesc = { mediaType = oci.MEDIA.index, digest = oci.digest(ibytes), size = #ibytes }
-  local tok, terr = ep:tag(idesc, { tag }, ibytes)
+  local tok, terr = sign._tag(ep, idesc, tag, ibytes)
   if not tok then return nil, terr, "io" end
   return { digest = mdesc.digest, size = mdesc.size, tag = tag, added = true }
 end

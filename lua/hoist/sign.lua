@@ -200,12 +200,30 @@ function sign._put_small_blobs(ep, blobs)
   return stats
 end
 
+-- The tags of each endpoint this process has listed, plus the ones it wrote since: one tag listing
+-- per endpoint instead of one per signature and per referrers index (ep:tag drops the endpoint's
+-- own cache). Weak keys: a closed endpoint's set goes with it.
+local tag_sets = setmetatable({}, { __mode = "k" })
+
 -- Whether a tag exists; nil, err when the endpoint cannot be read.
 function sign._has_tag(ep, tag)
-  local tags, err = ep:tags()
-  if not tags then return nil, err end
-  for _, t in ipairs(tags) do if t == tag then return true end end
-  return false
+  local set = tag_sets[ep]
+  if not set then
+    local tags, err = ep:tags()
+    if not tags then return nil, err end
+    set = {}
+    for _, t in ipairs(tags) do set[t] = true end
+    tag_sets[ep] = set
+  end
+  return set[tag] == true
+end
+
+-- Tags desc as tag in ep and remembers it.
+function sign._tag(ep, desc, tag, bytes)
+  local ok, err = ep:tag(desc, { tag }, bytes)
+  if not ok then return nil, err end
+  if tag_sets[ep] then tag_sets[ep][tag] = true end
+  return true
 end
 
 -- The signature manifest of a digest: bytes, decoded table; false when there is none.
@@ -266,7 +284,7 @@ local function sign_one(ep, desc, key, identity, annotations)
   if not ok then return nil, err end
   local manifest = encode({ schemaVersion = 2, mediaType = oci.MEDIA.manifest, config = config_desc, layers = layers })
   local mdesc = { mediaType = oci.MEDIA.manifest, digest = oci.digest(manifest), size = #manifest }
-  local tok, terr = ep:tag(mdesc, { tag }, manifest)
+  local tok, terr = sign._tag(ep, mdesc, tag, manifest)
   if not tok then return nil, terr end
   return { digest = desc.digest, tag = tag, manifest = mdesc.digest, added = true, signatures = #layers }
 end
