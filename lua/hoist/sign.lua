@@ -83,6 +83,16 @@ function sign.payload(digest, identity, annotations)
   }, { sort_keys = true })
 end
 
+-- The repository a docker-reference names, as containers/image's matchRepository compares them: a
+-- tag or digest is dropped, and Docker Hub's host aliases are one (cosign writes index.docker.io).
+function sign._repository_of(reference)
+  local r = reference:gsub("@.*$", "")
+  local last = r:match("[^/]*$")
+  if last:find(":", 1, true) and r:find("/", 1, true) then r = r:gsub(":[^:/]*$", "") end
+  r = r:gsub("^index%.docker%.io/", "docker.io/"):gsub("^registry%-1%.docker%.io/", "docker.io/")
+  return r
+end
+
 ---------------------------------------------------------------------------------------------------
 -- Keys
 
@@ -377,7 +387,7 @@ local function verify_one(ep, desc, pub, want)
             reasons[#reasons + 1] = "signature " .. i .. " signs another image (" .. tostring(image) .. ")"
           elseif type(identity) ~= "string" then
             reasons[#reasons + 1] = "signature " .. i .. ": the payload has no docker-reference"
-          elseif want and identity ~= want then
+          elseif want and sign._repository_of(identity) ~= sign._repository_of(want) then
             reasons[#reasons + 1] = "signature " .. i .. " is for " .. identity .. ", not " .. want
           else
             return true, { identity = identity, signatures = seen, key = pub:id(), layer = i }

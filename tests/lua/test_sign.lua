@@ -22,6 +22,13 @@ t.test("the payload is cosign's, byte for byte", function()
   t.raises(function() sign.payload(D, "") end, "identity")
 end)
 
+t.test("identities compare as repositories", function()
+  t.eq(sign._repository_of("index.docker.io/library/alpine"), "docker.io/library/alpine")
+  t.eq(sign._repository_of("localhost:5000/acme/x:1.0.0"), "localhost:5000/acme/x")
+  t.eq(sign._repository_of("localhost:5000/acme/x@" .. D), "localhost:5000/acme/x")
+  t.eq(sign._repository_of("localhost:5000/acme/x"), "localhost:5000/acme/x")
+end)
+
 t.test("base64 is strict", function()
   for _, s in ipairs({ "", "f", "fo", "foo", "foob", "fooba", "foobar", "\0\255\128" }) do
     t.eq(core.base64_decode(core.base64_encode(s)), s)
