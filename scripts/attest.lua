@@ -72,13 +72,16 @@ check(bytes, m)
 local name = require("hoist.sign").identity_of(ep) or args[1]:gsub("^oci:", ""):gsub(":[^/:]*$", "")
 
 local result = { digest = top.digest, sbom = {}, provenance = nil }
-local lines = {}
-local function attach(subject, artifact_type, data, annotations, file)
+local lines, items, slots = {}, {}, {}
+-- documents are written to --out as they are made; all of them are attached at once at the end
+local function add(subject, artifact_type, data, annotations, file, slot)
   if opts.out then check(fs.write(opts.out .. "/" .. file, data)) end
-  if opts.dry_run then return { file = file } end
-  local r = check(attest.attach(ep, subject, { artifactType = artifact_type, data = data, annotations = annotations }))
-  r.file = file
-  return r
+  slot.file = file
+  if not opts.dry_run then
+    items[#items + 1] = { subject = subject, artifact = { artifactType = artifact_type, data = data, annotations = annotations } }
+    slots[#items] = slot
+  end
+  return slot
 end
 
 if not opts.no_sbom then
@@ -88,11 +91,8 @@ if not opts.no_sbom then
     local platform = img.platform and oci.platform_string(img.platform) or nil
     local sb = check(attest.sbom(ep, img, { name = name, version = opts.version, platform = platform,
                                             base = base, memo = memo }))
-    local r = attach(img, attest.SPDX_MEDIA_TYPE, sb, nil,
-                     "sbom-" .. (platform and platform:gsub("/", "-") or "image") .. ".spdx.json")
-    r.platform, r.image = platform, img.digest
-    result.sbom[#result.sbom + 1] = r
-    lines[#lines + 1] = string.format("sbom        %-12s %s", platform or "", r.digest or r.file)
+    result.sbom[#result.sbom + 1] = add(img, attest.SPDX_MEDIA_TYPE, sb, nil,
+      "sbom-" .. (platform and platform:gsub("/", "-") or "image") .. ".spdx.json", { platform = platform, image = img.digest })
   end
 end
 if not opts.no_provenance then
@@ -101,8 +101,19 @@ if not opts.no_provenance then
     extension = extension, base = base, inputs = #inputs > 0 and inputs or nil,
     git = opts.commit and { uri = opts.source, commit = opts.commit } or nil,
   })
-  result.provenance = attach(top, attest.INTOTO_MEDIA_TYPE, pv,
-    { [attest.PREDICATE_ANNOTATION] = attest.SLSA_PREDICATE_TYPE }, "provenance.intoto.json")
+  result.provenance = add(top, attest.INTOTO_MEDIA_TYPE, pv,
+    { [attest.PREDICATE_ANNOTATION] = attest.SLSA_PREDICATE_TYPE }, "provenance.intoto.json", {})
+end
+if #items > 0 then
+  local res = check(attest.attach_all(ep, items))
+  for i, r in ipairs(res) do
+    for k, v in pairs(r) do slots[i][k] = v end
+  end
+end
+for _, s in ipairs(result.sbom) do
+  lines[#lines + 1] = string.format("sbom        %-12s %s", s.platform or "", s.digest or s.file)
+end
+if result.provenance then
   lines[#lines + 1] = string.format("provenance  %-12s %s", "", result.provenance.digest or result.provenance.file)
 end
 ep:close()

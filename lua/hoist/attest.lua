@@ -91,7 +91,7 @@ local function reader(src)
   error("attest: an OCI layout store or an endpoint expected", 3)
 end
 
-local cache_read, cache_write
+local cache_read, cache_write, files_fragment
 
 local function dirname(p) return p:match("^(.*)/[^/]*$") or "" end
 local function basename(p) return p:match("([^/]*)$") end
@@ -185,17 +185,35 @@ opts: { memo = table shared between calls (layers already read, by digest: platf
 layers), threads = n (layers read at once, default 2), cache = folder | false (default
 hoist's cache folder: file lists by layer digest) }.
 ]]
+-- The image manifest of image_desc, or nil, message, kind.
+local function image_manifest(r, image_desc)
+  local manifest, err = r.manifest(image_desc)
+  if type(manifest) ~= "table" then return nil, err or (image_desc.digest .. " cannot be read"), "io" end
+  if type(manifest.layers) ~= "table" then
+    return nil, image_desc.digest .. " is not an image manifest (an index? give one platform's image)", "invalid"
+  end
+  for _, l in ipairs(manifest.layers) do
+    if type(l) ~= "table" or not digest_valid(l.digest or "") then
+      return nil, image_desc.digest .. " has a layer without a sha256 digest", "invalid"
+    end
+  end
+  return manifest
+end
+
+local files_of
+
 function attest.files(src, image_desc, opts)
   opts = check_opts(opts, "attest.files", { memo = true, threads = true, cache = true })
   local r = reader(src)
   if type(image_desc) ~= "table" or not digest_valid(image_desc.digest or "") then
     error("attest.files: an image descriptor expected", 2)
   end
-  local manifest, err = r.manifest(image_desc)
-  if type(manifest) ~= "table" then return nil, err or (image_desc.digest .. " cannot be read"), "io" end
-  if type(manifest.layers) ~= "table" then
-    return nil, image_desc.digest .. " is not an image manifest (an index? give one platform's image)", "invalid"
-  end
+  local manifest, err, kind = image_manifest(r, image_desc)
+  if not manifest then return nil, err, kind end
+  return files_of(r, manifest, opts)
+end
+
+files_of = function(r, manifest, opts)
   local memo = opts.memo or {}
   local cache = opts.cache
   if cache == nil then cache = oci.cache_dir() end
@@ -245,6 +263,52 @@ local function purl_name(name)
 end
 
 --[[
+The part of an SBOM that depends only on the image's layers: the `files` array and the
+`hasFiles` array as JSON text, the package verification code and the file count. It is kept in
+the cache (CACHE/sbom/<sha256 of the layer digests>) so that an unchanged re-release, whose
+platform manifests are new but whose layers are not, writes its SBOMs without applying layers.
+Thousands of files: their JSON is written here directly (keys in sorted order, as json.encode
+with sort_keys writes them) instead of through tables, which took most of the time.
+]]
+local FRAGMENT_MAGIC = "hoist-sbom-files 1"
+
+files_fragment = function(r, manifest, opts)
+  local cache = opts.cache
+  if cache == nil then cache = oci.cache_dir() end
+  local digests = {}
+  for i, l in ipairs(manifest.layers) do digests[i] = l.digest end
+  local path = cache and (cache .. "/sbom/" .. hex_of(oci.digest(FRAGMENT_MAGIC .. "\n" .. table.concat(digests, "\n"))))
+  local text = path and fs.exists(path) and fs.read(path)
+  if text then
+    -- FRAGMENT_MAGIC COUNT CODE \n FILES \n IDS
+    local count, code, a = text:match("^" .. FRAGMENT_MAGIC:gsub("%-", "%%-") .. " (%d+) (%x+)\n()")
+    local b = a and text:find("\n", a, true)
+    if b then
+      return { count = tonumber(count), code = code, files = text:sub(a, b - 1), ids = text:sub(b + 1) }
+    end
+  end
+  local files, err, kind = files_of(r, manifest, opts)
+  if not files then return nil, err, kind end
+  local file_json, id_json, sha1s = {}, {}, {}
+  for i, f in ipairs(files) do
+    local id = spdx_id("File", f.path)
+    file_json[i] = string.format('{"SPDXID":"%s","checksums":[{"algorithm":"SHA1","checksumValue":"%s"},' ..
+      '{"algorithm":"SHA256","checksumValue":"%s"}],"fileName":%s}', id, f.sha1, f.sha256, json.encode("." .. f.path))
+    id_json[i] = '"' .. id .. '"'
+    sha1s[i] = f.sha1
+  end
+  -- the package verification code of SPDX 2.3 section 7.9: SHA-1 over the sorted file SHA-1s
+  table.sort(sha1s)
+  local frag = { count = #files, code = core.sha1(table.concat(sha1s)),
+                 files = "[" .. table.concat(file_json, ",") .. "]", ids = "[" .. table.concat(id_json, ",") .. "]" }
+  if path and fs.mkdir(cache .. "/sbom") then
+    -- best effort, like the file lists
+    fs.write(path, FRAGMENT_MAGIC .. " " .. frag.count .. " " .. frag.code .. "\n" .. frag.files .. "\n" .. frag.ids)
+  end
+  return frag
+end
+
+--[[
 An SPDX 2.3 JSON document of one platform image: attest.sbom(store_or_endpoint, image_desc [,
 opts]) -> bytes, { name, documentNamespace, files = count, packageVerificationCode } | nil,
 message, kind. Every regular file of the image's filesystem
@@ -258,32 +322,27 @@ base = { name, digest }, created = epoch | "RFC 3339" (default SOURCE_DATE_EPOCH
 function attest.sbom(src, image_desc, opts)
   opts = check_opts(opts, "attest.sbom", { name = true, version = true, platform = true, base = true,
                                            created = true, memo = true, threads = true, cache = true })
-  local files, err, kind = attest.files(src, image_desc, { memo = opts.memo, threads = opts.threads, cache = opts.cache })
-  if not files then return nil, err, kind end
+  if type(image_desc) ~= "table" or not digest_valid(image_desc.digest or "") then
+    error("attest.sbom: an image descriptor expected", 2)
+  end
+  local r = reader(src)
+  local manifest, err, kind = image_manifest(r, image_desc)
+  if not manifest then return nil, err, kind end
+  local frag
+  frag, err, kind = files_fragment(r, manifest, opts)
+  if not frag then return nil, err, kind end
   local name = opts.name or "image"
   if type(name) ~= "string" or name == "" then error("attest.sbom: name must be a string", 2) end
   local base = opts.base
   if base ~= nil and (type(base) ~= "table" or type(base.name) ~= "string" or not digest_valid(base.digest or "")) then
     error("attest.sbom: base must be { name = '...', digest = 'sha256:...' }", 2)
   end
-  -- thousands of files: their JSON is written here directly (keys in sorted order, as json.encode
-  -- with sort_keys writes them) instead of through tables, which took most of the time
-  local file_json, id_json, sha1s = {}, {}, {}
-  for i, f in ipairs(files) do
-    local id = spdx_id("File", f.path)
-    file_json[i] = string.format('{"SPDXID":"%s","checksums":[{"algorithm":"SHA1","checksumValue":"%s"},' ..
-      '{"algorithm":"SHA256","checksumValue":"%s"}],"fileName":%s}', id, f.sha1, f.sha256, json.encode("." .. f.path))
-    id_json[i] = '"' .. id .. '"'
-    sha1s[i] = f.sha1
-  end
   local FILES, HAS_FILES = "\1hoist-files\1", "\1hoist-has-files\1"
-  -- the package verification code of SPDX 2.3 section 7.9: SHA-1 over the sorted file SHA-1s
-  table.sort(sha1s)
   local image_id = "SPDXRef-Package-image"
   local image_pkg = {
     SPDXID = image_id, name = name, versionInfo = opts.version, downloadLocation = "NOASSERTION",
     primaryPackagePurpose = "CONTAINER", filesAnalyzed = true, hasFiles = HAS_FILES,
-    packageVerificationCode = { packageVerificationCodeValue = core.sha1(table.concat(sha1s)) },
+    packageVerificationCode = { packageVerificationCodeValue = frag.code },
     checksums = { { algorithm = "SHA256", checksumValue = hex_of(image_desc.digest) } },
     externalRefs = { { referenceCategory = "PACKAGE-MANAGER", referenceType = "purl",
                        referenceLocator = "pkg:oci/" .. purl_name(name) .. "@sha256%3A" .. hex_of(image_desc.digest) ..
@@ -315,15 +374,14 @@ function attest.sbom(src, image_desc, opts)
     packages = packages, files = FILES, relationships = relationships,
   }
   local text = encode(doc)
-  local function splice(marker, items)
-    local quoted = json.encode(marker)
-    local i, j = text:find(quoted, 1, true)
-    text = text:sub(1, i - 1) .. "[" .. table.concat(items, ",") .. "]" .. text:sub(j + 1)
+  local function splice(marker, array)
+    local i, j = text:find(json.encode(marker), 1, true)
+    text = text:sub(1, i - 1) .. array .. text:sub(j + 1)
   end
-  splice(FILES, file_json)
-  splice(HAS_FILES, id_json)
-  return text, { name = doc.name, documentNamespace = doc.documentNamespace, files = #files,
-                 packageVerificationCode = image_pkg.packageVerificationCode.packageVerificationCodeValue }
+  splice(FILES, frag.files)
+  splice(HAS_FILES, frag.ids)
+  return text, { name = doc.name, documentNamespace = doc.documentNamespace, files = frag.count,
+                 packageVerificationCode = frag.code }
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -451,6 +509,106 @@ local function referrers_index(ep, digest)
   return doc
 end
 
+local function check_subject(subject_desc, fname)
+  if type(subject_desc) ~= "table" or not digest_valid(subject_desc.digest or "") or
+      type(subject_desc.mediaType) ~= "string" or math.type(subject_desc.size) ~= "integer" then
+    error(fname .. ": a subject descriptor { mediaType, digest, size } expected", 3)
+  end
+end
+
+local function check_artifact(artifact, fname)
+  check_opts(artifact, fname, { artifactType = true, data = true, mediaType = true, annotations = true })
+  if type(artifact) ~= "table" or type(artifact.artifactType) ~= "string" or type(artifact.data) ~= "string" then
+    error(fname .. ": artifact = { artifactType = '...', data = bytes } expected", 4)
+  end
+end
+
+--[[
+Pushes artifacts that refer to images in ep and lists each in its subject's referrers index (tag
+`sha256-<hex>`): attest.attach_all(ep, { { subject = desc, artifact = {...} }, ... }) -> a list
+of results as attest.attach's, in order, or nil, message, "io". All blobs go in one push, and on
+a registry the artifact manifests, then the referrers indexes, are written at once.
+]]
+function attest.attach_all(ep, items)
+  if type(ep) ~= "table" or type(ep.put_manifest) ~= "function" then error("attest.attach_all: an endpoint expected", 2) end
+  if type(items) ~= "table" then error("attest.attach_all: a list of { subject, artifact } expected", 2) end
+  local blobs, seen = { { digest = attest.EMPTY.digest, bytes = "{}", mediaType = attest.EMPTY.mediaType } }, {}
+  local made, order, by_subject = {}, {}, {}
+  for i, it in ipairs(items) do
+    if type(it) ~= "table" then error("attest.attach_all: item " .. i .. " must be a table", 2) end
+    check_subject(it.subject, "attest.attach_all")
+    check_artifact(it.artifact, "attest.attach_all")
+    local artifact = it.artifact
+    local annotations = artifact.annotations
+    if annotations ~= nil and (type(annotations) ~= "table" or not next(annotations)) then annotations = nil end
+    local layer_type = artifact.mediaType or artifact.artifactType
+    local data_desc = { mediaType = layer_type, digest = oci.digest(artifact.data), size = #artifact.data }
+    if not seen[data_desc.digest] then
+      seen[data_desc.digest] = true
+      blobs[#blobs + 1] = { digest = data_desc.digest, bytes = artifact.data, mediaType = layer_type }
+    end
+    local manifest = encode({
+      schemaVersion = 2, mediaType = oci.MEDIA.manifest, artifactType = artifact.artifactType,
+      config = attest.EMPTY, layers = { data_desc },
+      subject = { mediaType = it.subject.mediaType, digest = it.subject.digest, size = it.subject.size },
+      annotations = annotations,
+    })
+    local mdesc = { mediaType = oci.MEDIA.manifest, digest = oci.digest(manifest), size = #manifest }
+    made[i] = { desc = mdesc, bytes = manifest, artifactType = artifact.artifactType, annotations = annotations,
+                subject = it.subject.digest }
+    if not by_subject[it.subject.digest] then
+      by_subject[it.subject.digest] = {}
+      order[#order + 1] = it.subject.digest
+    end
+    table.insert(by_subject[it.subject.digest], i)
+  end
+  local ok, err = sign._put_small_blobs(ep, blobs)
+  if not ok then return nil, err, "io" end
+  -- the artifact manifests, by digest (untagged)
+  local writes = {}
+  for _, m in ipairs(made) do writes[#writes + 1] = { desc = m.desc, tag = m.desc.digest, bytes = m.bytes } end
+  if ep.client and ep.repo and #writes > 1 then
+    ok, err = sign._tag_many(ep, writes)
+    if not ok then return nil, err, "io" end
+  else
+    for _, w in ipairs(writes) do
+      local put, perr = ep:put_manifest(w.bytes, w.desc.mediaType, w.desc.digest)
+      if not put then return nil, perr, "io" end
+    end
+  end
+  -- each subject's referrers index: read, append what it lacks, write back
+  local results, index_writes = {}, {}
+  for _, subject in ipairs(order) do
+    local tag = attest.referrers_tag(subject)
+    local index, ierr = referrers_index(ep, subject)
+    if index == nil then return nil, ierr, "io" end
+    local manifests, listed = json.array({}), {}
+    for _, m in ipairs(index and index.manifests or {}) do
+      manifests[#manifests + 1] = m
+      if type(m) == "table" and m.digest then listed[m.digest] = true end
+    end
+    local changed = false
+    for _, i in ipairs(by_subject[subject]) do
+      local m = made[i]
+      results[i] = { digest = m.desc.digest, size = m.desc.size, tag = tag, added = not listed[m.desc.digest] }
+      if not listed[m.desc.digest] then
+        listed[m.desc.digest] = true
+        changed = true
+        manifests[#manifests + 1] = { mediaType = oci.MEDIA.manifest, digest = m.desc.digest, size = m.desc.size,
+                                      artifactType = m.artifactType, annotations = m.annotations }
+      end
+    end
+    if changed then
+      local ibytes = encode({ schemaVersion = 2, mediaType = oci.MEDIA.index, manifests = manifests })
+      index_writes[#index_writes + 1] = { desc = { mediaType = oci.MEDIA.index, digest = oci.digest(ibytes), size = #ibytes },
+                                          tag = tag, bytes = ibytes }
+    end
+  end
+  ok, err = sign._tag_many(ep, index_writes)
+  if not ok then return nil, err, "io" end
+  return results
+end
+
 --[[
 Pushes an artifact that refers to subject_desc (an image or index in ep) and lists it in the
 subject's referrers index (tag `sha256-<hex>`). artifact: { artifactType = "application/spdx+json",
@@ -462,52 +620,11 @@ manifest's), size, tag, added = bool } or nil, message, "io".
 ]]
 function attest.attach(ep, subject_desc, artifact)
   if type(ep) ~= "table" or type(ep.put_manifest) ~= "function" then error("attest.attach: an endpoint expected", 2) end
-  if type(subject_desc) ~= "table" or not digest_valid(subject_desc.digest or "") or
-      type(subject_desc.mediaType) ~= "string" or math.type(subject_desc.size) ~= "integer" then
-    error("attest.attach: a subject descriptor { mediaType, digest, size } expected", 2)
-  end
-  check_opts(artifact, "attest.attach", { artifactType = true, data = true, mediaType = true, annotations = true })
-  if type(artifact) ~= "table" or type(artifact.artifactType) ~= "string" or type(artifact.data) ~= "string" then
-    error("attest.attach: artifact = { artifactType = '...', data = bytes } expected", 2)
-  end
-  local annotations = artifact.annotations
-  if annotations ~= nil and (type(annotations) ~= "table" or not next(annotations)) then annotations = nil end
-  local layer_type = artifact.mediaType or artifact.artifactType
-  local data_desc = { mediaType = layer_type, digest = oci.digest(artifact.data), size = #artifact.data }
-  local ok, err = sign._put_small_blobs(ep, {
-    { digest = attest.EMPTY.digest, bytes = "{}", mediaType = attest.EMPTY.mediaType },
-    { digest = data_desc.digest, bytes = artifact.data, mediaType = layer_type },
-  })
-  if not ok then return nil, err, "io" end
-  local manifest = encode({
-    schemaVersion = 2, mediaType = oci.MEDIA.manifest, artifactType = artifact.artifactType,
-    config = attest.EMPTY, layers = { data_desc },
-    subject = { mediaType = subject_desc.mediaType, digest = subject_desc.digest, size = subject_desc.size },
-    annotations = annotations,
-  })
-  local mdesc = { mediaType = oci.MEDIA.manifest, digest = oci.digest(manifest), size = #manifest }
-  local put, perr = ep:put_manifest(manifest, oci.MEDIA.manifest, mdesc.digest)
-  if not put then return nil, perr, "io" end
-
-  local tag = attest.referrers_tag(subject_desc.digest)
-  local index, ierr = referrers_index(ep, subject_desc.digest)
-  if index == nil then return nil, ierr, "io" end
-  local manifests = json.array({})
-  if index then
-    for _, m in ipairs(index.manifests) do
-      if type(m) == "table" and m.digest == mdesc.digest then
-        return { digest = mdesc.digest, size = mdesc.size, tag = tag, added = false }
-      end
-      manifests[#manifests + 1] = m
-    end
-  end
-  manifests[#manifests + 1] = { mediaType = oci.MEDIA.manifest, digest = mdesc.digest, size = mdesc.size,
-                                artifactType = artifact.artifactType, annotations = annotations }
-  local ibytes = encode({ schemaVersion = 2, mediaType = oci.MEDIA.index, manifests = manifests })
-  local idesc = { mediaType = oci.MEDIA.index, digest = oci.digest(ibytes), size = #ibytes }
-  local tok, terr = sign._tag(ep, idesc, tag, ibytes)
-  if not tok then return nil, terr, "io" end
-  return { digest = mdesc.digest, size = mdesc.size, tag = tag, added = true }
+  check_subject(subject_desc, "attest.attach")
+  check_artifact(artifact, "attest.attach")
+  local results, err, kind = attest.attach_all(ep, { { subject = subject_desc, artifact = artifact } })
+  if not results then return nil, err, kind end
+  return results[1]
 end
 
 --[[

@@ -236,6 +236,33 @@ function sign._tag(ep, desc, tag, bytes)
   return true
 end
 
+--[[
+Writes several manifests under their tags: { { desc, tag, bytes }, ... }. On a registry they go
+out at once (the client's put_manifests: one connection each), since they do not depend on each
+other; elsewhere one after the other. (The endpoint has no batch method; this reaches for its
+client, and drops the endpoint's tag cache as ep:tag would.)
+]]
+function sign._tag_many(ep, writes)
+  if #writes == 0 then return true end
+  local client = ep.client
+  if #writes > 1 and client ~= nil and ep.repo then
+    if client.put_manifests then
+      local items = {}
+      for i, w in ipairs(writes) do items[i] = { ref = w.tag, media_type = w.desc.mediaType, bytes = w.bytes } end
+      local ok, err = client:put_manifests(ep.repo, items)
+      ep.tag_cache = nil
+      if not ok then return nil, err end
+      for _, w in ipairs(writes) do if tag_sets[ep] then tag_sets[ep][w.tag] = true end end
+      return true
+    end
+  end
+  for _, w in ipairs(writes) do
+    local ok, err = sign._tag(ep, w.desc, w.tag, w.bytes)
+    if not ok then return nil, err end
+  end
+  return true
+end
+
 -- The signature manifest of a digest: bytes, decoded table; false when there is none.
 local function signature_manifest(ep, digest)
   local tag = sign.tag_for(digest)
@@ -255,8 +282,9 @@ end
 
 local function encode(doc) return json.encode(doc, { sort_keys = true }) end
 
--- Signs one manifest (no recursion). See sign.image.
-local function sign_one(ep, desc, key, identity, annotations)
+-- Prepares the signature of one manifest (no recursion): the result, and unless it is already
+-- there, the blobs to push and the manifest to tag. See sign.image.
+local function plan_one(ep, desc, key, identity, annotations)
   local payload = sign.payload(desc.digest, identity, annotations)
   local payload_digest = oci.digest(payload)
   local tag = sign.tag_for(desc.digest)
@@ -269,8 +297,8 @@ local function sign_one(ep, desc, key, identity, annotations)
       local s = type(l.annotations) == "table" and l.annotations[sign.SIGNATURE_ANNOTATION]
       -- the same payload signed by this key already: signing again would only add noise
       if l.digest == payload_digest and type(s) == "string" and key:verify(payload, s) then
-        return { digest = desc.digest, tag = tag, manifest = old_desc.digest, added = false,
-                 signatures = #old.layers }
+        return { result = { digest = desc.digest, tag = tag, manifest = old_desc.digest, added = false,
+                            signatures = #old.layers } }
       end
       layers[#layers + 1] = l
     end
@@ -287,16 +315,14 @@ local function sign_one(ep, desc, key, identity, annotations)
   local config = encode({ architecture = "", os = "", config = json.object({}),
                           rootfs = { type = "layers", diff_ids = diff_ids } })
   local config_desc = { mediaType = oci.MEDIA.config, digest = oci.digest(config), size = #config }
-  local ok, err = sign._put_small_blobs(ep, {
-    { digest = payload_digest, bytes = payload, mediaType = sign.PAYLOAD_MEDIA_TYPE },
-    { digest = config_desc.digest, bytes = config, mediaType = oci.MEDIA.config },
-  })
-  if not ok then return nil, err end
   local manifest = encode({ schemaVersion = 2, mediaType = oci.MEDIA.manifest, config = config_desc, layers = layers })
   local mdesc = { mediaType = oci.MEDIA.manifest, digest = oci.digest(manifest), size = #manifest }
-  local tok, terr = sign._tag(ep, mdesc, tag, manifest)
-  if not tok then return nil, terr end
-  return { digest = desc.digest, tag = tag, manifest = mdesc.digest, added = true, signatures = #layers }
+  return {
+    result = { digest = desc.digest, tag = tag, manifest = mdesc.digest, added = true, signatures = #layers },
+    blobs = { { digest = payload_digest, bytes = payload, mediaType = sign.PAYLOAD_MEDIA_TYPE },
+              { digest = config_desc.digest, bytes = config, mediaType = oci.MEDIA.config } },
+    write = { desc = mdesc, tag = tag, bytes = manifest },
+  }
 end
 
 -- The children of an index (their descriptors), or nil when desc is not an index.
@@ -328,18 +354,33 @@ function sign.image(ep, desc, key, opts)
   if type(identity) ~= "string" or identity == "" then
     error("sign.image: opts.identity (HOST/REPO the image is published as) is needed for " .. tostring(ep.display), 2)
   end
-  local children = json.array({})
+  local targets = {}
   if opts.recursive ~= false then
     local list, err = children_of(ep, desc)
     if list == nil then return nil, err, "io" end
-    for i, child in ipairs(list or {}) do
-      local r, cerr = sign_one(ep, child, key, identity, opts.annotations)
-      if not r then return nil, cerr, "io" end
-      children[i] = r
-    end
+    for i, child in ipairs(list or {}) do targets[i] = child end
   end
-  local res, err = sign_one(ep, desc, key, identity, opts.annotations)
-  if not res then return nil, err, "io" end
+  targets[#targets + 1] = desc
+  -- every signature is prepared first, then all blobs go in one push and all manifests at once
+  local plans, blobs, seen, writes = {}, {}, {}, {}
+  for i, t in ipairs(targets) do
+    local p, err = plan_one(ep, t, key, identity, opts.annotations)
+    if not p then return nil, err, "io" end
+    plans[i] = p
+    for _, b in ipairs(p.blobs or {}) do
+      if not seen[b.digest] then seen[b.digest] = true; blobs[#blobs + 1] = b end
+    end
+    if p.write then writes[#writes + 1] = p.write end
+  end
+  if #blobs > 0 then
+    local ok, err = sign._put_small_blobs(ep, blobs)
+    if not ok then return nil, err, "io" end
+  end
+  local ok, err = sign._tag_many(ep, writes)
+  if not ok then return nil, err, "io" end
+  local res = plans[#plans].result
+  local children = json.array({})
+  for i = 1, #plans - 1 do children[i] = plans[i].result end
   res.identity, res.children = identity, children
   return res
 end

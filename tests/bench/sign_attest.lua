@@ -11,14 +11,15 @@ local ep = assert(endpoint.open(ref))
 local top = assert(ep:resolve())
 local signed = assert(sign.image(ep, top, key, { identity = identity }))
 local _, m = ep:manifest(top)
-local memo, files = {}, 0
+local memo, files, items = {}, 0, {}
 for _, child in ipairs(m.manifests) do
   local sb, doc = assert(attest.sbom(ep, child, { name = identity or "bench", platform = oci.platform_string(child.platform), memo = memo }))
   files = files + doc.files
-  assert(attest.attach(ep, child, { artifactType = attest.SPDX_MEDIA_TYPE, data = sb }))
+  items[#items + 1] = { subject = child, artifact = { artifactType = attest.SPDX_MEDIA_TYPE, data = sb } }
 end
 local pv = attest.provenance({ subject = { { name = identity or "bench", digest = top.digest } }, version = "1.0.0", destination = ref })
-assert(attest.attach(ep, top, { artifactType = attest.INTOTO_MEDIA_TYPE, data = pv,
-                                annotations = { [attest.PREDICATE_ANNOTATION] = attest.SLSA_PREDICATE_TYPE } }))
+items[#items + 1] = { subject = top, artifact = { artifactType = attest.INTOTO_MEDIA_TYPE, data = pv,
+                                                  annotations = { [attest.PREDICATE_ANNOTATION] = attest.SLSA_PREDICATE_TYPE } } }
+assert(attest.attach_all(ep, items))
 ep:close()
 print(string.format("signed %d manifests, %d files in %d SBOMs", 1 + #signed.children, files, #m.manifests))
