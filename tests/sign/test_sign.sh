@@ -215,6 +215,22 @@ python3 "$HERE/cosign_verify.py" --layout "$tmp/layout" --ref 1.0.0 --key "$tmp/
   && ok || ko "cosign_verify.py refuses the layout's signature"
 h l_validate validate "oci:$tmp/layout:1.0.0" && ok || { ko "the signed layout no longer validates"; show l_validate; }
 
+# --- signatures other tools make: cosign's layout, signed by openssl with an openssl-made key ----
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$tmp/ossl.key"
+openssl pkey -in "$tmp/ossl.key" -pubout -out "$tmp/ossl.pub" 2>/dev/null
+h rel_other release "$EXT" --version 1.0.0 --to "docker://$host/acme/other" --creds "$CREDS" || { ko "release acme/other"; show rel_other; }
+python3 "$HERE/cosign_sign.py" --registry "$url" --repo acme/other --ref 1.0.0 --key "$tmp/ossl.key" \
+  --identity "$host/acme/other" --user hoist --password-env REGPW >/dev/null && ok || ko "cosign_sign.py"
+h v_foreign verify "docker://$host/acme/other:1.0.0" --key "$tmp/ossl.pub" --creds "$CREDS" \
+  && grep -q "signed for $host/acme/other" "$tmp/logs/v_foreign.out" && ok || { ko "hoist verify refuses a signature made by openssl in cosign's layout"; show v_foreign; }
+h v_foreign2 verify "docker://$host/acme/other:1.0.0" --key "$tmp/plain.pub" --creds "$CREDS"
+[ $? -eq 1 ] && ok || ko "the openssl-made signature verified with another key"
+# hoist adds its signature beside it, keeping it
+h sign_foreign sign "docker://$host/acme/other:1.0.0" --key "$tmp/ossl.key" --creds "$CREDS" \
+  && grep -q "2 signatures" "$tmp/logs/sign_foreign.out" && ok || { ko "signing beside a foreign signature"; show sign_foreign; }
+python3 "$HERE/cosign_verify.py" --registry "$url" --repo acme/other --user hoist --password-env REGPW --ref 1.0.0 \
+  --key "$tmp/ossl.pub" --identity "$host/acme/other" >/dev/null && ok || ko "cosign_verify.py after hoist signed beside cosign_sign.py"
+
 # --- the password never appeared anywhere -----------------------------------------------------------
 if grep -r -l -F "$SECRET" "$tmp/logs" >/dev/null; then ko "the password was printed: $(grep -r -l -F "$SECRET" "$tmp/logs")"; else ok; fi
 
