@@ -87,6 +87,7 @@ end
 if not opts.no_sbom then
   local images = m.kind == "index" and m.manifests or { top }
   local memo = {}
+  check(attest.prepare(ep, images, { memo = memo }))
   for _, img in ipairs(images) do
     local platform = img.platform and oci.platform_string(img.platform) or nil
     local sb = check(attest.sbom(ep, img, { name = name, version = opts.version, platform = platform,

@@ -213,32 +213,45 @@ function attest.files(src, image_desc, opts)
   return files_of(r, manifest, opts)
 end
 
-files_of = function(r, manifest, opts)
-  local memo = opts.memo or {}
+-- Reads the file lists of layers (descriptors) into memo: from the cache, else from the blobs,
+-- all at once on opts.threads threads, largest first so that the threads finish together.
+local function read_layers(r, layers, memo, opts)
   local cache = opts.cache
   if cache == nil then cache = oci.cache_dir() end
-  local paths, todo = {}, {}
-  for _, l in ipairs(manifest.layers) do
-    if not memo[l.digest] and not todo[l.digest] then
-      local hit = cache and digest_valid(l.digest) and cache_read(cache, l.digest)
+  local todo, queued = {}, {}
+  for _, l in ipairs(layers) do
+    if not memo[l.digest] and not queued[l.digest] then
+      local hit = cache and cache_read(cache, l.digest)
       if hit then
         memo[l.digest] = hit
       else
         local path, perr = r.layer(l)
         if not path then return nil, perr, "io" end
-        paths[#paths + 1] = path
-        todo[l.digest] = #paths
+        queued[l.digest] = true
+        todo[#todo + 1] = { digest = l.digest, path = path, size = math.type(l.size) == "integer" and l.size or 0 }
       end
     end
   end
-  if #paths > 0 then
-    local lists, lerr = core.layer_files(paths, opts.threads or 2)
-    if not lists then return nil, lerr, "invalid" end
-    for d, i in pairs(todo) do
-      memo[d] = lists[i]
-      if cache then cache_write(cache, d, lists[i]) end
-    end
+  if #todo == 0 then return true end
+  table.sort(todo, function(a, b)
+    if a.size ~= b.size then return a.size > b.size end
+    return a.digest < b.digest
+  end)
+  local paths = {}
+  for i, t in ipairs(todo) do paths[i] = t.path end
+  local lists, lerr = core.layer_files(paths, opts.threads or 2)
+  if not lists then return nil, lerr, "invalid" end
+  for i, t in ipairs(todo) do
+    memo[t.digest] = lists[i]
+    if cache then cache_write(cache, t.digest, lists[i]) end
   end
+  return true
+end
+
+files_of = function(r, manifest, opts)
+  local memo = opts.memo or {}
+  local ok, err, kind = read_layers(r, manifest.layers, memo, opts)
+  if not ok then return nil, err, kind end
   local layers = {}
   for i, l in ipairs(manifest.layers) do layers[i] = memo[l.digest] end
   local map = attest._apply_layers(layers)
@@ -260,6 +273,27 @@ end
 local function purl_name(name)
   -- pkg:oci/NAME: the last path segment, lowercased (the purl spec for OCI)
   return (name:match("([^/]+)$") or name):lower()
+end
+
+--[[
+Reads the layers of several images at once into opts.memo (then pass the same memo to
+attest.sbom or attest.files for each): attest.prepare(store_or_endpoint, { image_desc, ... },
+{ memo = table [, threads, cache] }) -> true | nil, message, kind. The layers of all platforms
+then share the threads (largest first), instead of one platform's layers at a time.
+]]
+function attest.prepare(src, image_descs, opts)
+  opts = check_opts(opts, "attest.prepare", { memo = true, threads = true, cache = true })
+  if type(opts.memo) ~= "table" then error("attest.prepare: opts.memo (a table to fill) is required", 2) end
+  if type(image_descs) ~= "table" then error("attest.prepare: a list of image descriptors expected", 2) end
+  local r = reader(src)
+  local layers = {}
+  for i, d in ipairs(image_descs) do
+    if type(d) ~= "table" or not digest_valid(d.digest or "") then error("attest.prepare: image " .. i .. " is not a descriptor", 2) end
+    local manifest, err, kind = image_manifest(r, d)
+    if not manifest then return nil, err, kind end
+    for _, l in ipairs(manifest.layers) do layers[#layers + 1] = l end
+  end
+  return read_layers(r, layers, opts.memo, opts)
 end
 
 --[[

@@ -12,6 +12,7 @@ local top = assert(ep:resolve())
 local signed = assert(sign.image(ep, top, key, { identity = identity }))
 local _, m = ep:manifest(top)
 local memo, files, items = {}, 0, {}
+assert(attest.prepare(ep, m.manifests, { memo = memo }))
 for _, child in ipairs(m.manifests) do
   local sb, doc = assert(attest.sbom(ep, child, { name = identity or "bench", platform = oci.platform_string(child.platform), memo = memo }))
   files = files + doc.files
