@@ -23,6 +23,7 @@ int luaopen_hoist_fs(lua_State *L);
 int luaopen_hoist_oci_core(lua_State *L);
 int luaopen_hoist_registry(lua_State *L);
 int luaopen_hoist_exec(lua_State *L);
+int luaopen_hoist_sign_core(lua_State *L);
 
 static const luaL_Reg native_modules[] = {
   {"hoist.semver", luaopen_hoist_semver},
@@ -31,6 +32,7 @@ static const luaL_Reg native_modules[] = {
   {"hoist.oci.core", luaopen_hoist_oci_core},
   {"hoist.registry", luaopen_hoist_registry},
   {"hoist.exec", luaopen_hoist_exec},
+  {"hoist.sign.core", luaopen_hoist_sign_core},
   {NULL, NULL}
 };
 

@@ -13,7 +13,8 @@ local MODULES = {
   { "hoist.release", "release" }, { "hoist.validate", "validate" }, { "hoist.ref", "ref" },
   { "hoist.endpoint", "endpoint" }, { "hoist.copy", "copy" },
 }
-for _, extra in ipairs({ { "hoist.exec", "exec" }, { "hoist.auth", "auth" } }) do
+for _, extra in ipairs({ { "hoist.exec", "exec" }, { "hoist.auth", "auth" }, { "hoist.sign", "sign" },
+                         { "hoist.attest", "attest" } }) do
   if package.preload[extra[1]] or package.searchpath(extra[1], package.path) then MODULES[#MODULES + 1] = extra end
 end
 

@@ -1,0 +1,702 @@
+-- hoist.attest: an SPDX 2.3 SBOM per platform image, an in-toto v1 Statement with a SLSA v1
+-- provenance predicate per release, and OCI 1.1 artifacts that refer to an image through their
+-- `subject`, made discoverable by the referrers tag schema of the distribution spec (an index
+-- tagged `sha256-<hex>` listing them), which works on every registry (Debian's docker-registry
+-- 2.8 has no referrers API) and in OCI layouts. docs/signing.md describes the documents.
+--
+-- Every document is deterministic: sorted keys and lists, and no wall-clock time unless
+-- opts.created or SOURCE_DATE_EPOCH gives one.
+-- Expected failures return nil, message, kind ("io", or "invalid" for an image that cannot be
+-- read as one); misuse raises.
+local core = require("hoist.sign.core")
+local fs = require("hoist.fs")
+local host = require("hoist.host")
+local json = require("hoist.json")
+local oci = require("hoist.oci")
+local sign = require("hoist.sign")
+local digest_valid = require("hoist.oci.core").digest_valid
+
+local attest = {}
+
+attest.SPDX_MEDIA_TYPE = "application/spdx+json"
+attest.INTOTO_MEDIA_TYPE = "application/vnd.in-toto+json"
+attest.STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+attest.SLSA_PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
+attest.PREDICATE_ANNOTATION = "in-toto.io/predicate-type"
+attest.BUILD_TYPE = "urn:hoist:buildtype:extension-release:v1"
+attest.EMPTY = { mediaType = "application/vnd.oci.empty.v1+json", size = 2,
+                 digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" }
+
+local function check_opts(opts, fname, known)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then error(fname .. ": options must be a table", 3) end
+  for k in pairs(opts) do
+    if not known[k] then error("bad option '" .. tostring(k) .. "' to '" .. fname .. "'", 3) end
+  end
+  return opts
+end
+
+local function encode(doc) return json.encode(doc, { sort_keys = true }) end
+
+local function hex_of(digest) return digest:match("^sha256:(%x+)$") end
+
+-- RFC 3339 time from opts.created (epoch or string), else SOURCE_DATE_EPOCH, else nil.
+local function created_time(created, fname)
+  if type(created) == "string" then
+    if not created:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ$") then
+      error(fname .. ": created must be an epoch or a time like 2024-01-31T12:00:00Z", 3)
+    end
+    return created
+  elseif math.type(created) == "integer" then
+    return oci.timestamp(created)
+  elseif created ~= nil then
+    error(fname .. ": created must be an integer epoch or an RFC 3339 string", 3)
+  end
+  local v = os.getenv("SOURCE_DATE_EPOCH")
+  if v and v ~= "" then
+    local epoch, err = oci.source_date_epoch()
+    if not epoch then error(err, 3) end
+    return oci.timestamp(epoch)
+  end
+  return nil
+end
+
+---------------------------------------------------------------------------------------------------
+-- The files of an image
+
+-- Reading manifests and layer files from an OCI layout store (hoist.oci.layout) or an endpoint.
+local function reader(src)
+  if type(src) ~= "table" then error("attest: an OCI layout store or an endpoint expected", 3) end
+  if type(src.blob_file) == "function" then
+    return {
+      manifest = function(desc)
+        local bytes, m = src:manifest(desc)
+        if not bytes then return nil, m end
+        return json.decode(bytes)
+      end,
+      layer = function(desc) return src:blob_file(desc) end,
+    }
+  elseif type(src.blob_path) == "function" and type(src.read_json) == "function" then
+    return {
+      manifest = function(desc)
+        if not src:has(desc.digest) then return nil, desc.digest .. " is not in " .. tostring(src) end
+        return src:read_json(desc.digest)
+      end,
+      layer = function(desc)
+        if not src:has(desc.digest) then return nil, "layer " .. desc.digest .. " is not in " .. tostring(src) end
+        return src:blob_path(desc.digest)
+      end,
+    }
+  end
+  error("attest: an OCI layout store or an endpoint expected", 3)
+end
+
+local cache_read, cache_write, files_fragment
+
+local function dirname(p) return p:match("^(.*)/[^/]*$") or "" end
+local function basename(p) return p:match("([^/]*)$") end
+
+-- Drops every path under prefix ("dir/") from the map.
+local function remove_under(files, prefix)
+  local n = #prefix
+  for path in pairs(files) do
+    if path:sub(1, n) == prefix then files[path] = nil end
+  end
+end
+
+--[[
+Applies layers (lists of entries from hoist.sign.core.layer_files, bottom first) the way a
+container runtime does: whiteouts (`.wh.NAME` removes NAME and what is under it, `.wh..wh..opq`
+empties its folder) act on the layers below; a later entry replaces an earlier one; an entry that
+is not a folder replaces a folder and its content; a hard link is a regular file with its target's
+content. Returns path -> { sha256, sha1, size, mode } for every regular file.
+]]
+function attest._apply_layers(layers)
+  local files, dirs = {}, {}
+  local function forget_dir(name)
+    if dirs[name] then remove_under(files, name .. "/"); dirs[name] = nil end
+  end
+  for _, entries in ipairs(layers) do
+    for _, e in ipairs(entries) do
+      local base = basename(e.name)
+      if base == ".wh..wh..opq" then
+        local dir = dirname(e.name)
+        remove_under(files, dir == "" and "" or dir .. "/")
+      elseif base:sub(1, 4) == ".wh." then
+        local target = dirname(e.name)
+        target = (target == "" and "" or target .. "/") .. base:sub(5)
+        files[target] = nil
+        forget_dir(target)
+      end
+    end
+    local here = {}
+    for _, e in ipairs(entries) do
+      local name, base = e.name, basename(e.name)
+      if name ~= "" and base:sub(1, 4) ~= ".wh." then
+        if e.type == "d" then
+          files[name] = nil
+          dirs[name] = true
+        else
+          forget_dir(name)
+          local f
+          if e.type == "f" then
+            f = { sha256 = e.sha256, sha1 = e.sha1, size = e.size, mode = e.mode }
+          elseif e.type == "h" then
+            local t = here[e.link] or files[e.link]
+            if t then f = { sha256 = t.sha256, sha1 = t.sha1, size = t.size, mode = t.mode } end
+          end
+          files[name] = f
+          here[name] = f
+          if f then
+            -- its parent folders exist now: a later non-folder entry there replaces them
+            local d = dirname(name)
+            while d ~= "" and not dirs[d] do dirs[d] = true; d = dirname(d) end
+          end
+        end
+      end
+    end
+  end
+  return files
+end
+
+-- The file lists of layers are cached by layer digest (content-addressed, so a record never goes
+-- stale) under CACHE/files/<hex>.json: a re-release, or a build that recorded the hashes while it
+-- wrote the layer, does not read the layer again.
+local function cache_path(cache, digest) return cache .. "/files/" .. digest:sub(8) .. ".json" end
+
+cache_read = function(cache, digest)
+  local list = json.read(cache_path(cache, digest))
+  if type(list) ~= "table" then return nil end
+  for _, e in ipairs(list) do
+    if type(e) ~= "table" or type(e.name) ~= "string" or type(e.type) ~= "string" then return nil end
+  end
+  return list
+end
+
+cache_write = function(cache, digest, list)
+  -- best effort: a cache that cannot be written only costs the next SBOM a read of the layer
+  if fs.mkdir(cache .. "/files") then json.write(cache_path(cache, digest), json.array(list)) end
+end
+
+--[[
+The regular files of one platform image: attest.files(store_or_endpoint, image_desc [, opts]) ->
+a list sorted by path of { path = "/a/b", sha256, sha1, size, mode }, or nil, message, kind.
+opts: { memo = table shared between calls (layers already read, by digest: platforms share
+layers), threads = n (layers read at once, default 2), cache = folder | false (default
+hoist's cache folder: file lists by layer digest) }.
+]]
+-- The image manifest of image_desc, or nil, message, kind.
+local function image_manifest(r, image_desc)
+  local manifest, err = r.manifest(image_desc)
+  if type(manifest) ~= "table" then return nil, err or (image_desc.digest .. " cannot be read"), "io" end
+  if type(manifest.layers) ~= "table" then
+    return nil, image_desc.digest .. " is not an image manifest (an index? give one platform's image)", "invalid"
+  end
+  for _, l in ipairs(manifest.layers) do
+    if type(l) ~= "table" or not digest_valid(l.digest or "") then
+      return nil, image_desc.digest .. " has a layer without a sha256 digest", "invalid"
+    end
+  end
+  return manifest
+end
+
+local files_of
+
+function attest.files(src, image_desc, opts)
+  opts = check_opts(opts, "attest.files", { memo = true, threads = true, cache = true })
+  local r = reader(src)
+  if type(image_desc) ~= "table" or not digest_valid(image_desc.digest or "") then
+    error("attest.files: an image descriptor expected", 2)
+  end
+  local manifest, err, kind = image_manifest(r, image_desc)
+  if not manifest then return nil, err, kind end
+  return files_of(r, manifest, opts)
+end
+
+-- Reads the file lists of layers (descriptors) into memo: from the cache, else from the blobs,
+-- all at once on opts.threads threads, largest first so that the threads finish together.
+local function read_layers(r, layers, memo, opts)
+  local cache = opts.cache
+  if cache == nil then cache = oci.cache_dir() end
+  local todo, queued = {}, {}
+  for _, l in ipairs(layers) do
+    if not memo[l.digest] and not queued[l.digest] then
+      local hit = cache and cache_read(cache, l.digest)
+      if hit then
+        memo[l.digest] = hit
+      else
+        local path, perr = r.layer(l)
+        if not path then return nil, perr, "io" end
+        queued[l.digest] = true
+        todo[#todo + 1] = { digest = l.digest, path = path, size = math.type(l.size) == "integer" and l.size or 0 }
+      end
+    end
+  end
+  if #todo == 0 then return true end
+  table.sort(todo, function(a, b)
+    if a.size ~= b.size then return a.size > b.size end
+    return a.digest < b.digest
+  end)
+  local paths = {}
+  for i, t in ipairs(todo) do paths[i] = t.path end
+  local lists, lerr = core.layer_files(paths, opts.threads or 2)
+  if not lists then return nil, lerr, "invalid" end
+  for i, t in ipairs(todo) do
+    memo[t.digest] = lists[i]
+    if cache then cache_write(cache, t.digest, lists[i]) end
+  end
+  return true
+end
+
+files_of = function(r, manifest, opts)
+  local memo = opts.memo or {}
+  local ok, err, kind = read_layers(r, manifest.layers, memo, opts)
+  if not ok then return nil, err, kind end
+  local layers = {}
+  for i, l in ipairs(manifest.layers) do layers[i] = memo[l.digest] end
+  local map = attest._apply_layers(layers)
+  local out = {}
+  for path, f in pairs(map) do
+    out[#out + 1] = { path = "/" .. path, sha256 = f.sha256, sha1 = f.sha1, size = f.size, mode = f.mode }
+  end
+  table.sort(out, function(a, b) return a.path < b.path end)
+  return out
+end
+
+---------------------------------------------------------------------------------------------------
+-- SPDX 2.3
+
+local function spdx_id(kind, s)
+  return "SPDXRef-" .. kind .. "-" .. hex_of(oci.digest(s)):sub(1, 24)
+end
+
+local function purl_name(name)
+  -- pkg:oci/NAME: the last path segment, lowercased (the purl spec for OCI)
+  return (name:match("([^/]+)$") or name):lower()
+end
+
+--[[
+Reads the layers of several images at once into opts.memo (then pass the same memo to
+attest.sbom or attest.files for each): attest.prepare(store_or_endpoint, { image_desc, ... },
+{ memo = table [, threads, cache] }) -> true | nil, message, kind. The layers of all platforms
+then share the threads (largest first), instead of one platform's layers at a time.
+]]
+function attest.prepare(src, image_descs, opts)
+  opts = check_opts(opts, "attest.prepare", { memo = true, threads = true, cache = true })
+  if type(opts.memo) ~= "table" then error("attest.prepare: opts.memo (a table to fill) is required", 2) end
+  if type(image_descs) ~= "table" then error("attest.prepare: a list of image descriptors expected", 2) end
+  local r = reader(src)
+  local layers = {}
+  for i, d in ipairs(image_descs) do
+    if type(d) ~= "table" or not digest_valid(d.digest or "") then error("attest.prepare: image " .. i .. " is not a descriptor", 2) end
+    local manifest, err, kind = image_manifest(r, d)
+    if not manifest then return nil, err, kind end
+    for _, l in ipairs(manifest.layers) do layers[#layers + 1] = l end
+  end
+  return read_layers(r, layers, opts.memo, opts)
+end
+
+--[[
+The part of an SBOM that depends only on the image's layers: the `files` array and the
+`hasFiles` array as JSON text, the package verification code and the file count. It is kept in
+the cache (CACHE/sbom/<sha256 of the layer digests>) so that an unchanged re-release, whose
+platform manifests are new but whose layers are not, writes its SBOMs without applying layers.
+Thousands of files: their JSON is written here directly (keys in sorted order, as json.encode
+with sort_keys writes them) instead of through tables, which took most of the time.
+]]
+local FRAGMENT_MAGIC = "hoist-sbom-files 1"
+
+files_fragment = function(r, manifest, opts)
+  local cache = opts.cache
+  if cache == nil then cache = oci.cache_dir() end
+  local digests = {}
+  for i, l in ipairs(manifest.layers) do digests[i] = l.digest end
+  local path = cache and (cache .. "/sbom/" .. hex_of(oci.digest(FRAGMENT_MAGIC .. "\n" .. table.concat(digests, "\n"))))
+  local text = path and fs.exists(path) and fs.read(path)
+  if text then
+    -- FRAGMENT_MAGIC COUNT CODE \n FILES \n IDS
+    local count, code, a = text:match("^" .. FRAGMENT_MAGIC:gsub("%-", "%%-") .. " (%d+) (%x+)\n()")
+    local b = a and text:find("\n", a, true)
+    if b then
+      return { count = tonumber(count), code = code, files = text:sub(a, b - 1), ids = text:sub(b + 1) }
+    end
+  end
+  local files, err, kind = files_of(r, manifest, opts)
+  if not files then return nil, err, kind end
+  local file_json, id_json, sha1s = {}, {}, {}
+  for i, f in ipairs(files) do
+    local id = spdx_id("File", f.path)
+    file_json[i] = string.format('{"SPDXID":"%s","checksums":[{"algorithm":"SHA1","checksumValue":"%s"},' ..
+      '{"algorithm":"SHA256","checksumValue":"%s"}],"fileName":%s}', id, f.sha1, f.sha256, json.encode("." .. f.path))
+    id_json[i] = '"' .. id .. '"'
+    sha1s[i] = f.sha1
+  end
+  -- the package verification code of SPDX 2.3 section 7.9: SHA-1 over the sorted file SHA-1s
+  table.sort(sha1s)
+  local frag = { count = #files, code = core.sha1(table.concat(sha1s)),
+                 files = "[" .. table.concat(file_json, ",") .. "]", ids = "[" .. table.concat(id_json, ",") .. "]" }
+  if path and fs.mkdir(cache .. "/sbom") then
+    -- best effort, like the file lists
+    fs.write(path, FRAGMENT_MAGIC .. " " .. frag.count .. " " .. frag.code .. "\n" .. frag.files .. "\n" .. frag.ids)
+  end
+  return frag
+end
+
+--[[
+An SPDX 2.3 JSON document of one platform image: attest.sbom(store_or_endpoint, image_desc [,
+opts]) -> bytes, { name, documentNamespace, files = count, packageVerificationCode } | nil,
+message, kind. Every regular file of the image's filesystem
+(layers applied in order, whiteouts honoured) with its SHA-1 and SHA-256, inside a package for
+the image (its manifest digest, a verification code over its files); the base image as a package
+with its digest when opts.base = { name = "docker.io/library/alpine", digest = "sha256:..." }.
+opts: { name = the image's name (default "image"), version = its version, platform = "linux/amd64",
+base = { name, digest }, created = epoch | "RFC 3339" (default SOURCE_DATE_EPOCH, else
+1970-01-01T00:00:00Z), memo, threads, cache (as attest.files) }.
+]]
+function attest.sbom(src, image_desc, opts)
+  opts = check_opts(opts, "attest.sbom", { name = true, version = true, platform = true, base = true,
+                                           created = true, memo = true, threads = true, cache = true })
+  if type(image_desc) ~= "table" or not digest_valid(image_desc.digest or "") then
+    error("attest.sbom: an image descriptor expected", 2)
+  end
+  local r = reader(src)
+  local manifest, err, kind = image_manifest(r, image_desc)
+  if not manifest then return nil, err, kind end
+  local frag
+  frag, err, kind = files_fragment(r, manifest, opts)
+  if not frag then return nil, err, kind end
+  local name = opts.name or "image"
+  if type(name) ~= "string" or name == "" then error("attest.sbom: name must be a string", 2) end
+  local base = opts.base
+  if base ~= nil and (type(base) ~= "table" or type(base.name) ~= "string" or not digest_valid(base.digest or "")) then
+    error("attest.sbom: base must be { name = '...', digest = 'sha256:...' }", 2)
+  end
+  local FILES, HAS_FILES = "\1hoist-files\1", "\1hoist-has-files\1"
+  local image_id = "SPDXRef-Package-image"
+  local image_pkg = {
+    SPDXID = image_id, name = name, versionInfo = opts.version, downloadLocation = "NOASSERTION",
+    primaryPackagePurpose = "CONTAINER", filesAnalyzed = true, hasFiles = HAS_FILES,
+    packageVerificationCode = { packageVerificationCodeValue = frag.code },
+    checksums = { { algorithm = "SHA256", checksumValue = hex_of(image_desc.digest) } },
+    externalRefs = { { referenceCategory = "PACKAGE-MANAGER", referenceType = "purl",
+                       referenceLocator = "pkg:oci/" .. purl_name(name) .. "@sha256%3A" .. hex_of(image_desc.digest) ..
+                         (opts.platform and ("?platform=" .. opts.platform:gsub("/", "%%2F")) or "") } },
+    comment = opts.platform and ("platform " .. opts.platform) or nil,
+  }
+  local packages = json.array({ image_pkg })
+  local relationships = json.array({
+    { spdxElementId = "SPDXRef-DOCUMENT", relationshipType = "DESCRIBES", relatedSpdxElement = image_id },
+  })
+  if base then
+    packages[2] = {
+      SPDXID = "SPDXRef-Package-base", name = base.name, downloadLocation = "NOASSERTION",
+      primaryPackagePurpose = "CONTAINER", filesAnalyzed = false,
+      checksums = { { algorithm = "SHA256", checksumValue = hex_of(base.digest) } },
+      externalRefs = { { referenceCategory = "PACKAGE-MANAGER", referenceType = "purl",
+                         referenceLocator = "pkg:oci/" .. purl_name(base.name) .. "@sha256%3A" .. hex_of(base.digest) } },
+    }
+    relationships[2] = { spdxElementId = image_id, relationshipType = "DESCENDANT_OF",
+                         relatedSpdxElement = "SPDXRef-Package-base" }
+  end
+  local doc = {
+    spdxVersion = "SPDX-2.3", dataLicense = "CC0-1.0", SPDXID = "SPDXRef-DOCUMENT",
+    name = name .. (opts.platform and (" " .. opts.platform) or ""),
+    documentNamespace = "https://hoist.invalid/spdx/" .. image_desc.digest:gsub(":", "-"),
+    creationInfo = { created = created_time(opts.created, "attest.sbom") or oci.timestamp(0),
+                     creators = { "Tool: hoist-" .. host.version } },
+    documentDescribes = { image_id },
+    packages = packages, files = FILES, relationships = relationships,
+  }
+  local text = encode(doc)
+  local function splice(marker, array)
+    local i, j = text:find(json.encode(marker), 1, true)
+    text = text:sub(1, i - 1) .. array .. text:sub(j + 1)
+  end
+  splice(FILES, frag.files)
+  splice(HAS_FILES, frag.ids)
+  return text, { name = doc.name, documentNamespace = doc.documentNamespace, files = frag.count,
+                 packageVerificationCode = frag.code }
+end
+
+---------------------------------------------------------------------------------------------------
+-- in-toto v1 + SLSA provenance v1
+
+local function resource(name, digest, uri, fname)
+  if type(digest) ~= "string" or not digest_valid(digest) then
+    error(fname .. ": " .. name .. " needs a sha256 digest", 3)
+  end
+  return { name = name, uri = uri, digest = { sha256 = hex_of(digest) } }
+end
+
+--[[
+An in-toto v1 Statement with a SLSA provenance v1 predicate: attest.provenance(opts) -> bytes,
+statement. opts: {
+  subject = { { name = "HOST/REPO", digest = "sha256:..." }, ... } (what was built; required),
+  version = "1.2.0", destination = "docker://HOST/REPO" (externalParameters),
+  parameters = { ... } (more externalParameters, e.g. platforms),
+  extension = { path = "extension.lua", digest = "sha256:..." },
+  git = { uri = "git+https://host/repo", commit = "40 hex" },
+  base = { name, digest }, inputs = { { name, digest [, uri] }, ... } (resolvedDependencies),
+  created = epoch | "RFC 3339" (startedOn/finishedOn; default SOURCE_DATE_EPOCH, else none),
+  invocation = "an id of this run" }.
+]]
+function attest.provenance(opts)
+  opts = check_opts(opts, "attest.provenance", { subject = true, version = true, destination = true,
+    parameters = true, extension = true, git = true, base = true, inputs = true, created = true,
+    invocation = true })
+  if type(opts.subject) ~= "table" or #opts.subject == 0 then
+    error("attest.provenance: subject = { { name, digest }, ... } is required", 2)
+  end
+  local subject = json.array({})
+  for i, s in ipairs(opts.subject) do
+    if type(s) ~= "table" or type(s.name) ~= "string" or not digest_valid(s.digest or "") then
+      error("attest.provenance: subject[" .. i .. "] needs a name and a sha256 digest", 2)
+    end
+    subject[i] = { name = s.name, digest = { sha256 = hex_of(s.digest) } }
+  end
+  table.sort(subject, function(a, b)
+    if a.name ~= b.name then return a.name < b.name end
+    return a.digest.sha256 < b.digest.sha256
+  end)
+  local external = {}
+  if opts.parameters ~= nil then
+    if type(opts.parameters) ~= "table" then error("attest.provenance: parameters must be a table", 2) end
+    for k, v in pairs(opts.parameters) do external[k] = v end
+  end
+  external.version, external.destination = opts.version, opts.destination
+  local deps = json.array({})
+  if opts.extension then
+    local e = opts.extension
+    if type(e) ~= "table" then error("attest.provenance: extension must be { path, digest }", 2) end
+    deps[#deps + 1] = resource(e.path or "extension.lua", e.digest, nil, "attest.provenance")
+  end
+  if opts.git then
+    local g = opts.git
+    if type(g) ~= "table" or type(g.commit) ~= "string" or not g.commit:match("^%x+$") then
+      error("attest.provenance: git must be { uri, commit = hex }", 2)
+    end
+    deps[#deps + 1] = { uri = g.uri and (g.uri .. "@" .. g.commit) or nil, name = "source",
+                        digest = { gitCommit = g.commit:lower() } }
+  end
+  if opts.base then
+    if type(opts.base) ~= "table" or type(opts.base.name) ~= "string" then
+      error("attest.provenance: base must be { name, digest }", 2)
+    end
+    deps[#deps + 1] = resource(opts.base.name, opts.base.digest, "pkg:oci/" .. purl_name(opts.base.name) ..
+      "@" .. tostring(opts.base.digest):gsub(":", "%%3A"), "attest.provenance")
+  end
+  if opts.inputs then
+    if type(opts.inputs) ~= "table" then error("attest.provenance: inputs must be a list", 2) end
+    local inputs = {}
+    for i, d in ipairs(opts.inputs) do
+      if type(d) ~= "table" or type(d.name) ~= "string" then error("attest.provenance: inputs[" .. i .. "] needs a name", 2) end
+      inputs[i] = resource(d.name, d.digest, d.uri, "attest.provenance")
+    end
+    table.sort(inputs, function(a, b) return a.name < b.name end)
+    for _, d in ipairs(inputs) do deps[#deps + 1] = d end
+  end
+  local when = created_time(opts.created, "attest.provenance")
+  local metadata = { invocationId = opts.invocation, startedOn = when, finishedOn = when }
+  local statement = {
+    _type = attest.STATEMENT_TYPE,
+    subject = subject,
+    predicateType = attest.SLSA_PREDICATE_TYPE,
+    predicate = {
+      buildDefinition = {
+        buildType = attest.BUILD_TYPE,
+        externalParameters = external,
+        internalParameters = { hoist = host.version },
+        resolvedDependencies = deps,
+      },
+      runDetails = {
+        builder = { id = "urn:hoist:builder:hoist@" .. host.version, version = { hoist = host.version } },
+        metadata = next(metadata) and metadata or nil,
+      },
+    },
+  }
+  return encode(statement), statement
+end
+
+---------------------------------------------------------------------------------------------------
+-- OCI 1.1 artifacts and the referrers tag schema
+
+-- "sha256:abc" -> "sha256-abc": the referrers tag schema's tag for a subject.
+function attest.referrers_tag(digest)
+  if not digest_valid(digest) then error("attest.referrers_tag: a digest expected", 2) end
+  return (digest:gsub(":", "-", 1))
+end
+
+-- The referrers index of a subject: its decoded table, or false when there is none.
+local function referrers_index(ep, digest)
+  local tag = attest.referrers_tag(digest)
+  local has, err = sign._has_tag(ep, tag)
+  if has == nil then return nil, err end
+  if not has then return false end
+  local desc, rerr = ep:resolve(tag)
+  if not desc then return nil, rerr end
+  local bytes, merr = ep:manifest(desc)
+  if not bytes then return nil, merr end
+  local doc = json.decode(bytes)
+  if type(doc) ~= "table" or type(doc.manifests) ~= "table" then
+    return nil, tag .. " in " .. ep.display .. " is not an index"
+  end
+  return doc
+end
+
+local function check_subject(subject_desc, fname)
+  if type(subject_desc) ~= "table" or not digest_valid(subject_desc.digest or "") or
+      type(subject_desc.mediaType) ~= "string" or math.type(subject_desc.size) ~= "integer" then
+    error(fname .. ": a subject descriptor { mediaType, digest, size } expected", 3)
+  end
+end
+
+local function check_artifact(artifact, fname)
+  check_opts(artifact, fname, { artifactType = true, data = true, mediaType = true, annotations = true })
+  if type(artifact) ~= "table" or type(artifact.artifactType) ~= "string" or type(artifact.data) ~= "string" then
+    error(fname .. ": artifact = { artifactType = '...', data = bytes } expected", 4)
+  end
+end
+
+--[[
+Pushes artifacts that refer to images in ep and lists each in its subject's referrers index (tag
+`sha256-<hex>`): attest.attach_all(ep, { { subject = desc, artifact = {...} }, ... }) -> a list
+of results as attest.attach's, in order, or nil, message, "io". All blobs go in one push, and on
+a registry the artifact manifests, then the referrers indexes, are written at once.
+]]
+function attest.attach_all(ep, items)
+  if type(ep) ~= "table" or type(ep.put_manifest) ~= "function" then error("attest.attach_all: an endpoint expected", 2) end
+  if type(items) ~= "table" then error("attest.attach_all: a list of { subject, artifact } expected", 2) end
+  local blobs, seen = { { digest = attest.EMPTY.digest, bytes = "{}", mediaType = attest.EMPTY.mediaType } }, {}
+  local made, order, by_subject = {}, {}, {}
+  for i, it in ipairs(items) do
+    if type(it) ~= "table" then error("attest.attach_all: item " .. i .. " must be a table", 2) end
+    check_subject(it.subject, "attest.attach_all")
+    check_artifact(it.artifact, "attest.attach_all")
+    local artifact = it.artifact
+    local annotations = artifact.annotations
+    if annotations ~= nil and (type(annotations) ~= "table" or not next(annotations)) then annotations = nil end
+    local layer_type = artifact.mediaType or artifact.artifactType
+    local data_desc = { mediaType = layer_type, digest = oci.digest(artifact.data), size = #artifact.data }
+    if not seen[data_desc.digest] then
+      seen[data_desc.digest] = true
+      blobs[#blobs + 1] = { digest = data_desc.digest, bytes = artifact.data, mediaType = layer_type }
+    end
+    local manifest = encode({
+      schemaVersion = 2, mediaType = oci.MEDIA.manifest, artifactType = artifact.artifactType,
+      config = attest.EMPTY, layers = { data_desc },
+      subject = { mediaType = it.subject.mediaType, digest = it.subject.digest, size = it.subject.size },
+      annotations = annotations,
+    })
+    local mdesc = { mediaType = oci.MEDIA.manifest, digest = oci.digest(manifest), size = #manifest }
+    made[i] = { desc = mdesc, bytes = manifest, artifactType = artifact.artifactType, annotations = annotations,
+                subject = it.subject.digest }
+    if not by_subject[it.subject.digest] then
+      by_subject[it.subject.digest] = {}
+      order[#order + 1] = it.subject.digest
+    end
+    table.insert(by_subject[it.subject.digest], i)
+  end
+  local ok, err = sign._put_small_blobs(ep, blobs)
+  if not ok then return nil, err, "io" end
+  -- the artifact manifests, by digest (untagged)
+  local writes = {}
+  for _, m in ipairs(made) do writes[#writes + 1] = { desc = m.desc, tag = m.desc.digest, bytes = m.bytes } end
+  if ep.client and ep.repo and #writes > 1 then
+    ok, err = sign._tag_many(ep, writes)
+    if not ok then return nil, err, "io" end
+  else
+    for _, w in ipairs(writes) do
+      local put, perr = ep:put_manifest(w.bytes, w.desc.mediaType, w.desc.digest)
+      if not put then return nil, perr, "io" end
+    end
+  end
+  -- each subject's referrers index: read, append what it lacks, write back
+  local results, index_writes = {}, {}
+  for _, subject in ipairs(order) do
+    local tag = attest.referrers_tag(subject)
+    local index, ierr = referrers_index(ep, subject)
+    if index == nil then return nil, ierr, "io" end
+    local manifests, listed = json.array({}), {}
+    for _, m in ipairs(index and index.manifests or {}) do
+      manifests[#manifests + 1] = m
+      if type(m) == "table" and m.digest then listed[m.digest] = true end
+    end
+    local changed = false
+    for _, i in ipairs(by_subject[subject]) do
+      local m = made[i]
+      results[i] = { digest = m.desc.digest, size = m.desc.size, tag = tag, added = not listed[m.desc.digest] }
+      if not listed[m.desc.digest] then
+        listed[m.desc.digest] = true
+        changed = true
+        manifests[#manifests + 1] = { mediaType = oci.MEDIA.manifest, digest = m.desc.digest, size = m.desc.size,
+                                      artifactType = m.artifactType, annotations = m.annotations }
+      end
+    end
+    if changed then
+      local ibytes = encode({ schemaVersion = 2, mediaType = oci.MEDIA.index, manifests = manifests })
+      index_writes[#index_writes + 1] = { desc = { mediaType = oci.MEDIA.index, digest = oci.digest(ibytes), size = #ibytes },
+                                          tag = tag, bytes = ibytes }
+    end
+  end
+  ok, err = sign._tag_many(ep, index_writes)
+  if not ok then return nil, err, "io" end
+  return results
+end
+
+--[[
+Pushes an artifact that refers to subject_desc (an image or index in ep) and lists it in the
+subject's referrers index (tag `sha256-<hex>`). artifact: { artifactType = "application/spdx+json",
+data = bytes, mediaType = the layer's type (default artifactType), annotations = { k = "v" }
+(on the manifest, and copied into the referrers index entry) }. The manifest is an OCI 1.1
+image manifest with `artifactType`, `subject`, the empty config ({}) and the data as its one
+layer. Attaching the same bytes twice changes nothing. Returns { digest (the artifact
+manifest's), size, tag, added = bool } or nil, message, "io".
+]]
+function attest.attach(ep, subject_desc, artifact)
+  if type(ep) ~= "table" or type(ep.put_manifest) ~= "function" then error("attest.attach: an endpoint expected", 2) end
+  check_subject(subject_desc, "attest.attach")
+  check_artifact(artifact, "attest.attach")
+  local results, err, kind = attest.attach_all(ep, { { subject = subject_desc, artifact = artifact } })
+  if not results then return nil, err, kind end
+  return results[1]
+end
+
+--[[
+The artifacts that refer to desc in ep, from the referrers tag schema: a list of descriptors
+{ mediaType, digest, size, artifactType, annotations } in the index's order (empty when there
+are none). opts: { artifact_type = "..." (only those) }. nil, message, "io" on failure.
+]]
+function attest.referrers(ep, desc, opts)
+  opts = check_opts(opts, "attest.referrers", { artifact_type = true })
+  if type(ep) ~= "table" or type(ep.resolve) ~= "function" then error("attest.referrers: an endpoint expected", 2) end
+  if type(desc) ~= "table" or not digest_valid(desc.digest or "") then error("attest.referrers: a descriptor expected", 2) end
+  local index, err = referrers_index(ep, desc.digest)
+  if index == nil then return nil, err, "io" end
+  local out = {}
+  for _, m in ipairs(index and index.manifests or {}) do
+    if type(m) == "table" and digest_valid(m.digest or "") and
+        (opts.artifact_type == nil or m.artifactType == opts.artifact_type) then
+      out[#out + 1] = { mediaType = m.mediaType, digest = m.digest, size = m.size,
+                        artifactType = m.artifactType, annotations = m.annotations }
+    end
+  end
+  return out
+end
+
+--[[
+Fetches a referrer's document: attest.fetch(ep, referrer_desc) -> bytes, artifact manifest (a
+table) | nil, message, "io"/"invalid". Checks that the manifest's subject is what it claims.
+]]
+function attest.fetch(ep, desc)
+  local bytes, err = ep:manifest(desc)
+  if not bytes then return nil, err, "io" end
+  local m = json.decode(bytes)
+  if type(m) ~= "table" or type(m.layers) ~= "table" or type(m.layers[1]) ~= "table" then
+    return nil, desc.digest .. " is not an artifact manifest", "invalid"
+  end
+  local data, berr = ep:blob(m.layers[1])
+  if not data then return nil, berr, "io" end
+  return data, m
+end
+
+return attest
