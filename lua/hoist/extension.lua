@@ -577,9 +577,13 @@ end
 
 --[[
 Checks a loaded description for a release. opts: { platforms = {"linux/amd64", ...} to override
-desc.platforms, single_platform = true to allow one platform (push by digest) }.
+desc.platforms, single_platform = true to allow one platform (push by digest),
+resolve_base = function(reference, platform name) -> resolved | nil, message, code,
+base_files = function(resolved) -> files | nil (unknown: a dry run) | nil, message }.
 Returns plan, problems: plan = { platforms = {view...}, labels = {key=value}, metadata = table,
-config = table } even when there are problems; problems is an array of one-line strings.
+config = table (normalised), bases = { [platform] = reference }, base = { [platform] = resolved },
+base_failure = { message, code } | nil, unchecked = { { platform, path } } } even when there are
+problems; problems is an array of one-line strings.
 ]]
 function extension.check(desc, opts)
   opts = opts or {}
@@ -623,6 +627,22 @@ function extension.check(desc, opts)
   local root = fs.realpath(desc.dir)
   for _, view in ipairs(plan.platforms) do check_sources(view, root, problems) end
   plan.bases = extension.base_refs(desc.base, plan.platforms, problems)
+  -- the base of each platform, resolved by the caller (opts.resolve_base(reference, platform)
+  -- -> resolved | nil, message, exit code): a base that lacks a platform or cannot be
+  -- redistributed is a problem (code 3); one that cannot be read stops the caller
+  -- (plan.base_failure = { message, code })
+  plan.base = {}
+  if next(plan.bases) and opts.resolve_base then
+    for _, view in ipairs(plan.platforms) do
+      local str = plan.bases[view.name]
+      if str and not plan.base_failure then
+        local r, err, code = opts.resolve_base(str, view.name)
+        if r then plan.base[view.name] = r
+        elseif code == 3 then problems[#problems + 1] = tostring(err)
+        else plan.base_failure = { err, code or 1 } end
+      end
+    end
+  end
 
   -- labels
   local fields = desc.labels or {}
@@ -671,18 +691,34 @@ function extension.check(desc, opts)
     else
       plan.metadata = meta
       extension.check_metadata_shape(meta, problems)
+      -- a named file may come from the base image: its layers are looked through when
+      -- opts.base_files(resolved) can list them (nil: not in a dry run, which downloads no
+      -- layer; such files are listed in plan.unchecked)
+      plan.unchecked = {}
       for _, view in ipairs(plan.platforms) do
-        extension.check_named_files(meta, function(path) return extension.find_in_image(view, path) end,
-          view.name, problems)
+        local r = plan.base[view.name]
+        extension.check_named_files(meta, function(path)
+          if extension.find_in_image(view, path) then return true end
+          if not r or plan.base_failure then return false end
+          local files, ferr = nil, nil
+          if opts.base_files then files, ferr = opts.base_files(r) end
+          if ferr then plan.base_failure = { ferr, 1 }; return true end
+          if not files then
+            plan.unchecked[#plan.unchecked + 1] = { platform = view.name, path = path }
+            return true
+          end
+          return files[normalize(path)] == true
+        end, view.name, problems)
       end
     end
   end
 
   plan.config = extension.normalize_config(desc.config, problems)
   if plan.metadata then
-    -- the command the image ends with: ours, else the base's (opts.base_configs)
+    -- the command the image ends with: ours, else the base's
     for _, view in ipairs(plan.platforms) do
-      local bcfg = opts.base_configs and opts.base_configs[view.name]
+      local r = plan.base[view.name]
+      local bcfg = r and type(r.config) == "table" and r.config.config or nil
       local cfg = oci.image_config(bcfg, plan.config)
       local has = (type(cfg.Entrypoint) == "table" and #cfg.Entrypoint > 0) or
                   (type(cfg.Cmd) == "table" and #cfg.Cmd > 0)

@@ -15,6 +15,8 @@ local release = {}
 local VERSION_LABEL = "org.opencontainers.image.version"
 local CREATED_LABEL = "org.opencontainers.image.created"
 local REVISION_LABEL = "org.opencontainers.image.revision"
+local BASE_NAME = "org.opencontainers.image.base.name"
+local BASE_DIGEST = "org.opencontainers.image.base.digest"
 
 local function fail(code, msg) return nil, msg, code end
 
@@ -114,10 +116,19 @@ local layer_specs
 
 function release.validate(ctx)
   local platforms = ctx.opts.platforms
+  -- base images: resolved here (manifests and configs only); their layers are looked into only
+  -- when a file metadata.json names is not in the extension's own layers, and never in a dry run
+  if ctx.desc.base ~= nil and not ctx.base_session then
+    ctx.base_session = require("hoist.base").session({ insecure = ctx.opts.insecure })
+  end
+  local bs = ctx.base_session
   local plan, problems = extension.check(ctx.desc, {
     platforms = platforms, single_platform = ctx.opts.push_by_digest or ctx.single_platform,
+    resolve_base = bs and function(ref_s, pname) return bs:resolve(ref_s, pname) end,
+    base_files = bs and not ctx.opts.dry_run and function(r) return bs:files(r) end,
   })
   ctx.plan = plan
+  if plan.base_failure then return fail(plan.base_failure[2] or cli.EXIT.failure, plan.base_failure[1]) end
   for _, p in ipairs(problems) do ctx.problems[#ctx.problems + 1] = p end
   if #ctx.problems == 0 then
     -- the files are walked now, so that what cannot go into a layer (a FIFO, a device, a name
@@ -199,7 +210,9 @@ layer_specs = function(ctx)
   for pi, view in ipairs(ctx.plan.platforms) do
     for li, layer in ipairs(view.layers) do
       local inputs = {}
-      for _, e in ipairs(layer.inputs) do inputs[#inputs + 1] = { from = e.from, to = e.to, mode = e.mode } end
+      for _, e in ipairs(layer.inputs) do
+        inputs[#inputs + 1] = { from = e.from, to = e.to, mode = e.mode, owner = e.owner, exclude = e.exclude }
+      end
       specs[#specs + 1] = { inputs = inputs, compression = ctx.desc.compression }
       owner[#specs] = { platform = pi, layer = li }
     end
@@ -251,7 +264,8 @@ function release.build(ctx)
   ctx.revision = release.git_revision(ctx.dir)
   if ctx.revision then labels[REVISION_LABEL] = ctx.revision end
 
-  local images = {}
+  local images, base_names = {}, {}
+  ctx.base_blobs = {}
   for pi, view in ipairs(ctx.plan.platforms) do
     local history = {}
     for li, layer in ipairs(view.layers) do
@@ -259,11 +273,27 @@ function release.build(ctx)
       for _, e in ipairs(layer.inputs) do parts[#parts + 1] = e.source .. " -> " .. e.to end
       history[li] = "hoist: " .. table.concat(parts, ", ")
     end
-    local c = ctx.plan.config
+    local c = {}
+    for k, v in pairs(ctx.plan.config) do c[k] = v end
+    c.labels = labels
+    local b = ctx.plan.base and ctx.plan.base[view.name]
+    local img_annotations
+    if b then
+      -- the standard annotations: where this image starts (name@digest pulls that base again)
+      img_annotations = { [BASE_NAME] = b.name, [BASE_DIGEST] = b.digest }
+      base_names[b.name .. "@" .. b.digest] = true
+      for _, l in ipairs(b.layers) do ctx.base_blobs[l.digest] = b end
+      -- a layout or an archive must be complete: the base's layers are copied in (a registry
+      -- gets them mounted or streamed when it is pushed to)
+      if ctx.dest.transport ~= "docker" then
+        local ok, berr = ctx.base_session:copy_into(layout, b, ctx.staging ~= nil)
+        if not ok then return fail(cli.EXIT.failure, berr) end
+      end
+    end
     local img, ierr = oci.image(layout, {
       platform = view.name, layers = per_platform[pi] or {}, created = epoch, history = history,
-      config = { labels = labels, env = c.env, entrypoint = c.entrypoint, cmd = c.cmd,
-                 workdir = c.workdir, user = c.user, exposed_ports = c.exposed_ports },
+      config = c, annotations = img_annotations,
+      base = b and { config = b.config, layers = b.layers } or nil,
     })
     if not img then return fail(cli.EXIT.failure, ierr) end
     images[pi] = img
@@ -272,6 +302,11 @@ function release.build(ctx)
                         [REVISION_LABEL] = ctx.revision }
   local title = labels["org.opencontainers.image.title"]
   if title then annotations["org.opencontainers.image.title"] = title end
+  local only_base = next(base_names)
+  if only_base and next(base_names, only_base) == nil then
+    -- every platform on one base: the index says so too
+    annotations[BASE_NAME], annotations[BASE_DIGEST] = only_base:match("^(.*)@(sha256:%x+)$")
+  end
   local index, xerr = oci.index(layout, images, { annotations = annotations })
   if not index then return fail(cli.EXIT.failure, xerr) end
   ctx.images = images
@@ -334,8 +369,44 @@ Pushes the staged image to the registry in the order that never leaves a tag dan
 blob the registry lacks, then each platform manifest by digest, then the index under its
 version tag, then the other tags.
 ]]
+--[[
+A base image's layers at a registry destination, never downloaded when not needed: already there
+(HEAD), or mounted from the base's repository when base and destination share the registry;
+otherwise streamed from the base registry through the layer cache. Returns push jobs for those
+that must be uploaded, and the counts, or nil, message.
+]]
+function release.base_jobs(ctx)
+  local client, repo = ctx.client, ctx.dest.repository
+  local jobs, stats, digests = {}, { existing = 0, mounted = 0 }, {}
+  for d in pairs(ctx.base_blobs or {}) do digests[#digests + 1] = d end
+  table.sort(digests)
+  for _, d in ipairs(digests) do
+    local b = ctx.base_blobs[d]
+    local desc
+    for _, l in ipairs(b.layers) do if l.digest == d then desc = l end end
+    local exists, err = client:blob_exists(repo, d)
+    if exists == nil then return nil, err end
+    local done = exists
+    if exists then stats.existing = stats.existing + 1 end
+    if not done and b.transport == "docker" and b.api_host == ctx.dest.api_host and b.repository ~= repo then
+      local mounted, merr = client:mount_blob(repo, d, b.repository)
+      if mounted == nil then return nil, merr end
+      if mounted then stats.mounted = stats.mounted + 1; done = true end
+    end
+    if not done then
+      local path, perr = ctx.base_session:blob_file(b, desc)
+      if not path then return nil, perr end
+      jobs[#jobs + 1] = { digest = d, size = desc.size, path = path }
+    end
+  end
+  return jobs, stats
+end
+
 function release.push(ctx)
   local client, repo, store = ctx.client, ctx.dest.repository, ctx.store
+  -- the base's layers first (looked up, mounted, or fetched to be sent with the rest)
+  local base_jobs, base_stats = release.base_jobs(ctx)
+  if not base_jobs then return fail(cli.EXIT.failure, base_stats) end
   -- every distinct blob in one parallel batch: layers, then configs
   local jobs, is_layer, seen = {}, {}, {}
   local function add(d, layer)
@@ -344,8 +415,15 @@ function release.push(ctx)
     jobs[#jobs + 1] = { digest = d.digest, size = d.size, path = store:blob_path(d.digest) }
     is_layer[#jobs] = layer
   end
+  for _, j in ipairs(base_jobs) do
+    seen[j.digest] = true
+    jobs[#jobs + 1] = j
+    is_layer[#jobs] = true
+  end
   for _, img in ipairs(ctx.images) do
-    for _, l in ipairs(img.manifest.layers) do add(l, true) end
+    for _, l in ipairs(img.manifest.layers) do
+      if not (ctx.base_blobs or {})[l.digest] then add(l, true) end
+    end
   end
   for _, img in ipairs(ctx.images) do add(img.config, false) end
   local log = require("hoist.log")
@@ -354,6 +432,9 @@ function release.push(ctx)
   local stats, err = client:push_blobs(repo, jobs, { parallel = ctx.opts.parallel,
                                                       progress = function(p) bar:update(p.done) end })
   if not stats then bar:finish("push to " .. ctx.dest.display .. " failed"); return fail(cli.EXIT.failure, err) end
+  stats.existing = stats.existing + base_stats.existing
+  stats.mounted = stats.mounted + base_stats.mounted
+  ctx.push_stats = stats
   bar:finish(string.format("pushed %s in %d blob%s to %s (%d already there, %d mounted)",
     log.bytes(stats.uploaded_bytes), stats.uploaded, stats.uploaded == 1 and "" or "s", ctx.dest.display,
     stats.existing, stats.mounted))
@@ -392,17 +473,46 @@ function release.result(ctx)
   local platforms = {}
   for _, img in ipairs(ctx.images or {}) do platforms[oci.platform_string(img.platform)] = img.digest end
   return {
-    version = ctx.version, destination = ctx.dest.display,
+    version = ctx.version, destination = ctx.dest.display, base = release.base_summary(ctx),
     digest = ctx.index and ctx.index.digest, platforms = platforms,
     tags = require("hoist.json").array(ctx.tags or {}), uploaded_bytes = ctx.built_bytes or 0,
     uploaded_layer_bytes = ctx.layer_bytes or ctx.built_bytes or 0,
   }
 end
 
+-- { name, digest, platforms = { [platform] = manifest digest } } of the base(s), or nil.
+function release.base_summary(ctx)
+  local b = ctx.plan and ctx.plan.base
+  if not b or next(b) == nil then return nil end
+  local out = { platforms = {} }
+  for pname, r in pairs(b) do
+    out.platforms[pname] = { name = r.name, digest = r.digest, manifest = r.manifest_digest }
+    if out.name == nil then out.name, out.digest = r.name, r.digest
+    elseif out.name ~= r.name or out.digest ~= r.digest then out.name, out.digest = "(one per platform)", nil end
+  end
+  return out
+end
+
+local function base_lines(summary, lines)
+  if not summary then return end
+  if summary.digest then
+    lines[#lines + 1] = "  base         " .. summary.name .. "@" .. summary.digest
+  else
+    local names = {}
+    for p in pairs(summary.platforms) do names[#names + 1] = p end
+    table.sort(names)
+    for _, p in ipairs(names) do
+      local b = summary.platforms[p]
+      lines[#lines + 1] = string.format("  base %-7s %s@%s", p:match("/(.*)$"), b.name, b.digest)
+    end
+  end
+end
+
 function release.report(ctx)
   local r = release.result(ctx)
   local lines = { string.format("released %s to %s", r.version, r.destination),
                   "  index        " .. tostring(r.digest) }
+  base_lines(r.base, lines)
   local names = {}
   for name in pairs(r.platforms) do names[#names + 1] = name end
   table.sort(names)
@@ -448,7 +558,13 @@ function release.dry_run(ctx)
   if not to_write then return fail(tcode or cli.EXIT.failure, terr) end
   local result = { version = ctx.version, destination = ctx.dest.display, dry_run = true,
                    platforms = {}, layers = require("hoist.json").array({}),
-                   tags = require("hoist.json").array(to_write), tag_moves = {} }
+                   tags = require("hoist.json").array(to_write), tag_moves = {},
+                   base = release.base_summary(ctx) }
+  base_lines(result.base, plan_lines)
+  for _, u in ipairs(ctx.plan.unchecked or {}) do
+    plan_lines[#plan_lines + 1] = string.format("  %s: %s would come from the base image (not checked: a dry run " ..
+      "downloads no base layer)", u.platform, u.path)
+  end
   local epoch = ctx.epoch or oci.source_date_epoch() or 0
   local specs, owner = ctx.layer_specs, ctx.layer_owner
   if not specs then specs, owner = layer_specs(ctx) end
@@ -508,6 +624,7 @@ end
 local function cleanup(ctx)
   if ctx.staging then fs.remove(ctx.staging) end
   if ctx.endpoint then ctx.endpoint:close() end
+  if ctx.base_session then ctx.base_session:close() end
 end
 
 -- The whole flow; returns the result table, or nil, message, exit code (problems in ctx.problems).
