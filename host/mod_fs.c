@@ -200,6 +200,18 @@ static int l_fs_remove(lua_State *L)
   return 1;
 }
 
+/* readlink(path) -> the target of a symlink | nil, err, code */
+static int l_fs_readlink(lua_State *L)
+{
+  const char *p = luaL_checkstring(L, 1);
+  char buf[PATH_MAX];
+  ssize_t n = readlink(p, buf, sizeof buf - 1);
+  if (n < 0)
+    return push_errno(L, "cannot read link", p);
+  lua_pushlstring(L, buf, (size_t)n);
+  return 1;
+}
+
 /* copy(src, dst [, { durable = true }]): dst gets src's content and shares nothing with it (a
 ** reflink or a copy); durable = false skips the fsync */
 static int l_fs_copy(lua_State *L)
@@ -340,6 +352,7 @@ static const luaL_Reg fs_funcs[] = {
   {"glob", l_fs_glob},
   {"isatty", l_fs_isatty},
   {"copy", l_fs_copy},
+  {"readlink", l_fs_readlink},
   {"lock", l_fs_lock},
   {"parse_mode", l_fs_parse_mode},
   {"sweep_temps", l_fs_sweep_temps},

@@ -265,18 +265,31 @@ struct scan_ctx {
   int paths;   /* stack index of the name -> type table */
   int want;    /* stack index of the set of wanted names (or 0) */
   int files;   /* stack index of the name -> content table */
+  int info;    /* stack index of the name -> { type, mode, link } table (or 0) */
 };
 
-static int scan_entry(void *c, const char *name, char type, long long size)
+static int scan_entry(void *c, const struct hoist_tar_entry *e)
 {
   struct scan_ctx *s = c;
-  char t[2] = { type, 0 };
+  char t[2] = { e->type, 0 };
+  const char *name = e->name;
   int wanted = 0;
-  (void)size;
   while (name[0] == '.' && name[1] == '/')
     name += 2;
   lua_pushstring(s->L, t);
   lua_setfield(s->L, s->paths, name);
+  if (s->info) {
+    lua_createtable(s->L, 0, 3);
+    lua_pushstring(s->L, t);
+    lua_setfield(s->L, -2, "type");
+    lua_pushinteger(s->L, e->mode);
+    lua_setfield(s->L, -2, "mode");
+    if (e->link) {
+      lua_pushstring(s->L, e->link);
+      lua_setfield(s->L, -2, "link");
+    }
+    lua_setfield(s->L, s->info, name);
+  }
   if (s->want) {
     lua_getfield(s->L, s->want, name);
     wanted = lua_toboolean(s->L, -1);
@@ -296,8 +309,9 @@ static int scan_data(void *c, const char *name, const char *data, size_t len)
 }
 
 /*
-** scan_layer(path [, { "metadata.json", ... } [, max]]) -> paths, files | nil, err
-** paths: every entry name -> "f" | "d" | "l" | "h" | "o"; files: wanted name -> content.
+** scan_layer(path [, { "metadata.json", ... } [, max [, details]]]) -> paths, files [, info] | nil, err
+** paths: every entry name -> "f" | "d" | "l" | "h" | "o"; files: wanted name -> content;
+** with details, info: every entry name -> { type, mode, link = target (symlinks, hard links) }.
 ** Lua values are only created from the callbacks, between archive calls: nothing raises inside
 ** libarchive (the tables are preallocated on the stack).
 */
@@ -305,11 +319,13 @@ static int l_oci_scan_layer(lua_State *L)
 {
   const char *path = luaL_checkstring(L, 1);
   size_t max = (size_t)luaL_optinteger(L, 3, 16 << 20);
+  int details = lua_toboolean(L, 4);
   struct scan_ctx s;
   struct hoist_err err;
   lua_settop(L, 3);
   s.L = L;
   s.want = 0;
+  s.info = 0;
   if (lua_istable(L, 2)) {
     lua_Integer i, n = (lua_Integer)lua_rawlen(L, 2);
     lua_createtable(L, 0, (int)n);
@@ -324,10 +340,14 @@ static int l_oci_scan_layer(lua_State *L)
   s.paths = lua_gettop(L);
   lua_newtable(L);
   s.files = lua_gettop(L);
+  if (details) {
+    lua_newtable(L);
+    s.info = lua_gettop(L);
+  }
   luaL_checkstack(L, 8, NULL);
   if (hoist_tar_scan(path, max, scan_entry, scan_data, &s, &err))
     return push_err(L, &err);
-  return 2;
+  return details ? 3 : 2;
 }
 
 #define MANIFEST_BOX_MT "hoist.ManifestBox"

@@ -23,6 +23,7 @@ int luaopen_hoist_fs(lua_State *L);
 int luaopen_hoist_oci_core(lua_State *L);
 int luaopen_hoist_registry(lua_State *L);
 int luaopen_hoist_exec(lua_State *L);
+int luaopen_hoist_yaml_core(lua_State *L);
 int luaopen_hoist_sign_core(lua_State *L);
 
 static const luaL_Reg native_modules[] = {
@@ -32,6 +33,7 @@ static const luaL_Reg native_modules[] = {
   {"hoist.oci.core", luaopen_hoist_oci_core},
   {"hoist.registry", luaopen_hoist_registry},
   {"hoist.exec", luaopen_hoist_exec},
+  {"hoist.yaml.core", luaopen_hoist_yaml_core},
   {"hoist.sign.core", luaopen_hoist_sign_core},
   {NULL, NULL}
 };

@@ -144,12 +144,18 @@ int hoist_tar_scan(const char *path, size_t max, hoist_tar_entry_fn on_entry,
     mode_t ft = archive_entry_filetype(ae);
     char type = archive_entry_hardlink(ae) ? 'h' : ft == AE_IFREG ? 'f' : ft == AE_IFDIR ? 'd'
               : ft == AE_IFLNK ? 'l' : 'o';
+    struct hoist_tar_entry e;
     int want;
     if (!name)
       name = archive_entry_pathname(ae);
     if (!name)
       continue;
-    want = on_entry(ctx, name, type, (long long)archive_entry_size(ae));
+    e.name = name;
+    e.type = type;
+    e.size = (long long)archive_entry_size(ae);
+    e.mode = (int)(archive_entry_perm(ae) & 07777);
+    e.link = type == 'h' ? archive_entry_hardlink(ae) : type == 'l' ? archive_entry_symlink(ae) : NULL;
+    want = on_entry(ctx, &e);
     if (want < 0) {
       rc = hoist_err_set(err, HOIST_EINVAL, "reading layer '%s' stopped at '%s'", path, name);
       break;

@@ -21,14 +21,22 @@ struct hoist_tar_member {
 int hoist_tar_write(const char *path, const struct hoist_tar_member *m, size_t n, long long mtime,
                     struct hoist_err *err);
 
+/* What a scan sees of one entry. */
+struct hoist_tar_entry {
+  const char *name;
+  char type;          /* 'f' file, 'd' folder, 'l' symlink, 'h' hard link, 'o' other */
+  long long size;
+  int mode;           /* permission bits (07777) as written in the header */
+  const char *link;   /* a symlink's target or a hard link's name, else NULL */
+};
+
 /*
 ** Reads a tar (compressed with gzip or zstd, or not) entry by entry. For each
-** entry, on_entry(ctx, name, type, size) is called (type: 'f' file, 'd' folder,
-** 'l' symlink, 'h' hard link, 'o' other); when it returns 1 the entry's content
+** entry, on_entry(ctx, entry) is called; when it returns 1 the entry's content
 ** (at most max bytes) is passed to on_data(ctx, name, data, len). A callback
 ** returning < 0 stops the scan with HOIST_EINVAL.
 */
-typedef int (*hoist_tar_entry_fn)(void *ctx, const char *name, char type, long long size);
+typedef int (*hoist_tar_entry_fn)(void *ctx, const struct hoist_tar_entry *e);
 typedef int (*hoist_tar_data_fn)(void *ctx, const char *name, const char *data, size_t len);
 int hoist_tar_scan(const char *path, size_t max, hoist_tar_entry_fn on_entry,
                    hoist_tar_data_fn on_data, void *ctx, struct hoist_err *err);

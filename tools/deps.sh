@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs what hoist needs to build and test, from Debian's packages (run as root, or it uses sudo).
 #   build:  compiler, cmake, pkg-config, Lua 5.4, libcurl, jansson, libarchive, OpenSSL, zlib, zstd,
-#           libsodium (NaCl secretbox: cosign's encrypted private keys)
+#           libsodium (NaCl secretbox: cosign's encrypted private keys), libyaml (compose files)
 #   tests:  clang + compiler-rt (libFuzzer, sanitizers), valgrind, node + npm (node-semver
 #           differential test), python3 (benchmark workloads), skopeo + umoci + oci-image-tool
 #           (independent checks of the images hoist writes), docker-registry + apache2-utils
@@ -26,7 +26,7 @@ $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config ca-certificates \
-  liblua5.4-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev zlib1g-dev libzstd-dev libsodium-dev \
+  liblua5.4-dev libcurl4-openssl-dev libjansson-dev libarchive-dev libssl-dev zlib1g-dev libzstd-dev libsodium-dev libyaml-dev \
   clang libclang-rt-dev valgrind python3 $node_pkgs \
   skopeo umoci oci-image-tool docker-registry apache2-utils buildah curl \
   git gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-mingw-w64-x86-64-posix \

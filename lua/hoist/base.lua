@@ -232,9 +232,9 @@ function base.session(opts)
   end
 
   --[[
-  session:files(r) -> the files of base r's filesystem (normalised paths -> true), its layers
-  applied in order with whiteouts honoured; downloads the layers it has not seen (once per
-  digest). nil, message when a layer cannot be read.
+  session:files(r) -> the files of base r's filesystem: normalised path -> { type, mode, link }
+  (see hoist.imagefs), its layers applied in order with whiteouts honoured; downloads the layers
+  it has not seen (once per digest). nil, message when a layer cannot be read.
   ]]
   function s:files(r)
     if r.files then return r.files end
@@ -242,9 +242,9 @@ function base.session(opts)
     for i, l in ipairs(r.layers) do
       local path, err = self:blob_file(r, l)
       if not path then return nil, err end
-      local paths, perr = core.scan_layer(path)
-      if not paths then return nil, string.format("base %s: layer %d: %s", r.name, i, tostring(perr)) end
-      base.apply_paths(files, paths)
+      local _, _, info = core.scan_layer(path, nil, nil, true)
+      if not info then return nil, string.format("base %s: layer %d: cannot be read", r.name, i) end
+      base.apply_paths(files, info)
     end
     r.files = files
     return files
@@ -264,9 +264,10 @@ local function normalize(path)
 end
 
 --[[
-Applies one layer's entry names (paths -> kind, as core.scan_layer gives them) to files (a set of
-normalised paths): a whiteout `.wh.NAME` removes NAME and what is under it, an opaque whiteout
-`.wh..wh..opq` empties its folder first (OCI image-spec, layer changesets), anything else is added.
+Applies one layer's entries (name -> what core.scan_layer says of it: its kind, or with details
+{ type, mode, link }) to files (normalised path -> that value): a whiteout `.wh.NAME` removes NAME
+and what is under it, an opaque whiteout `.wh..wh..opq` empties its folder first (OCI image-spec,
+layer changesets), anything else is added or replaced.
 ]]
 function base.apply_paths(files, paths)
   local names = {}
@@ -295,7 +296,7 @@ function base.apply_paths(files, paths)
     local leaf = name:match("([^/]*)/?$")
     if leaf:sub(1, 4) ~= ".wh." then
       local p = normalize(name)
-      if p ~= "" then files[p] = true end
+      if p ~= "" then files[p] = paths[name] end
     end
   end
   return files

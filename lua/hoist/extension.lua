@@ -166,16 +166,44 @@ function extension.find_in_image(view, image_path)
         if st.type ~= "dir" and e.to:sub(-1) == "/" then
           to = normalize(e.to .. (e.from:match("[^/]+$") or ""))
         end
-        if to == want then return e.from end
+        if to == want then return e.from, e end
         if st.type == "dir" then
           local rest
           if to == "" then rest = want
           elseif want:sub(1, #to + 1) == to .. "/" then rest = want:sub(#to + 2) end
           if rest and rest ~= "" and fs.exists(e.from .. "/" .. rest) then
-            return e.from .. "/" .. rest
+            return e.from .. "/" .. rest, e
           end
         end
       end
+    end
+  end
+  return nil
+end
+
+--[[
+What a platform's own layers put at an image path, as hoist.imagefs wants it: { type = "f" | "d"
+| "l" | "o", mode, link } (a file's mode is its entry's `mode` when one is given, as the layer
+writes it), a folder implied by a deeper path, or nil.
+]]
+function extension.image_entry(view, image_path)
+  local want = normalize(image_path)
+  local host, e = extension.find_in_image(view, image_path)
+  if host then
+    local st = fs.stat(host, host == e.from)  -- a layer follows its top `from`, not links inside
+    if st then
+      local t = ({ file = "f", dir = "d", link = "l" })[st.type] or "o"
+      local entry = { type = t, mode = st.mode }
+      if t == "f" and e.mode then entry.mode = e.mode end
+      if t == "l" then entry.link = fs.readlink(host) end
+      return entry
+    end
+  end
+  if want == "" then return nil end
+  for li = #view.layers, 1, -1 do
+    for _, i in ipairs(view.layers[li].inputs) do
+      local to = normalize(i.to)
+      if to:sub(1, #want + 1) == want .. "/" then return { type = "d", mode = tonumber("755", 8) } end
     end
   end
   return nil
@@ -547,6 +575,120 @@ function extension.base_refs(base, platforms, problems)
   return out
 end
 
+--[[
+The checks Docker only makes by installing the extension, on one platform's image (what its own
+layers hold over what its base holds: lookup, a hoist.imagefs lookup; base_unknown when a base's
+layers could not be looked at, as in a dry run: then what falls through to the base is listed in
+unchecked instead of being a problem):
+  - host binaries for darwin and linux must be executable (the mode as the layer writes it);
+  - the backend that runs this image (vm.image ${DESKTOP_PLUGIN_IMAGE}, or a compose service whose
+    image it is) must have a command whose program exists and is executable, found through the
+    image's PATH, symlinks followed, a shell form needing /bin/sh.
+cfg: the image config's `config` (ours over the base's). read_file(path) -> the content of a
+file the extension's layers put in the image, or nil, why.
+]]
+function extension.check_runtime(meta, view, cfg, lookup, base_unknown, read_file, problems, unchecked)
+  if type(meta) ~= "table" then return end
+  local imagefs = require("hoist.imagefs")
+  local function failed(path, why, what)
+    if base_unknown and why:find("does not exist", 1, true) then
+      unchecked[#unchecked + 1] = { platform = view.name, path = path, what = what }
+      return
+    end
+    problems[#problems + 1] = string.format("%s (%s image): %s", what, view.name, why)
+  end
+  -- host binaries
+  local bins = type(meta.host) == "table" and meta.host.binaries
+  if type(bins) == "table" then
+    for i, b in ipairs(bins) do
+      for _, os_ in ipairs({ "darwin", "linux" }) do
+        for j, item in ipairs(type(b) == "table" and type(b[os_]) == "table" and b[os_] or {}) do
+          if type(item) == "table" and type(item.path) == "string" and item.path ~= "" then
+            local ok, why = imagefs.executable(lookup, "/" .. normalize(item.path))
+            -- a missing one is reported by check_named_files
+            if not ok and not why:find("does not exist", 1, true) then
+              failed(item.path, why, string.format("metadata.json: host.binaries[%d].%s[%d]", i - 1, os_, j - 1))
+            end
+          end
+        end
+      end
+    end
+  end
+  if type(meta.vm) ~= "table" then return end
+  local function check_command(argv, what)
+    if #argv == 0 then return end
+    local prog, why = imagefs.find_program(lookup, argv[1], cfg.Env, cfg.WorkingDir)
+    if not prog then
+      if base_unknown and (why:find("does not exist", 1, true) or why:find("is not in the image's PATH", 1, true)) then
+        unchecked[#unchecked + 1] = { platform = view.name, path = argv[1], what = what }
+        return
+      end
+      if argv[1] == "/bin/sh" and argv[2] == "-c" then why = why .. " (a shell-form command needs /bin/sh)" end
+      failed(argv[1], why, what .. " cannot start")
+    end
+  end
+  local function concat(a, b)
+    local out = {}
+    for _, x in ipairs(a or {}) do out[#out + 1] = x end
+    for _, x in ipairs(b or {}) do out[#out + 1] = x end
+    return out
+  end
+  if meta.vm.image == "${DESKTOP_PLUGIN_IMAGE}" then
+    check_command(concat(cfg.Entrypoint, cfg.Cmd), "the backend (vm.image is this image)")
+  end
+  local compose = meta.vm.composefile
+  if type(compose) == "string" and compose ~= "" then
+    local text, rerr = read_file("/" .. normalize(compose))
+    if not text then
+      if rerr then problems[#problems + 1] = "metadata.json: vm.composefile: " .. tostring(rerr) end
+      return
+    end
+    local doc, yerr = require("hoist.yaml").decode(text, compose)
+    if doc == nil then
+      problems[#problems + 1] = "metadata.json: vm.composefile is not valid YAML: " .. tostring(yerr)
+      return
+    end
+    local services = type(doc) == "table" and doc.services
+    if type(services) ~= "table" then
+      problems[#problems + 1] = string.format("metadata.json: vm.composefile '%s' has no services", compose)
+      return
+    end
+    local names = {}
+    for n in pairs(services) do names[#names + 1] = tostring(n) end
+    table.sort(names)
+    for _, n in ipairs(names) do
+      local svc = services[n]
+      if type(svc) == "table" and svc.image == "${DESKTOP_PLUGIN_IMAGE}" then
+        local function words(v, key)
+          if v == nil then return nil end
+          if type(v) == "string" then
+            local w = imagefs.shell_words(v)
+            if not w then problems[#problems + 1] = string.format("%s: service '%s': %s has an unclosed quote", compose, n, key) end
+            return w or {}
+          end
+          if type(v) == "table" then
+            local out = {}
+            for _, x in ipairs(v) do out[#out + 1] = tostring(x) end
+            return out
+          end
+          problems[#problems + 1] = string.format("%s: service '%s': %s must be a string or a list", compose, n, key)
+          return {}
+        end
+        local ep, cmd = words(svc.entrypoint, "entrypoint"), words(svc.command, "command")
+        -- as compose: an entrypoint given here replaces the image's and clears its CMD
+        local argv = concat(ep or cfg.Entrypoint, cmd or (ep == nil and cfg.Cmd or nil))
+        local what = string.format("compose service '%s' (image ${DESKTOP_PLUGIN_IMAGE})", n)
+        if #argv == 0 then
+          problems[#problems + 1] = string.format("%s runs this image but has no command: neither the " ..
+            "service (command, entrypoint) nor the image (config.cmd, config.entrypoint) gives one", what)
+        else
+          check_command(argv, what)
+        end
+      end
+    end
+  end
+end
+
 -- The marker `hoist init` writes where only the author knows the answer.
 extension.PLACEHOLDER = "<fill in"
 
@@ -725,6 +867,34 @@ function extension.check(desc, opts)
       local before = #problems
       extension.check_backend(plan.metadata, has, problems)
       if #problems > before then break end  -- said once, not once per platform
+    end
+    -- what would only fail once Desktop runs it: modes, the backend's program, the compose file
+    local imagefs = require("hoist.imagefs")
+    for _, view in ipairs(plan.platforms) do
+      local r = plan.base[view.name]
+      local bcfg = r and type(r.config) == "table" and r.config.config or nil
+      local cfg = oci.image_config(bcfg, plan.config)
+      local ours = function(p) return extension.image_entry(view, p) end
+      local lookup, unknown = ours, false
+      if r and not plan.base_failure then
+        local files, ferr
+        if opts.base_files then files, ferr = opts.base_files(r) end
+        if ferr then plan.base_failure = { ferr, 1 } end
+        if files then lookup = imagefs.stack(ours, imagefs.from_entries(files)) else unknown = true end
+      elseif not r then
+        lookup = imagefs.stack(ours)
+      end
+      if plan.base_failure then break end
+      local function read_file(path)
+        local host = extension.find_in_image(view, path)
+        if host then return fs.read(host, extension.METADATA_MAX) end
+        if r then
+          plan.unchecked[#plan.unchecked + 1] = { platform = view.name, path = path, what = "vm.composefile" }
+          return nil
+        end
+        return nil, "'" .. path .. "' is not in the " .. view.name .. " image"
+      end
+      extension.check_runtime(plan.metadata, view, cfg, lookup, unknown, read_file, problems, plan.unchecked)
     end
   end
   return plan, problems

@@ -38,6 +38,7 @@ max_len() {
     authhdr | linkhdr) echo 9000 ;;
     manifest) echo 16384 ;;  # real manifests and indexes run to a few KiB
     metadata) echo 8192 ;;
+    yaml) echo 8192 ;;
     *) echo 1024 ;;
   esac
 }

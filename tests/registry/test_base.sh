@@ -62,7 +62,7 @@ write_ext() {
 import sys
 p, base, config = sys.argv[1:]
 s = open(p).read()
-s = s.replace("  platforms = ", "  base = %s,\n  config = %s,\n  platforms = " % (base, config), 1)
+s = s.replace("  platforms = ", ("  base = %s,\n" % base if base else "") + "  config = %s,\n  platforms = " % config, 1)
 open(p, "w").write(s)
 PY
 }
@@ -248,5 +248,74 @@ expect err "unknown key 'entrypiont' in config \(did you mean 'entrypoint'\?\)"
 write_ext "$tmp/bad7" '{ ["linux/amd64"] = "'"$BASE"'" }' '{}'
 run 3 "$HOIST" release "$tmp/bad7" --version 1.0.0 --to "oci:$tmp/bad-out"
 expect err "base has no image for linux/arm64"
+
+# ---------------------------------------------------------------- what only a run would find
+# (issue 12 item 4): a backend's program and a host binary's mode, looked for in the image
+# backend NAME BASE CONFIG VM_JSON: the hello example as a backend extension (vm section VM_JSON)
+backend() {
+  write_ext "$tmp/$1" "$2" "$3"
+  python3 - "$tmp/$1/metadata.json" "$4" <<'PY'
+import json, sys
+p, vm = sys.argv[1:]
+m = json.load(open(p))
+m["vm"] = json.loads(vm)
+json.dump(m, open(p, "w"))
+PY
+}
+OCIBASE="\"oci:$BASE_LAYOUT:1.36\""
+VM_SELF='{"image": "${DESKTOP_PLUGIN_IMAGE}"}'
+backend rt-ok "$OCIBASE" '{ cmd = "echo started; sleep 3600" }' "$VM_SELF"
+run 0 "$HOIST" release "$tmp/rt-ok" --version 1.0.0 --to "oci:$tmp/rt-out"    # /bin/sh -> busybox, found
+backend rt-path "$OCIBASE" '{ cmd = { "sleep", "3600" } }' "$VM_SELF"
+run 0 "$HOIST" release "$tmp/rt-path" --version 1.0.0 --to "oci:$tmp/rt-out2"  # through PATH, a symlink
+backend rt-nosh '' '{ cmd = "echo started" }' "$VM_SELF"
+run 3 "$HOIST" release "$tmp/rt-nosh" --version 1.0.0 --to "oci:$tmp/rt-out3"
+expect err "the backend \(vm.image is this image\) cannot start \(linux/amd64 image\): '/bin/sh' does not exist \(a shell-form command needs /bin/sh\)"
+backend rt-noprog "$OCIBASE" '{ cmd = { "node", "server.js" } }' "$VM_SELF"
+run 3 "$HOIST" release "$tmp/rt-noprog" --version 1.0.0 --to "oci:$tmp/rt-out3"
+expect err "'node' is not in the image's PATH"
+backend rt-notexec "$OCIBASE" '{ entrypoint = { "/metadata.json" } }' "$VM_SELF"
+run 3 "$HOIST" release "$tmp/rt-notexec" --version 1.0.0 --to "oci:$tmp/rt-out3"
+expect err "'/metadata.json' is not executable \(mode 0644\)"
+# --dry-run downloads no base layer: what the base would provide is listed, not failed
+rm -rf "$XDG_CACHE_HOME"
+backend rt-dry "\"$BASE\"" '{ cmd = { "sleep", "1" } }' "$VM_SELF"
+run 0 "$HOIST" release "$tmp/rt-dry" --version 1.0.0 --to "oci:$tmp/rt-out4" --dry-run
+expect out "not checked"
+# a host binary written 0644
+write_ext "$tmp/rt-mode" "$OCIBASE" '{}'
+chmod 0644 "$tmp/rt-mode/host/amd64/linux/hello" 2>/dev/null || chmod 0644 "$(find "$tmp/rt-mode/host/amd64/linux" -type f | head -1)"
+run 3 "$HOIST" release "$tmp/rt-mode" --version 1.0.0 --to "oci:$tmp/rt-out5"
+expect err "host.binaries\[0\].linux\[0\] \(linux/amd64 image\): '/linux/[^']*' is not executable \(mode 0644\)"
+# compose backends: a service running this image needs a command; its program must be there
+compose() { printf '%s\n' "$2" >"$tmp/$1/docker-compose.yaml"; }
+COMPOSE_VM='{"composefile": "docker-compose.yaml"}'
+backend cp-none '' '{}' "$COMPOSE_VM"
+sed -i 's|{ from = "metadata.json", to = "/metadata.json" },|{ from = "metadata.json", to = "/metadata.json" },\n    { from = "docker-compose.yaml", to = "/docker-compose.yaml" },|' "$tmp/cp-none/extension.lua"
+compose cp-none 'services:
+  backend:
+    image: ${DESKTOP_PLUGIN_IMAGE}'
+run 3 "$HOIST" release "$tmp/cp-none" --version 1.0.0 --to "oci:$tmp/cp-out"
+expect err "compose service 'backend' \(image \\\$\{DESKTOP_PLUGIN_IMAGE\}\) runs this image but has no command"
+cp -r "$tmp/cp-none" "$tmp/cp-ok"
+compose cp-ok 'x-common: &common
+  image: ${DESKTOP_PLUGIN_IMAGE}
+services:
+  backend:
+    <<: *common
+    command: ["/linux/hello"]'
+run 0 "$HOIST" release "$tmp/cp-ok" --version 1.0.0 --to "oci:$tmp/cp-out"
+compose cp-ok 'services:
+  backend:
+    image: ${DESKTOP_PLUGIN_IMAGE}
+    command: /usr/bin/missing --flag'
+run 3 "$HOIST" release "$tmp/cp-ok" --version 1.0.1 --to "oci:$tmp/cp-out"
+expect err "'/usr/bin/missing' does not exist"
+compose cp-ok 'services:
+  backend:
+    image: ${DESKTOP_PLUGIN_IMAGE}
+    command: [oops'
+run 3 "$HOIST" release "$tmp/cp-ok" --version 1.0.1 --to "oci:$tmp/cp-out"
+expect err "vm.composefile is not valid YAML: docker-compose.yaml:[0-9]+:[0-9]+: "
 
 finish base

@@ -1082,9 +1082,12 @@ struct scan {
   int stop_at;   /* entry number whose on_entry returns -1, or -1 */
 };
 
-static int scan_entry(void *ctx, const char *name, char type, long long size)
+static int scan_entry(void *ctx, const struct hoist_tar_entry *e)
 {
   struct scan *s = ctx;
+  const char *name = e->name;
+  char type = e->type;
+  long long size = e->size;
   if (s->n >= SCAN_CAP)
     return -1;
   snprintf(s->names[s->n], sizeof s->names[s->n], "%s", name);
