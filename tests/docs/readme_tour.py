@@ -213,7 +213,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--readme", required=True)
     ap.add_argument("--dir", required=True)
-    ap.add_argument("--timeout", type=int, default=900)
+    ap.add_argument("--timeout", type=int, default=600)
     o = ap.parse_args()
     with open(o.readme, encoding="utf-8") as f:
         setup, tests, blocks = parse_readme(f.read())
