@@ -61,6 +61,7 @@ fuzz() {
     tests/fuzz/run.sh build-fuzz "${HOIST_FUZZ_SECONDS:-60}"
 }
 
+stage "layers (tools/check-layers.sh)" tools/check-layers.sh
 stage "build and test" normal
 stage "ASan+UBSan" sanitized
 stage "ThreadSanitizer" threads
