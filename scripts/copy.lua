@@ -1,12 +1,15 @@
 -- Copy an image or index with all its platforms from one place to another.
 --
--- usage: hoist copy SRC DST [--platform P] [--creds USER:PASS] [--src-creds USER:PASS]
+-- usage: hoist copy SRC DST [--platform P] [--force] [--creds USER:PASS] [--src-creds USER:PASS]
 --                   [--dest-creds USER:PASS] [--insecure] [--json]
 --
 -- SRC: docker://HOST/REPO[:TAG|@DIGEST] (or HOST/REPO...) or oci:DIR[:TAG].
 -- DST: the same forms, or docker-archive:FILE[:REPO:TAG] (one platform: --platform, default
---      this machine's). DST's tag defaults to SRC's; a SRC named by digest and a DST without a
---      tag copies untagged (by digest).
+--      this machine's). DST's tag defaults to SRC's; a SRC named by digest and a registry DST
+--      without a tag copies untagged (by digest); an OCI layout DST must then name the tag
+--      (a layout entry without a name is invisible to other tools).
+-- A version tag (semver) at DST is immutable, as in release, promote and index: one pointing at
+-- other content is refused (exit 1) unless --force. Other tags (latest, dev) move.
 -- Blobs the destination has are skipped; within one registry they are mounted, not sent;
 -- between registries each missing blob is streamed through a temporary file. Manifests are
 -- copied byte for byte (digests do not change), children before their index, and the tag is
@@ -22,9 +25,10 @@ local endpoint = require("hoist.endpoint")
 local json = require("hoist.json")
 local ref = require("hoist.ref")
 
-local USAGE = "usage: hoist copy SRC DST [--platform P] [--creds USER:PASS] [--insecure] [--json]"
+local USAGE = "usage: hoist copy SRC DST [--platform P] [--force] [--creds USER:PASS] [--insecure] [--json]"
 local opts, args = cli.parse(arg, { usage = USAGE, options = {
   ["--platform"] = { key = "platform", value = true },
+  ["--force"] = { key = "force" },
   ["--creds"] = { key = "creds", value = true },
   ["--src-creds"] = { key = "src_creds", value = true },
   ["--dest-creds"] = { key = "dest_creds", value = true },
@@ -51,7 +55,7 @@ if dref.transport ~= "docker-archive" then
   if not dst then src:close(); cli.fail(code, err) end
 end
 local result
-result, err, code = copy.run(src, dst, { platform = opts.platform })
+result, err, code = copy.run(src, dst, { platform = opts.platform, force = opts.force })
 src:close()
 if dst.close then dst:close() end
 if not result then cli.fail(code or cli.EXIT.failure, err) end

@@ -92,13 +92,17 @@ end
 
 --[[
 copy.run(src, dst, opts) copies what src names (opts.reference, default its tag or digest) to dst
-and tags it opts.tags (default: dst's tag, else src's tag; none when src names a digest).
+and tags it opts.tags (default: dst's tag, else src's tag; none when src names a digest). A copy
+into an OCI layout must name what it writes (a layout entry without a name is invisible to other
+tools): without a tag it fails (exit 2) unless opts.tags is given, even empty, by a caller that
+tags afterwards. A version tag (semver) is immutable: one pointing at other content is refused
+unless opts.force (hoist.publish, with the layout's lock or the registry's read-back).
 src: an endpoint; dst: an endpoint or a parsed docker-archive reference.
 Returns { digest, mediaType, tags, blobs = { existing, mounted, uploaded, uploaded_bytes },
 manifests = n } or nil, message, exit code.
 ]]
 function copy.run(src, dst, opts)
-  opts = opts or {}
+  opts = require("hoist.keys").options(opts, { "reference", "tags", "platform", "force" }, "copy.run")
   local top, err, code = src:resolve(opts.reference)
   if not top then return nil, err, code end
   local set
@@ -115,6 +119,10 @@ function copy.run(src, dst, opts)
   if (dst.ref or dst).digest and (dst.ref or dst).digest ~= top.digest then
     return fail("the destination names " .. (dst.ref or dst).digest .. " but the source is " .. top.digest, 2)
   end
+  if dst.transport == "oci" and #tags == 0 and opts.tags == nil then
+    return fail(string.format("%s is named by digest: give the tag the copy writes in the layout " ..
+      "(%s:TAG)", endpoint.name(src, top.digest), dst.display), 2)
+  end
   if dst.transport == "docker-archive" then return write_archive(src, set, dst, tags, opts) end
   local stats
   stats, err, code = dst:put_blobs(set.blobs, src)
@@ -123,9 +131,17 @@ function copy.run(src, dst, opts)
     local ok, merr = dst:put_manifest(e.bytes, e.desc.mediaType, e.desc.digest)
     if not ok then return fail(merr) end
   end
-  if #tags > 0 then
-    local ok, terr = dst:tag(set.top.desc, tags, set.top.bytes)
-    if not ok then return fail(terr) end
+  local semver = require("hoist.semver")
+  for _, t in ipairs(tags) do
+    local ok, terr, tcode
+    if semver.valid(t) and not t:find("^v") then
+      -- a version is immutable: refused when it points elsewhere (unless force)
+      ok, terr, tcode = require("hoist.publish").version(dst, set.top.desc, set.top.bytes, t,
+                                                       { force = opts.force })
+    else
+      ok, terr = dst:tag(set.top.desc, { t }, set.top.bytes)
+    end
+    if not ok then return nil, terr, tcode or 1 end
   end
   return { digest = top.digest, mediaType = set.top.desc.mediaType, tags = tags, blobs = stats,
            manifests = #set.manifests, top = { desc = set.top.desc, bytes = set.top.bytes } }

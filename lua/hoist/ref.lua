@@ -1,12 +1,25 @@
--- hoist.ref: image references in skopeo's spelling.
+-- hoist.ref: image references in skopeo's spelling. Every reference a recipe reads carries its
+-- transport, as skopeo requires, so that a path is never taken for a Docker Hub name:
 --   oci:DIR[:TAG|@DIGEST]              an OCI image layout
 --   docker-archive:FILE[:REPO:TAG]     a tarball docker load takes
---   docker://HOST[:PORT]/REPO[:TAG|@DIGEST], or no transport: a registry
+--   docker://HOST[:PORT]/REPO[:TAG|@DIGEST]   a registry
+-- (extension.lua's `base` alone follows `docker pull` naming: hoist.base adds docker://.)
 local ref = {}
 
 local TAG = "^[%w_][%w_.-]*$"
 
--- Returns { transport = "oci"|"docker-archive"|"docker", display = "...", ... } or nil, err.
+-- What a reference without a transport was probably meant to be, for the message.
+local function suggest(s)
+  local first = s:match("^([^/]*)")
+  if first:find("[.:]") or first == "localhost" then return "docker://" .. s end
+  return "oci:" .. s
+end
+
+--[[
+Returns { transport = "oci"|"docker-archive"|"docker", display = "...", ... } or nil, err.
+opts: { default_name = a repository for a registry given alone ("docker://localhost:5000") }.
+A reference without a transport is an error that suggests one ("did you mean oci:dist/other?").
+]]
 function ref.parse(s, opts)
   opts = opts or {}
   if type(s) ~= "string" or s == "" then return nil, "empty image reference" end
@@ -46,7 +59,8 @@ function ref.parse(s, opts)
         and not s:match("^[^/]+:%d+$") then
       return nil, "unknown transport in '" .. s .. "' (use docker://, oci: or docker-archive:)"
     end
-    rest = s
+    return nil, string.format("'%s' names no transport: did you mean %s? (references are " ..
+      "oci:DIR[:TAG], docker://HOST/REPO[:TAG] or docker-archive:FILE)", s, suggest(s))
   end
   -- a registry alone ("docker://localhost:5000") takes the description's name as repository
   if not rest:find("/", 1, true) and opts.default_name and (rest:find("[.:]") or rest == "localhost") then
