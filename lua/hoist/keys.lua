@@ -24,9 +24,10 @@ local function distance(a, b)
   return row[lb]
 end
 
--- The known name closest to word, when it is close enough to be a likely typo (nil otherwise).
+-- The known name closest to word, when it is close enough to be a likely typo (nil otherwise):
+-- within a third of its length (at least 1), or `limit` edits when given.
 -- Case and '-'/'_' differences count as nothing: `Entrypoint`, `exposed-ports` find theirs.
-function keys.closest(word, known)
+function keys.closest(word, known, limit)
   if type(word) ~= "string" then return nil end
   local function fold(s) return (s:lower():gsub("[-_.]", "")) end
   local w = fold(word)
@@ -35,7 +36,7 @@ function keys.closest(word, known)
     local d = fold(k) == w and 0 or distance(word:lower(), k:lower())
     if d < best_d then best, best_d = k, d end
   end
-  if best and best_d <= math.max(1, #word // 3) then return best end
+  if best and best_d <= (limit or math.max(1, #word // 3)) then return best end
   return nil
 end
 
@@ -72,13 +73,15 @@ function keys.check(t, known, where, problems, prefix, allow_array)
 end
 
 --[[
-keys.options(opts, known, fname): the option table of an API function. nil is an empty table; a
-non-table or an unknown key is misuse and raises "bad option 'dryrun' to 'release.context' (did
-you mean 'dry_run'?)" at the caller's caller. Returns opts (or {}).
+keys.options(opts, known, fname [, depth]): the option table of an API function. nil is an empty
+table; a non-table or an unknown key is misuse and raises "bad option 'dryrun' to
+'release.context' (did you mean 'dry_run'?)" at the caller's caller (depth: that many frames
+further out, for a module's own helper that calls this). Returns opts (or {}).
 ]]
-function keys.options(opts, known, fname)
+function keys.options(opts, known, fname, depth)
+  local level = 3 + (depth or 0)
   if opts == nil then return {} end
-  if type(opts) ~= "table" then error(string.format("%s: options must be a table, got a %s", fname, type(opts)), 3) end
+  if type(opts) ~= "table" then error(string.format("%s: options must be a table, got a %s", fname, type(opts)), level) end
   local set = {}
   for _, k in ipairs(known) do set[k] = true end
   local bad = {}
@@ -87,7 +90,7 @@ function keys.options(opts, known, fname)
     table.sort(bad, function(a, b) return tostring(a) < tostring(b) end)
     local near = keys.closest(bad[1], known)
     error(string.format("bad option %s to '%s'%s", show(bad[1]), fname,
-      near and (" (did you mean '" .. near .. "'?)") or ""), 3)
+      near and (" (did you mean '" .. near .. "'?)") or ""), level)
   end
   return opts
 end
