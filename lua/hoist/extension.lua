@@ -691,16 +691,21 @@ end
 --[[
 Problems for the names in extension.lua's labels that would not make the label meant (see
 label.unknown): a misspelt field, or a raw key in Docker's namespaces that is not a Docker label.
-Returns { [name] = the field it was probably meant to be, or false }.
+where: "labels" (the default; the suggestion is a field) or "config.labels" (raw keys only; the
+suggestion is the label key). Returns { [name] = the field it was probably meant to be, or false }.
 ]]
-function extension.check_label_names(fields, problems)
+function extension.check_label_names(fields, problems, where)
   local meant = {}
+  local raw_only = where == "config.labels"
   for _, u in ipairs(label.unknown(fields)) do
-    meant[u.name] = u.near or false
     if u.raw then
-      problems[#problems + 1] = string.format("extension.lua: unknown label %s in labels (%s)", quote(u.name),
-        u.near and ("did you mean '" .. u.near .. "'?") or "it is in Docker's namespace but none of Docker's labels")
-    else
+      meant[u.name] = u.near or false
+      local near = u.near
+      for _, k in ipairs(label.KEYS) do if raw_only and k.field == near then near = k.key end end
+      problems[#problems + 1] = string.format("extension.lua: unknown label %s in %s (%s)", quote(u.name),
+        where or "labels", near and ("did you mean '" .. near .. "'?") or "it is in Docker's namespace but none of Docker's labels")
+    elseif not raw_only then
+      meant[u.name] = u.near or false
       problems[#problems + 1] = "extension.lua: " .. keys.message(u.name, label.FIELDS, "labels")
     end
   end
@@ -833,6 +838,10 @@ function extension.check(desc, opts)
   end
 
   plan.config = extension.normalize_config(desc.config, problems)
+  if type(plan.config.labels) == "table" then
+    -- labels set there go into the image as they are: a misspelt Docker label too
+    extension.check_label_names(plan.config.labels, problems, "config.labels")
+  end
   if plan.metadata then
     -- the command the image ends with: ours, else the base's (opts.base_configs)
     for _, view in ipairs(plan.platforms) do
