@@ -5,23 +5,25 @@
 -- (The C bindings check their own option tables the same way: host/binding.c.)
 local keys = {}
 
--- Edit distance (Levenshtein) of two short strings.
+-- Edit distance of two short strings, a swap of two neighbouring letters counting as one edit
+-- (optimal string alignment): `platfroms`, `entrypiont`, `anme` are one typo away from theirs.
 local function distance(a, b)
   local la, lb = #a, #b
   if la > 64 or lb > 64 then return math.huge end
-  local row = {}
-  for j = 0, lb do row[j] = j end
+  local d = {}
+  for i = 0, la do d[i] = { [0] = i } end
+  for j = 0, lb do d[0][j] = j end
   for i = 1, la do
-    local prev = row[0]
-    row[0] = i
     for j = 1, lb do
       local cost = a:byte(i) == b:byte(j) and 0 or 1
-      local best = math.min(row[j] + 1, row[j - 1] + 1, prev + cost)
-      prev = row[j]
-      row[j] = best
+      local best = math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+      if i > 1 and j > 1 and a:byte(i) == b:byte(j - 1) and a:byte(i - 1) == b:byte(j) then
+        best = math.min(best, d[i - 2][j - 2] + 1)
+      end
+      d[i][j] = best
     end
   end
-  return row[lb]
+  return d[la][lb]
 end
 
 -- The known name closest to word, when it is close enough to be a likely typo (nil otherwise):
