@@ -9,6 +9,7 @@
 # and `index` with --private, --sdk, --strict, and indexes holding attestation manifests.
 # usage: test_docker_rules.sh PATH/TO/hoist   (HOIST_TEST_VERBOSE=1 prints each case's stderr)
 HOIST=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
 umask 022
 export LC_ALL=C.UTF-8
 unset SOURCE_DATE_EPOCH
@@ -372,40 +373,7 @@ else fail "$name (from inside the folder): exit $rc"; sed 's/^/  /' "$tmp/err"; 
 # ---------------------------------------------------------------- built images: hoist validate
 # add_entry LAYOUT TAG attestation-amd64|attestation-arm64|armv7 : adds to the index TAG names an attestation manifest as
 # buildx writes one (platform unknown/unknown, vnd.docker.reference.type) or a linux/arm/v7 entry
-add_entry() {
-  python3 - "$@" <<'PY'
-import hashlib, json, sys
-lay, tag, kind = sys.argv[1:4]
-def path(d): return lay + "/blobs/sha256/" + d.split(":")[1]
-def put(b):
-    d = "sha256:" + hashlib.sha256(b).hexdigest()
-    open(path(d), "wb").write(b)
-    return d
-idx = json.load(open(lay + "/index.json"))
-ent = [m for m in idx["manifests"] if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag][0]
-top = json.loads(open(path(ent["digest"]), "rb").read())
-amd = [m for m in top["manifests"] if m["platform"]["architecture"] == "amd64"][0]
-if kind.startswith("attestation-"):
-    of = [m for m in top["manifests"] if m["platform"]["architecture"] == kind[12:]][0]
-    cfg = b"{}"
-    stmt = json.dumps({"_type": "https://in-toto.io/Statement/v0.1", "predicateType": "https://spdx.dev/Document",
-                       "subject": [{"digest": {"sha256": of["digest"][7:]}}]}).encode()
-    man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put(cfg), "size": len(cfg)},
-        "layers": [{"mediaType": "application/vnd.in-toto+json", "digest": put(stmt), "size": len(stmt),
-                    "annotations": {"in-toto.io/predicate-type": "https://spdx.dev/Document"}}]}).encode()
-    top["manifests"].append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": put(man),
-        "size": len(man), "platform": {"os": "unknown", "architecture": "unknown"},
-        "annotations": {"vnd.docker.reference.type": "attestation-manifest",
-                        "vnd.docker.reference.digest": of["digest"]}})
-else:
-    top["manifests"].append({"mediaType": amd["mediaType"], "digest": amd["digest"], "size": amd["size"],
-                             "platform": {"os": "linux", "architecture": "arm", "variant": "v7"}})
-b = json.dumps(top).encode()
-ent["digest"], ent["size"] = put(b), len(b)
-json.dump(idx, open(lay + "/index.json", "w"))
-PY
-}
+add_entry() { python3 "$HERE/index_entry.py" "$@"; }
 # check_cmd NAME WANT_EXIT CMD... -- PATTERNS : a recipe's exit code and stderr
 check_cmd() {
   name=$1 want=$2; shift 2
