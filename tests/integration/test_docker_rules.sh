@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2016  # ${arch}, ${DESKTOP_PLUGIN_IMAGE}: for hoist and Docker, not the shell
 # Docker's real verdicts (EXTENSIONS.md section 9, docs/validation.md; hoist issue 12): one case
 # that passes and one that fails per rule, each starting from a complete valid extension and
 # changing one thing. A failing case asserts exit 3, the culprit named on stderr, and nothing
