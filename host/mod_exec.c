@@ -12,6 +12,7 @@
 ** A non-zero exit is a result for run, an error for output. Misuse (no
 ** program, an argv item that is not a string, an unknown option) raises.
 */
+#include "binding.h"
 #include "exec.h"
 
 #include <lauxlib.h>
@@ -125,8 +126,12 @@ static void read_call(lua_State *L, struct call *c, int for_output)
       continue;
     if (lua_type(L, -1) != LUA_TSTRING)
       luaL_argerror(L, 1, lua_pushfstring(L, "unexpected key of type %s", luaL_typename(L, -1)));
-    if (!known_option(lua_tostring(L, -1)))
-      luaL_argerror(L, 1, lua_pushfstring(L, "unknown option '%s'", lua_tostring(L, -1)));
+    if (!known_option(lua_tostring(L, -1))) {
+      const char *near = hoist_closest(lua_tostring(L, -1), option_names);
+      luaL_argerror(L, 1, near ? lua_pushfstring(L, "unknown option '%s' (did you mean '%s'?)",
+                                                 lua_tostring(L, -1), near)
+                               : lua_pushfstring(L, "unknown option '%s'", lua_tostring(L, -1)));
+    }
   }
 
   if (lua_getfield(L, 1, "env") != LUA_TNIL) {

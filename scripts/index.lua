@@ -1,7 +1,7 @@
 -- Assemble a multi-arch index from per-platform images pushed by digest, validate it, then tag it.
 --
--- usage: hoist index --to REF:TAG SRC... [--latest] [--float] [--force] [--creds USER:PASS]
---                    [--insecure] [--json]
+-- usage: hoist index --to REF:TAG SRC... [--latest] [--float] [--force] [--private] [--strict]
+--                    [--creds USER:PASS] [--insecure] [--json]
 --
 -- The last step of a release built on several CI runners (each ran `hoist release --platform P
 -- --push-by-digest`). REF: docker://HOST/REPO or oci:DIR; TAG: the version (semver).
@@ -9,7 +9,8 @@
 -- bare sha256:... meaning REF's repository. An index SRC gives all of its platforms. Sources in
 -- another repository are copied in first (mounted within one registry).
 -- The assembled index is validated like `hoist validate` (linux/amd64 and linux/arm64, labels
--- identical on every platform, metadata.json and the files it names) before anything is tagged;
+-- identical on every platform, metadata.json and the files it names; --private and --strict as
+-- there; an attestation manifest a source index holds is kept, with a warning) before anything is tagged;
 -- then it is pushed by digest and tagged TAG, plus `latest` (--latest) and `MAJOR`, `MAJOR.MINOR`
 -- (--float) when TAG is the highest stable version (in its line). An existing TAG is replaced
 -- only with --force.
@@ -26,12 +27,15 @@ local ref = require("hoist.ref")
 local semver = require("hoist.semver")
 local validate = require("hoist.validate")
 
-local USAGE = "usage: hoist index --to REF:TAG SRC... [--latest] [--float] [--force] [--creds USER:PASS] [--insecure] [--json]"
+local USAGE = "usage: hoist index --to REF:TAG SRC... [--latest] [--float] [--force] [--private] [--strict] " ..
+  "[--creds USER:PASS] [--insecure] [--json]"
 local opts, args = cli.parse(arg, { usage = USAGE, options = {
   ["--to"] = { key = "to", value = true },
   ["--latest"] = { key = "latest" },
   ["--float"] = { key = "float" },
   ["--force"] = { key = "force" },
+  ["--private"] = { key = "private" },
+  ["--strict"] = { key = "strict" },
   ["--creds"] = { key = "creds", value = true },
   ["--insecure"] = { key = "insecure" },
 } })
@@ -103,18 +107,26 @@ for _, s in ipairs(args) do
       finish(cli.EXIT.failure, s .. ": " .. c.digest .. " has no platform")
     end
     local name = oci.platform_string(p)
+    -- buildx adds one attestation manifest (unknown/unknown) per platform: told apart by digest
+    local ann = type(c.annotations) == "table" and c.annotations or {}
+    if ann[validate.ATTESTATION] == "attestation-manifest" then name = name .. "@" .. c.digest end
     if by_platform[name] and by_platform[name] ~= c.digest then
       finish(cli.EXIT.usage, "two sources give " .. name .. " (" .. by_platform[name] .. " and " .. c.digest .. ")")
     end
     if not by_platform[name] then
       by_platform[name] = c.digest
       children[#children + 1] = { mediaType = c.mediaType, digest = c.digest, size = c.size,
-        platform = { os = p.os, architecture = p.architecture, variant = p.variant } }
+        platform = { os = p.os, architecture = p.architecture, variant = p.variant },
+        annotations = (c.annotations and next(c.annotations)) and c.annotations or nil }
     end
   end
 end
 
-table.sort(children, function(a, b) return oci.platform_string(a.platform) < oci.platform_string(b.platform) end)
+table.sort(children, function(a, b)
+  local pa, pb = oci.platform_string(a.platform), oci.platform_string(b.platform)
+  if pa ~= pb then return pa < pb end
+  return a.digest < b.digest   -- attestations share unknown/unknown: the order stays the same
+end)
 local index_doc = { schemaVersion = 2, mediaType = oci.MEDIA.index, manifests = json.array(children),
                     annotations = (annotations and next(annotations)) and annotations or nil }
 local index_bytes = json.encode(index_doc, { sort_keys = true })
@@ -128,10 +140,16 @@ vsrc.manifest = function(d)
   if d.digest == index_desc.digest then return index_bytes end
   return dst_manifest(d)
 end
-local problems, summary = validate.image(vsrc, tag)
+local problems, summary = validate.image(vsrc, tag, { private = opts.private })
 if not problems then finish(cli.EXIT.failure, summary) end
+local warnings = summary.warnings
+if opts.strict then
+  for _, w in ipairs(warnings) do problems[#problems + 1] = w end
+  warnings = {}
+end
 if #problems > 0 then
   for _, p in ipairs(problems) do io.stderr:write(p, "\n") end
+  cli.warnings(warnings)
   finish(cli.EXIT.validation, string.format("the index for %s:%s has %d problem%s; nothing was tagged",
     dst.display, tag, #problems, #problems == 1 and "" or "s"))
 end
@@ -149,5 +167,7 @@ local lines = { string.format("indexed %s as %s", dst.display, table.concat(tags
 for _, c in ipairs(children) do
   lines[#lines + 1] = string.format("  %-12s %s", oci.platform_string(c.platform), c.digest)
 end
-cli.output({ destination = dst.display, digest = index_desc.digest, platforms = by_platform,
-             tags = json.array(tags) }, lines)
+local out = { destination = dst.display, digest = index_desc.digest, platforms = by_platform,
+             tags = json.array(tags) }
+cli.warnings(warnings, out)
+cli.output(out, lines)

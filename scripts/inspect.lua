@@ -23,7 +23,7 @@ local opts, args = cli.parse(arg, { usage = USAGE, options = {
   ["--insecure"] = { key = "insecure" },
 } })
 if #args ~= 1 then cli.usage_error(USAGE) end
-local ep, err, code = endpoint.open(args[1], opts)
+local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure })
 if not ep then cli.fail(code, err) end
 
 local function check(ok, e)

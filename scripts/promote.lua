@@ -1,11 +1,13 @@
 -- Promote a released version from a staging repository to production, if it validates and is newer.
 --
--- usage: hoist promote SRC:VERSION DST [--no-latest] [--float] [--force] [--creds USER:PASS]
---                      [--src-creds USER:PASS] [--dest-creds USER:PASS] [--insecure] [--json]
+-- usage: hoist promote SRC:VERSION DST [--no-latest] [--float] [--force] [--private] [--strict]
+--                      [--creds USER:PASS] [--src-creds USER:PASS] [--dest-creds USER:PASS]
+--                      [--insecure] [--json]
 --
 -- SRC:VERSION: the staged release (docker://HOST/REPO:1.2.0 or oci:DIR:1.2.0); DST: the
 -- production repository (docker://HOST/REPO or oci:DIR, no tag). In order:
---   1. SRC:VERSION is validated like `hoist validate` (problems: exit 3, nothing copied);
+--   1. SRC:VERSION is validated like `hoist validate` (problems: exit 3, nothing copied;
+--      warnings are printed; --private and --strict as for `hoist validate`);
 --   2. VERSION must be newer than every semver tag in DST (else exit 1: production would go
 --      backwards), and must not exist there (exit 1; --force replaces it and skips step 2's
 --      check for that one version);
@@ -23,11 +25,14 @@ local ref = require("hoist.ref")
 local semver = require("hoist.semver")
 local validate = require("hoist.validate")
 
-local USAGE = "usage: hoist promote SRC:VERSION DST [--no-latest] [--float] [--force] [--creds USER:PASS] [--insecure] [--json]"
+local USAGE = "usage: hoist promote SRC:VERSION DST [--no-latest] [--float] [--force] [--private] [--strict] " ..
+  "[--creds USER:PASS] [--insecure] [--json]"
 local opts, args = cli.parse(arg, { usage = USAGE, options = {
   ["--no-latest"] = { key = "no_latest" },
   ["--float"] = { key = "float" },
   ["--force"] = { key = "force" },
+  ["--private"] = { key = "private" },
+  ["--strict"] = { key = "strict" },
   ["--creds"] = { key = "creds", value = true },
   ["--src-creds"] = { key = "src_creds", value = true },
   ["--dest-creds"] = { key = "dest_creds", value = true },
@@ -60,10 +65,16 @@ dst, err, code = endpoint.open(dref, { creds = opts.dest_creds or opts.creds, in
 if not dst then finish(code, err) end
 
 -- 1. the staged image must be publishable
-local problems, summary = validate.image(validate.endpoint_source(src), version)
+local problems, summary = validate.image(validate.endpoint_source(src), version, { private = opts.private })
 if not problems then finish(cli.EXIT.failure, summary) end
+local warnings = summary.warnings
+if opts.strict then
+  for _, w in ipairs(warnings) do problems[#problems + 1] = w end
+  warnings = {}
+end
 if #problems > 0 then
   for _, p in ipairs(problems) do io.stderr:write(p, "\n") end
+  cli.warnings(warnings)
   finish(cli.EXIT.validation, string.format("%s:%s has %d problem%s; nothing was promoted", src.display,
     version, #problems, #problems == 1 and "" or "s"))
 end
@@ -98,8 +109,10 @@ tags, err, code = require("hoist.publish").version(dst, result.top.desc, result.
   { latest = not opts.no_latest, float = opts.float, force = opts.force })
 if not tags then finish(code or cli.EXIT.failure, err) end
 src:close(); dst:close()
-cli.output({ source = args[1], destination = dst.display, version = version, digest = result.digest,
-             tags = json.array(tags), blobs = result.blobs, previous = newest },
+local out = { source = args[1], destination = dst.display, version = version, digest = result.digest,
+              tags = json.array(tags), blobs = result.blobs, previous = newest }
+cli.warnings(warnings, out)
+cli.output(out,
   { string.format("promoted %s to %s as %s", version, dst.display, table.concat(tags, ", ")),
     "  index        " .. result.digest,
     "  previous     " .. (newest or "(none)"),

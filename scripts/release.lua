@@ -2,7 +2,7 @@
 --
 -- usage: hoist release [DIR] --version V | --bump major|minor|patch|prerelease[:ID]
 --                      [--to REF] [--platform LIST] [--latest] [--float] [--force]
---                      [--dry-run] [--push-by-digest] [--json]
+--                      [--dry-run] [--push-by-digest] [--sdk VERSION] [--private] [--strict] [--json]
 --
 -- DIR holds extension.lua (default: the current folder). REF is where the image goes:
 --   oci:DIR                         an OCI image layout (default: oci:dist/oci)
@@ -19,14 +19,20 @@
 -- --force            replace an existing version tag
 -- --dry-run          print what would be built and tagged; change nothing
 -- --push-by-digest   write the image without tags (one platform allowed; see `hoist index`)
+-- --sdk VERSION      also check that the api.version label accepts that extension SDK version
+--                    (like `docker extension validate --sdk-compatibility`; extension.lua's `sdk`)
+-- --private          an extension installed with `docker extension install`, not listed in the
+--                    Marketplace (as `marketplace = false`): the Marketplace-only labels give warnings
+-- --strict           warnings count as problems
 --
--- Exit codes: 0 released; 1 the destination failed or the tag exists; 2 usage; 3 the extension
--- has problems (each printed on its own line; nothing is built).
+-- Exit codes: 0 released (warnings, if any, as "warning: ..." lines on stderr); 1 the destination
+-- failed or the tag exists; 2 usage; 3 the extension has problems (each printed on its own line;
+-- nothing is built).
 local cli = require("hoist.cli")
 local release = require("hoist.release")
 
 local USAGE = "usage: hoist release [DIR] --version V | --bump KIND [--to REF] [--platform LIST] " ..
-  "[--latest] [--float] [--force] [--dry-run] [--push-by-digest] [--json]"
+  "[--latest] [--float] [--force] [--dry-run] [--push-by-digest] [--sdk VERSION] [--private] [--strict] [--json]"
 
 local opts, args = cli.parse(arg, {
   usage = USAGE,
@@ -42,6 +48,9 @@ local opts, args = cli.parse(arg, {
     ["--push-by-digest"] = { key = "push_by_digest" },
     ["--creds"] = { key = "creds", value = true },
     ["--insecure"] = { key = "insecure" },
+    ["--sdk"] = { key = "sdk", value = true },
+    ["--private"] = { key = "private" },
+    ["--strict"] = { key = "strict" },
   },
 })
 if #args > 1 then cli.usage_error("one extension folder at most; " .. USAGE) end
@@ -50,12 +59,17 @@ opts.dir = args[1] or "."
 if opts.platform then
   opts.platforms = {}
   for p in opts.platform:gmatch("[^,%s]+") do opts.platforms[#opts.platforms + 1] = p end
+  opts.platform = nil   -- release.context knows `platforms` only
+end
+if opts.sdk and not require("hoist.semver").valid(opts.sdk) then
+  cli.usage_error("invalid --sdk '" .. opts.sdk .. "' (an extension SDK version like 0.3.4)")
 end
 
 local ctx = release.context(opts)
 local result, err, code = release.run(ctx)
 if not result then
   for _, p in ipairs(ctx.problems) do io.stderr:write(p, "\n") end
+  cli.warnings(ctx.warnings)
   cli.fail(code or cli.EXIT.failure, err)
 end
 if not opts.dry_run then release.report(ctx) end

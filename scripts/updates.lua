@@ -31,7 +31,7 @@ if not current then cli.usage_error("invalid version '" .. opts.current .. "' fo
 local api = opts.api and semver.valid(opts.api)
 if opts.api and not api then cli.usage_error("invalid Extension API version '" .. opts.api .. "' for --api") end
 
-local ep, err, code = endpoint.open(args[1], opts)
+local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure })
 if not ep then cli.fail(code, err) end
 
 -- The api.version label of a tag's image: its config (the first platform's, for an index).

@@ -1,46 +1,66 @@
 -- Check a built extension image like `docker extension validate`: tag, platforms, labels, files.
 --
--- usage: hoist validate REF [--creds USER:PASS] [--insecure] [--json]
+-- usage: hoist validate REF [--sdk VERSION] [--private] [--strict] [--creds USER:PASS] [--insecure]
+--                       [--json]
 --
 -- REF: oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST] (without TAG: the highest semver tag).
 -- From a registry only manifests and configs are read, and of the layers only those needed to
 -- find metadata.json and every file it names are downloaded. The checks: the tag is semver; the
--- image is an index of linux/amd64 and linux/arm64 with nothing else in it; every required
--- extension label is set, well-formed and identical on every platform; metadata.json is valid
--- and every file it names (icon, UI, compose file, host binaries) is in every platform's image.
+-- image is an index of linux/amd64 and linux/arm64 with nothing else in it (an attestation
+-- manifest is a warning); every required extension label is set, well-formed and identical on
+-- every platform; metadata.json is valid and every file it names (icon, UI, compose file, host
+-- binaries) is in every platform's image (a host binary missing on some platforms only is a warning).
+-- --sdk VERSION  also check that the api.version label accepts that extension SDK version (like
+--                `docker extension validate --sdk-compatibility`)
+-- --private      an extension installed with `docker extension install`, not listed in the
+--                Marketplace: the Marketplace-only labels and the semver tag give warnings
+-- --strict       warnings count as problems
 --
--- Exit codes: 0 valid; 3 problems (one line each on stderr); 1 the image cannot be read;
--- 2 usage.
+-- Exit codes: 0 valid (warnings, if any, as "warning: ..." lines on stderr); 3 problems (one line
+-- each on stderr); 1 the image cannot be read; 2 usage.
 local cli = require("hoist.cli")
 local endpoint = require("hoist.endpoint")
 local ref = require("hoist.ref")
 local validate = require("hoist.validate")
 
-local USAGE = "usage: hoist validate REF [--creds USER:PASS] [--insecure] [--json]"
+local USAGE = "usage: hoist validate REF [--sdk VERSION] [--private] [--strict] [--creds USER:PASS] [--insecure] [--json]"
 local opts, args = cli.parse(arg, { usage = USAGE, options = {
+  ["--sdk"] = { key = "sdk", value = true },
+  ["--private"] = { key = "private" },
+  ["--strict"] = { key = "strict" },
   ["--creds"] = { key = "creds", value = true },
   ["--insecure"] = { key = "insecure" },
 } })
 if #args ~= 1 then cli.usage_error(USAGE) end
+if opts.sdk and not require("hoist.semver").valid(opts.sdk) then
+  cli.usage_error("invalid --sdk '" .. opts.sdk .. "' (an extension SDK version like 0.3.4)")
+end
 local r, err = ref.parse(args[1])
 if not r then cli.usage_error(err) end
 if r.transport == "docker-archive" then
   cli.usage_error("validate reads oci:DIR[:TAG] or docker://HOST/REPO[:TAG]; docker-archive files are write-only")
 end
-local ep, eerr, ecode = endpoint.open(r, opts)
+local ep, eerr, ecode = endpoint.open(r, { creds = opts.creds, insecure = opts.insecure })
 if not ep then cli.fail(ecode or cli.EXIT.failure, eerr) end
 local src = validate.endpoint_source(ep)
-local problems, summary = validate.image(src, r.digest or r.tag)
+local problems, summary = validate.image(src, r.digest or r.tag, { private = opts.private, sdk = opts.sdk })
 ep:close()
 if not problems then cli.fail(cli.EXIT.failure, summary) end
+local warnings = summary.warnings
+if opts.strict then
+  for _, w in ipairs(warnings) do problems[#problems + 1] = w end
+  warnings = {}
+end
 local result = { reference = args[1], tag = summary.tag, digest = summary.digest,
                  platforms = require("hoist.json").array(summary.platforms),
                  valid = #problems == 0, problems = require("hoist.json").array(problems) }
+cli.warnings(warnings, result)
 if #problems > 0 then
   if cli.json_mode() then cli.output(result) end
   for _, p in ipairs(problems) do io.stderr:write(p, "\n") end
   cli.fail(cli.EXIT.validation, string.format("%s:%s has %d problem%s", src.display, summary.tag,
     #problems, #problems == 1 and "" or "s"))
 end
-cli.output(result, string.format("%s:%s passes the validation checks (%s)", src.display, summary.tag,
-  table.concat(summary.platforms, ", ")))
+cli.output(result, string.format("%s:%s passes the validation checks (%s)%s", src.display, summary.tag,
+  table.concat(summary.platforms, ", "), #warnings > 0 and string.format(", with %d warning%s", #warnings,
+  #warnings == 1 and "" or "s") or ""))

@@ -10,7 +10,7 @@ return {
   name = "hoist-examples/backend-extension",
   platforms = { "linux/amd64", "linux/arm64" },
   labels = {
-    title = "Backend Extension",
+    title = "Backend Demo",
     description = "A Docker Desktop extension with a UI and a backend service, released with hoist.",
     vendor = "hoist examples",
     api_version = ">= 0.3.3",

@@ -5,7 +5,7 @@ return {
   name = "hoist-examples/hello-extension",
   platforms = { "linux/amd64", "linux/arm64" },
   labels = {
-    title = "Hello Extension",
+    title = "Hello Hoist",
     description = "A minimal Docker Desktop extension released with hoist.",
     vendor = "hoist examples",
     api_version = ">= 0.3.3",

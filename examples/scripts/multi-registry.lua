@@ -75,7 +75,7 @@ end
 local publish = require("hoist.publish")
 local result = { version = ctx.version, digest = index.digest, destinations = {} }
 for _, d in ipairs(dests) do
-  local tags, terr = publish.version(d.ep, index, index_bytes, ctx.tag, opts)
+  local tags, terr = publish.version(d.ep, index, index_bytes, ctx.tag, { latest = opts.latest, float = opts.float })
   if not tags then stop(cli.EXIT.failure, terr) end
   d.tags = tags
   result.destinations[d.ep.display] = json.array(d.tags)

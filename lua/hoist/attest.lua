@@ -27,13 +27,11 @@ attest.BUILD_TYPE = "urn:hoist:buildtype:extension-release:v1"
 attest.EMPTY = { mediaType = "application/vnd.oci.empty.v1+json", size = 2,
                  digest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" }
 
+-- hoist.keys checks the table (and suggests the option meant); known is a set here
 local function check_opts(opts, fname, known)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(fname .. ": options must be a table", 3) end
-  for k in pairs(opts) do
-    if not known[k] then error("bad option '" .. tostring(k) .. "' to '" .. fname .. "'", 3) end
-  end
-  return opts
+  local list = {}
+  for k in pairs(known) do list[#list + 1] = k end
+  return require("hoist.keys").options(opts, list, fname, 1)
 end
 
 local function encode(doc) return json.encode(doc, { sort_keys = true }) end

@@ -20,6 +20,7 @@ helpers are found). Secrets never appear in a message.
 local exec = require("hoist.exec")
 local fs = require("hoist.fs")
 local json = require("hoist.json")
+local keys = require("hoist.keys")
 
 local auth = {}
 
@@ -126,6 +127,7 @@ end
 
 -- The docker config.json `hoist login` writes: $DOCKER_CONFIG/config.json or ~/.docker/config.json.
 function auth.config_path(opts)
+  opts = keys.options(opts, { "env" }, "auth.config_path")
   local getenv = getenv_of(opts)
   local dir = getenv("DOCKER_CONFIG")
   if dir then return dir .. "/config.json" end
@@ -136,6 +138,7 @@ end
 
 -- The files read, in precedence order: { { path =, source = "REGISTRY_AUTH_FILE" | "docker" | ... } }.
 function auth.files(opts)
+  opts = keys.options(opts, { "env" }, "auth.files")
   local getenv = getenv_of(opts)
   local files, seen = {}, {}
   local function add(path, source)
@@ -145,7 +148,7 @@ function auth.files(opts)
     end
   end
   add(getenv("REGISTRY_AUTH_FILE"), "REGISTRY_AUTH_FILE")
-  add((auth.config_path(opts)), "docker")
+  add((auth.config_path({ env = opts.env })), "docker")
   local run = getenv("XDG_RUNTIME_DIR")
   add(run and (run .. "/containers/auth.json"), "XDG_RUNTIME_DIR")
   local cfg = getenv("XDG_CONFIG_HOME") or (getenv("HOME") and getenv("HOME") .. "/.config")
@@ -315,10 +318,6 @@ local function check_registry(registry, fname)
   return host
 end
 
-local function check_opts(opts, fname)
-  if opts ~= nil and type(opts) ~= "table" then error("auth." .. fname .. ": options table expected", 3) end
-  return opts or {}
-end
 
 --[[
 Credentials for registry (a host such as "ghcr.io" or "localhost:5000"). opts: { creds = "USER:PASS"
@@ -329,14 +328,14 @@ code: "EINVAL" for a malformed creds, "ECONFIG" for a file that cannot be read o
 ]]
 function auth.credentials(registry, opts)
   local host = check_registry(registry, "credentials")
-  opts = check_opts(opts, "credentials")
+  opts = keys.options(opts, { "creds", "env" }, "auth.credentials")
   if opts.creds ~= nil then
     if type(opts.creds) ~= "string" then error("auth.credentials: creds must be a string", 2) end
     local user, pass = opts.creds:match("^([^:]+):(.*)$")
     if not user then return nil, "--creds must be USER:PASSWORD", "EINVAL" end
     return { username = user, password = pass }, "--creds"
   end
-  for _, f in ipairs(auth.files(opts)) do
+  for _, f in ipairs(auth.files({ env = opts.env })) do
     local cfg, err = read_config(f.path)
     if cfg == nil then return nil, err, "ECONFIG" end
     if cfg then
@@ -362,7 +361,7 @@ function auth.connect(r, opts)
   if type(r) ~= "table" or type(r.api_host) ~= "string" then
     error("auth.connect: a docker:// reference expected (from hoist.ref.parse)", 2)
   end
-  opts = check_opts(opts, "connect")
+  opts = keys.options(opts, { "creds", "insecure", "env", "parallel", "chunk_size" }, "auth.connect")
   local c, err, code = auth.credentials(r.registry or r.api_host, { creds = opts.creds, env = opts.env })
   if not c then return nil, err, code == "EINVAL" and 2 or 1 end
   -- HOIST_REQUEST_TIMEOUT: the base of every request's deadline, in seconds (see hoist.registry)
@@ -398,7 +397,7 @@ the helper used (or nil); or nil, message, code.
 function auth.store(registry, user, password, opts)
   local host = check_registry(registry, "store")
   check_secret_args(user, password, "store")
-  opts = check_opts(opts, "store")
+  opts = keys.options(opts, { "env" }, "auth.store")
   if user == "" then return nil, "the user name is empty", "EINVAL" end
   if user:find(":", 1, true) then return nil, "a user name cannot contain ':'", "EINVAL" end
   local path, perr = auth.config_path(opts)
@@ -432,7 +431,7 @@ helper is configured for it, and its auths entries in config.json. Returns true,
 ]]
 function auth.erase(registry, opts)
   local host = check_registry(registry, "erase")
-  opts = check_opts(opts, "erase")
+  opts = keys.options(opts, { "env" }, "auth.erase")
   local path, perr = auth.config_path(opts)
   if not path then return nil, perr, "ECONFIG" end
   local cfg, err = read_config(path)

@@ -105,6 +105,23 @@ function cli.output(value, text)
   end
 end
 
+--[[
+cli.warnings(list [, result]): prints each warning as "warning: ..." on stderr (log.warn: -q does
+not hide it) and, when result is given, sets result.warnings to the list (a JSON array, [] when
+none) for --json output. Returns how many there were. (--strict is the recipe's: it moves the
+warnings into its problems before calling this.)
+]]
+function cli.warnings(list, result)
+  if list ~= nil and type(list) ~= "table" then error("cli.warnings: a list of strings expected", 2) end
+  local copy = {}
+  for i, w in ipairs(list or {}) do
+    copy[i] = tostring(w)
+    require("hoist.log").warn("%s", copy[i])
+  end
+  if result ~= nil then result.warnings = require("hoist.json").array(copy) end
+  return #copy
+end
+
 -- A human note on stderr (silenced by -q).
 function cli.note(fmt, ...)
   require("hoist.log").info(fmt, ...)

@@ -4,6 +4,7 @@
 local archive = require("hoist.archive")
 local endpoint = require("hoist.endpoint")
 local fs = require("hoist.fs")
+local keys = require("hoist.keys")
 local oci = require("hoist.oci")
 
 local copy = {}
@@ -102,7 +103,7 @@ Returns { digest, mediaType, tags, blobs = { existing, mounted, uploaded, upload
 manifests = n } or nil, message, exit code.
 ]]
 function copy.run(src, dst, opts)
-  opts = require("hoist.keys").options(opts, { "reference", "tags", "platform", "force" }, "copy.run")
+  opts = keys.options(opts, { "reference", "tags", "platform", "force" }, "copy.run")
   local top, err, code = src:resolve(opts.reference)
   if not top then return nil, err, code end
   local set

@@ -1637,7 +1637,10 @@ function dockerfile.translate(parsed, opts)
   end
   opts = opts or {}
   for _, k in ipairs(sorted_keys(opts)) do
-    if not TRANSLATE_OPTS[k] then error("dockerfile.translate: unknown option " .. tostring(k), 2) end
+    if not TRANSLATE_OPTS[k] then
+      local near = require("hoist.keys").closest(k, sorted_keys(TRANSLATE_OPTS))
+      error("dockerfile.translate: unknown option " .. tostring(k) .. (near and (" (did you mean '" .. near .. "'?)") or ""), 2)
+    end
   end
   local S = new_state(parsed, opts)
   local result = S.result
@@ -1986,7 +1989,10 @@ function dockerfile.import(path, dir, opts)
   if type(path) ~= "string" or type(dir) ~= "string" then error("dockerfile.import: path and dir expected", 2) end
   opts = opts or {}
   for _, k in ipairs(sorted_keys(opts)) do
-    if not IMPORT_OPTS[k] then error("dockerfile.import: unknown option " .. tostring(k), 2) end
+    if not IMPORT_OPTS[k] then
+      local near = require("hoist.keys").closest(k, sorted_keys(IMPORT_OPTS))
+      error("dockerfile.import: unknown option " .. tostring(k) .. (near and (" (did you mean '" .. near .. "'?)") or ""), 2)
+    end
   end
   local text, err, kind = fs.read(path)
   if not text then return nil, err, kind end

@@ -4,6 +4,7 @@
 -- Expected failures return nil, message, exit code (1: I/O, registry, auth; 2: usage).
 local core = require("hoist.oci.core")
 local fs = require("hoist.fs")
+local keys = require("hoist.keys")
 local oci = require("hoist.oci")
 local ref = require("hoist.ref")
 
@@ -268,7 +269,7 @@ parallel = n }. Returns the endpoint ({ transport, display, ref, ... } with the 
 or nil, message, exit code.
 ]]
 function endpoint.open(r, opts)
-  opts = opts or {}
+  opts = keys.options(opts, { "creds", "insecure", "create", "parallel" }, "endpoint.open")
   if type(r) == "string" then
     local parsed, err = ref.parse(r)
     if not parsed then return nil, err, EXIT_USAGE end

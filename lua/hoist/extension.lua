@@ -6,6 +6,7 @@ local json = require("hoist.json")
 local keys = require("hoist.keys")
 local label = require("hoist.label")
 local oci = require("hoist.oci")
+local semver = require("hoist.semver")
 
 local extension = {}
 
@@ -16,7 +17,8 @@ extension.METADATA_KEYS = { icon = true, ui = true, vm = true, host = true }
 extension.HOST_OSES = { "darwin", "windows", "linux" }
 
 -- Every key extension.lua may use, level by level: anything else is a problem naming it.
-extension.TOP_KEYS = { "name", "platforms", "base", "labels", "layers", "config", "hooks", "compression" }
+extension.TOP_KEYS = { "name", "platforms", "base", "labels", "layers", "config", "hooks", "compression",
+                       "sdk", "marketplace" }
 extension.HOOK_NAMES = { "before_build", "after_build", "before_publish", "after_publish" }
 extension.ENTRY_KEYS = { "from", "to", "mode", "owner", "exclude" }
 extension.CONFIG_KEYS = { "env", "cmd", "entrypoint", "workdir", "user", "exposed_ports", "volumes",
@@ -238,11 +240,20 @@ local function check_platforms(desc, opts, problems)
   return platforms
 end
 
-local function check_sources(view, root, problems)
+--[[
+A source that does not exist is a problem, unless `pending` (a before_build hook will run first and
+may produce it: a dry run on a clean checkout). Then it is recorded in view.pending instead, and
+e.pending is set, so the plan can say "produced by before_build".
+]]
+local function check_sources(view, root, problems, pending)
   for _, layer in ipairs(view.layers) do
     for _, e in ipairs(layer.inputs) do
       local real = fs.realpath(e.from)
-      if not real then
+      if not real and pending and not fs.stat(e.from) then
+        e.pending = true
+        view.pending = view.pending or {}
+        view.pending[#view.pending + 1] = e
+      elseif not real then
         problems[#problems + 1] = string.format("layer %d (%s): '%s' does not exist", layer.index, view.name, e.from)
       elseif root and real ~= root and real:sub(1, #root + 1) ~= root .. "/" then
         problems[#problems + 1] = string.format(
@@ -252,14 +263,37 @@ local function check_sources(view, root, problems)
   end
 end
 
--- metadata.json's own shape (the parts Docker's schema and validate enforce).
-function extension.check_metadata_shape(meta, problems)
+-- The keys Docker's schema knows below the root, by where they are. Docker has not been seen
+-- rejecting unknown ones there, so they are warnings (with the key they were probably meant to be).
+extension.METADATA_NESTED = {
+  ui = { "dashboard-tab" },
+  ["ui.dashboard-tab"] = { "title", "root", "src", "backend" },
+  ["ui.dashboard-tab.backend"] = { "socket" },
+  vm = { "image", "composefile", "exposes" },
+  ["vm.exposes"] = { "socket" },
+  host = { "binaries" },
+  ["host.binaries[]"] = extension.HOST_OSES,
+  ["host.binaries[].os[]"] = { "path" },
+}
+
+--[[
+metadata.json's own shape (the parts Docker's schema and validate enforce): problems for what
+Docker rejects, warnings (optional) for what it lets through but is probably a mistake.
+]]
+function extension.check_metadata_shape(meta, problems, warnings)
+  warnings = warnings or {}
   local p = function(msg) problems[#problems + 1] = "metadata.json: " .. msg end
+  local function nested(t, where, at)
+    if type(t) == "table" then
+      keys.check(t, extension.METADATA_NESTED[where], at or where, warnings, "metadata.json: ")
+    end
+  end
   if type(meta) ~= "table" or meta[1] ~= nil then p("the root must be an object"); return end
-  local keys = {}
-  for k in pairs(meta) do keys[#keys + 1] = tostring(k) end
-  table.sort(keys)
-  for _, k in ipairs(keys) do
+  local names = {}
+  for k in pairs(meta) do names[#names + 1] = tostring(k) end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    -- Docker's (gojsonschema's) wording, seen for `name` and `provider`
     if not extension.METADATA_KEYS[k] then p("(root): Additional property " .. k .. " is not allowed") end
   end
   if meta.ui == nil and meta.vm == nil and meta.host == nil then
@@ -267,25 +301,29 @@ function extension.check_metadata_shape(meta, problems)
   end
   if meta.icon ~= nil and (type(meta.icon) ~= "string" or meta.icon == "") then p("icon must be a file path") end
   if meta.ui ~= nil then
+    nested(meta.ui, "ui")
     local tab = type(meta.ui) == "table" and meta.ui["dashboard-tab"]
     if type(tab) ~= "table" then
       p("ui.dashboard-tab is required in ui")
     else
+      nested(tab, "ui.dashboard-tab")
       for _, f in ipairs({ "title", "root", "src" }) do
         if type(tab[f]) ~= "string" or tab[f] == "" then p("ui.dashboard-tab." .. f .. " must be a non-empty string") end
       end
       if tab.backend ~= nil and (type(tab.backend) ~= "table" or type(tab.backend.socket) ~= "string") then
         p("ui.dashboard-tab.backend.socket must be a string")
       end
+      nested(tab.backend, "ui.dashboard-tab.backend")
     end
   end
   if meta.vm ~= nil then
     if type(meta.vm) ~= "table" then
       p("vm must be an object")
     else
+      nested(meta.vm, "vm")
+      -- image, composefile or both: published extensions ship both (with exposes) and pass
       local has_image, has_compose = meta.vm.image ~= nil, meta.vm.composefile ~= nil
       if not has_image and not has_compose then p("vm must define either image or composefile") end
-      if has_image and has_compose then p("vm must define image or composefile, not both") end
       if has_image and (type(meta.vm.image) ~= "string" or meta.vm.image == "") then p("vm.image must be a non-empty string") end
       if has_compose and (type(meta.vm.composefile) ~= "string" or meta.vm.composefile == "") then
         p("vm.composefile must be a file path")
@@ -293,9 +331,11 @@ function extension.check_metadata_shape(meta, problems)
       if meta.vm.exposes ~= nil and (type(meta.vm.exposes) ~= "table" or type(meta.vm.exposes.socket) ~= "string") then
         p("vm.exposes.socket must be a string")
       end
+      nested(meta.vm.exposes, "vm.exposes")
     end
   end
   if meta.host ~= nil then
+    nested(meta.host, "host")
     local bins = type(meta.host) == "table" and meta.host.binaries
     if type(bins) ~= "table" or (next(bins) ~= nil and bins[1] == nil) then
       p("host.binaries must be an array of objects with darwin, windows and linux lists")
@@ -304,15 +344,18 @@ function extension.check_metadata_shape(meta, problems)
         if type(b) ~= "table" then
           p(string.format("host.binaries[%d] must be an object", i - 1))
         else
-          for k, list in pairs(b) do
-            if k ~= "darwin" and k ~= "windows" and k ~= "linux" then
-              p(string.format("host.binaries[%d]: unknown OS '%s' (darwin, windows or linux)", i - 1, tostring(k)))
-            elseif type(list) ~= "table" then
-              p(string.format("host.binaries[%d].%s must be an array of {path}", i - 1, k))
-            else
+          -- any subset of darwin/windows/linux passes Docker; another name is a warning
+          nested(b, "host.binaries[]", string.format("host.binaries[%d]", i - 1))
+          for _, os_ in ipairs(extension.HOST_OSES) do
+            local list = b[os_]
+            if list ~= nil and type(list) ~= "table" then
+              p(string.format("host.binaries[%d].%s must be an array of {path}", i - 1, os_))
+            elseif list ~= nil then
               for j, item in ipairs(list) do
                 if type(item) ~= "table" or type(item.path) ~= "string" or item.path == "" then
-                  p(string.format("host.binaries[%d].%s[%d].path must be a file path", i - 1, k, j - 1))
+                  p(string.format("host.binaries[%d].%s[%d].path must be a file path", i - 1, os_, j - 1))
+                else
+                  nested(item, "host.binaries[].os[]", string.format("host.binaries[%d].%s[%d]", i - 1, os_, j - 1))
                 end
               end
             end
@@ -343,21 +386,41 @@ function extension.check_backend(meta, has_command, problems)
   end
 end
 
--- Every file metadata.json names, as { what = "icon", path = "/docker.svg" }.
+-- %q kept on one line: names are quoted as written (escapes only for what cannot be shown).
+local function quote(v)
+  return (string.format("%q", tostring(v)):gsub("\\\n", "\\n"))
+end
+
+-- A dashboard-tab src that is a URL (Portainer's is, and it is published) names no file.
+local function is_url(s)
+  return s:match("^%a[%w+.-]*://") ~= nil
+end
+
+--[[
+Every file metadata.json names, as { what = "icon", given = the text as written (for messages),
+path = the absolute image path ("/docker.svg"), os = "darwin" | "windows" | "linux" for a host
+binary }. The dashboard tab's src is always relative to its root, a leading "/" included
+(root "/ui" + src "/index.html" is /ui/index.html), a ?query or #fragment is not part of the
+file, and a src that is a URL names no file at all.
+]]
 function extension.named_files(meta)
   local out = {}
-  local function add(what, path, base)
+  local function add(what, given, path, os_)
     if type(path) ~= "string" or path == "" then return end
-    if base and path:sub(1, 1) ~= "/" then path = base .. "/" .. path end
-    out[#out + 1] = { what = what, path = "/" .. normalize(path) }
+    out[#out + 1] = { what = what, given = given, path = "/" .. normalize(path), os = os_ }
   end
   if type(meta) ~= "table" then return out end
-  add("icon", meta.icon)
+  if type(meta.icon) == "string" then add("icon", quote(meta.icon), meta.icon) end
   local tab = type(meta.ui) == "table" and meta.ui["dashboard-tab"]
-  if type(tab) == "table" and type(tab.root) == "string" and type(tab.src) == "string" then
-    add("ui.dashboard-tab (root + src)", tab.src, "/" .. normalize(tab.root))
+  if type(tab) == "table" and type(tab.root) == "string" and type(tab.src) == "string" and not is_url(tab.src) then
+    local file = tab.src:gsub("[?#].*$", "")
+    if file ~= "" then
+      add("ui.dashboard-tab", "root " .. quote(tab.root) .. " + src " .. quote(tab.src), tab.root .. "/" .. file)
+    end
   end
-  if type(meta.vm) == "table" then add("vm.composefile", meta.vm.composefile) end
+  if type(meta.vm) == "table" and type(meta.vm.composefile) == "string" then
+    add("vm.composefile", quote(meta.vm.composefile), meta.vm.composefile)
+  end
   local bins = type(meta.host) == "table" and meta.host.binaries
   if type(bins) == "table" then
     for i, b in ipairs(bins) do
@@ -365,8 +428,8 @@ function extension.named_files(meta)
         for _, os_ in ipairs(extension.HOST_OSES) do
           if type(b[os_]) == "table" then
             for j, item in ipairs(b[os_]) do
-              if type(item) == "table" then
-                add(string.format("host.binaries[%d].%s[%d]", i - 1, os_, j - 1), item.path)
+              if type(item) == "table" and type(item.path) == "string" then
+                add(string.format("host.binaries[%d].%s[%d]", i - 1, os_, j - 1), quote(item.path), item.path, os_)
               end
             end
           end
@@ -377,12 +440,40 @@ function extension.named_files(meta)
   return out
 end
 
--- Adds a problem for every file metadata.json names that exists(image_path) does not find.
-function extension.check_named_files(meta, exists, platform_name, problems)
+local function platform_list(names)
+  if #names == 1 then return "the " .. names[1] .. " image" end
+  return "the " .. table.concat(names, ", ", 1, #names - 1) .. " and " .. names[#names] .. " images"
+end
+
+--[[
+extension.check_named_files(meta, platforms, problems [, warnings]) checks that every file
+metadata.json names is in every platform's image. platforms: { { name = "linux/amd64",
+exists = function(image_path) -> true | false | "pending" } ... } ("pending": a before_build hook
+may still produce it). A missing file is a problem naming the platforms that lack it, except a host
+binary that some platforms have: Docker's own multi-arch docs ship the Windows .exe in the amd64
+image only, so that is a warning (a host installing the other image gets no such binary).
+The older form (meta, exists, platform_name, problems) checks one platform.
+]]
+function extension.check_named_files(meta, platforms, problems, warnings)
+  if type(platforms) == "function" then
+    platforms, problems, warnings = { { name = problems, exists = platforms } }, warnings, nil
+  end
+  warnings = warnings or problems
   for _, f in ipairs(extension.named_files(meta)) do
-    if not exists(f.path) then
-      problems[#problems + 1] = string.format("metadata.json: %s '%s' is missing from the %s image",
-        f.what, f.path, platform_name)
+    local missing, found = {}, 0
+    for _, v in ipairs(platforms) do
+      if v.exists(f.path) then found = found + 1 else missing[#missing + 1] = v.name end
+    end
+    if #missing > 0 then
+      local where = f.given and (f.what .. " " .. f.given) or f.what
+      local text = string.format("metadata.json: %s is missing from %s", where, platform_list(missing))
+      if f.path ~= f.given and '"' .. f.path .. '"' ~= f.given then text = text .. " (no file at " .. f.path .. ")" end
+      if f.os and found > 0 then
+        warnings[#warnings + 1] = text .. ": a host that installs " ..
+          (#missing == 1 and "that image" or "those images") .. " gets no such binary"
+      else
+        problems[#problems + 1] = text
+      end
     end
   end
 end
@@ -717,19 +808,69 @@ function extension.check_placeholders(fields, problems)
   for _, k in ipairs(names) do scan(k, fields[k]) end
 end
 
+-- Whether a pending source of the view (one before_build has yet to produce) may put a file at path.
+function extension.pending_covers(view, path)
+  local want = normalize(path)
+  for _, e in ipairs(view.pending or {}) do
+    local to = normalize(e.to)
+    if to == "" or want == to or want:sub(1, #to + 1) == to .. "/" then return true end
+  end
+  return false
+end
+
+-- The top-level `sdk` and `marketplace` keys (what kind of release this is).
+function extension.check_release_kind(desc, problems)
+  if desc.sdk ~= nil and (type(desc.sdk) ~= "string" or not semver.valid(desc.sdk)) then
+    problems[#problems + 1] = "extension.lua: sdk must be a Docker Desktop extension SDK version like \"0.3.4\" " ..
+      "(api.version must accept it), got " .. (type(desc.sdk) == "string" and quote(desc.sdk) or type(desc.sdk))
+  end
+  if desc.marketplace ~= nil and type(desc.marketplace) ~= "boolean" then
+    problems[#problems + 1] = "extension.lua: marketplace must be true or false (false: a private extension, " ..
+      "installed with `docker extension install`), got " .. type(desc.marketplace)
+  end
+end
+
+--[[
+Problems for the names in extension.lua's labels that would not make the label meant (see
+label.unknown): a misspelt field, or a raw key in Docker's namespaces that is not a Docker label.
+where: "labels" (the default; the suggestion is a field) or "config.labels" (raw keys only; the
+suggestion is the label key). Returns { [name] = the field it was probably meant to be, or false }.
+]]
+function extension.check_label_names(fields, problems, where)
+  local meant = {}
+  local raw_only = where == "config.labels"
+  for _, u in ipairs(label.unknown(fields)) do
+    if u.raw then
+      meant[u.name] = u.near or false
+      local near = u.near
+      for _, k in ipairs(label.KEYS) do if raw_only and k.field == near then near = k.key end end
+      problems[#problems + 1] = string.format("extension.lua: unknown label %s in %s (%s)", quote(u.name),
+        where or "labels", near and ("did you mean '" .. near .. "'?") or "it is in Docker's namespace but none of Docker's labels")
+    elseif not raw_only then
+      meant[u.name] = u.near or false
+      problems[#problems + 1] = "extension.lua: " .. keys.message(u.name, label.FIELDS, "labels")
+    end
+  end
+  return meant
+end
+
 --[[
 Checks a loaded description for a release. opts: { platforms = {"linux/amd64", ...} to override
-desc.platforms, single_platform = true to allow one platform (push by digest),
+desc.platforms, single_platform = true to allow one platform (push by digest), private = true
+(as `marketplace = false`: the Marketplace-only labels give warnings), sdk = "0.3.4" (api.version
+must accept it; overrides desc.sdk), pending = true (a before_build hook will run first: a layer
+source that does not exist yet is recorded in view.pending, not a problem),
 resolve_base = function(reference, platform name) -> resolved | nil, message, code,
 base_files = function(resolved) -> files | nil (unknown: a dry run) | nil, message }.
-Returns plan, problems: plan = { platforms = {view...}, labels = {key=value}, metadata = table,
-config = table (normalised), bases = { [platform] = reference }, base = { [platform] = resolved },
-base_failure = { message, code } | nil, unchecked = { { platform, path } } } even when there are
-problems; problems is an array of one-line strings.
+Returns plan, problems, warnings: plan = { platforms = {view...}, labels = {key=value},
+metadata = table, config = table (normalised), private = bool, bases = { [platform] =
+reference }, base = { [platform] = resolved }, base_failure = { message, code } | nil,
+unchecked = { { platform, path } } } even when there are problems; problems and warnings are
+arrays of one-line strings.
 ]]
 function extension.check(desc, opts)
   opts = opts or {}
-  local problems = {}
+  local problems, warnings = {}, {}
   local plan = { desc = desc }
 
   do
@@ -758,6 +899,9 @@ function extension.check(desc, opts)
   if type(desc.layers) ~= "table" or #desc.layers == 0 then
     problems[#problems + 1] = "extension.lua: layers must list at least one layer"
   end
+  extension.check_release_kind(desc, problems)
+  plan.private = opts.private == true or desc.marketplace == false
+  local sdk = opts.sdk or (type(desc.sdk) == "string" and semver.valid(desc.sdk) and desc.sdk) or nil
 
   local wanted = desc.platforms
   if opts.platforms then wanted = opts.platforms end
@@ -767,7 +911,7 @@ function extension.check(desc, opts)
   end
 
   local root = fs.realpath(desc.dir)
-  for _, view in ipairs(plan.platforms) do check_sources(view, root, problems) end
+  for _, view in ipairs(plan.platforms) do check_sources(view, root, problems, opts.pending) end
   plan.bases = extension.base_refs(desc.base, plan.platforms, problems)
   -- the base of each platform, resolved by the caller (opts.resolve_base(reference, platform)
   -- -> resolved | nil, message, exit code): a base that lacks a platform or cannot be
@@ -792,16 +936,25 @@ function extension.check(desc, opts)
     problems[#problems + 1] = "extension.lua: labels must be a table"
     fields = {}
   end
-  local ok, labels = pcall(label.extension, fields)
+  local meant = extension.check_label_names(fields, problems)
+  local known_fields = {}
+  for k, v in pairs(fields) do if meant[k] == nil then known_fields[k] = v end end
+  local ok, labels = pcall(label.extension, known_fields)
   if not ok then
     problems[#problems + 1] = "extension.lua: labels: " .. tostring(labels):gsub("^[^:]*:%d+: ", "")
     labels = {}
   else
-    local valid, label_problems = label.validate_extension(labels)
-    if not valid then
-      for _, lp in ipairs(label_problems) do
+    local _, label_problems, label_warnings = label.validate_extension(labels, { private = plan.private, sdk = sdk })
+    -- a misspelt label is said once: its line stands for the "is missing" of the one it meant
+    local said = {}
+    for _, f in pairs(meant) do
+      for _, k in ipairs(label.KEYS) do if k.field == f then said['image label "' .. k.key .. '" is missing'] = true end end
+    end
+    for _, list in ipairs({ { label_problems or {}, problems }, { label_warnings, warnings } }) do
+      for _, lp in ipairs(list[1]) do
         -- a placeholder is reported once, as such, not also as a malformed value
-        if not lp:find(extension.PLACEHOLDER, 1, true) then problems[#problems + 1] = lp end
+        local missing = lp:match('image label "[^"]+" is missing')
+        if not lp:find(extension.PLACEHOLDER, 1, true) and not said[missing] then list[2][#list[2] + 1] = lp end
       end
     end
   end
@@ -812,7 +965,9 @@ function extension.check(desc, opts)
   local meta_text, meta_read
   for _, view in ipairs(plan.platforms) do
     local host = extension.find_in_image(view, "/metadata.json")
-    if not host then
+    if not host and extension.pending_covers(view, "/metadata.json") then
+      plan.metadata_pending = true  -- before_build may write it: nothing to check yet
+    elseif not host then
       problems[#problems + 1] = "metadata.json is missing from the " .. view.name ..
         " image (no layer puts a file at /metadata.json)"
     elseif not meta_read then
@@ -832,15 +987,17 @@ function extension.check(desc, opts)
       problems[#problems + 1] = "metadata.json: " .. tostring(err)
     else
       plan.metadata = meta
-      extension.check_metadata_shape(meta, problems)
+      extension.check_metadata_shape(meta, problems, warnings)
       -- a named file may come from the base image: its layers are looked through when
       -- opts.base_files(resolved) can list them (nil: not in a dry run, which downloads no
       -- layer; such files are listed in plan.unchecked)
       plan.unchecked = {}
+      local views = {}
       for _, view in ipairs(plan.platforms) do
         local r = plan.base[view.name]
-        extension.check_named_files(meta, function(path)
+        views[#views + 1] = { name = view.name, exists = function(path)
           if extension.find_in_image(view, path) then return true end
+          if extension.pending_covers(view, path) then return "pending" end
           if not r or plan.base_failure then return false end
           local files, ferr = nil, nil
           if opts.base_files then files, ferr = opts.base_files(r) end
@@ -849,13 +1006,18 @@ function extension.check(desc, opts)
             plan.unchecked[#plan.unchecked + 1] = { platform = view.name, path = path }
             return true
           end
-          return files[normalize(path)] == true
-        end, view.name, problems)
+          return files[normalize(path)] ~= nil
+        end }
       end
+      extension.check_named_files(meta, views, problems, warnings)
     end
   end
 
   plan.config = extension.normalize_config(desc.config, problems)
+  if type(plan.config.labels) == "table" then
+    -- labels set there go into the image as they are: a misspelt Docker label too
+    extension.check_label_names(plan.config.labels, problems, "config.labels")
+  end
   if plan.metadata then
     -- the command the image ends with: ours, else the base's
     for _, view in ipairs(plan.platforms) do
@@ -874,7 +1036,13 @@ function extension.check(desc, opts)
       local r = plan.base[view.name]
       local bcfg = r and type(r.config) == "table" and r.config.config or nil
       local cfg = oci.image_config(bcfg, plan.config)
-      local ours = function(p) return extension.image_entry(view, p) end
+      local ours = function(p)
+        local e = extension.image_entry(view, p)
+        if e then return e end
+        -- what before_build will produce (a dry run): taken to be what the release will check
+        if extension.pending_covers(view, p) then return { type = "f", mode = tonumber("755", 8) } end
+        return nil
+      end
       local lookup, unknown = ours, false
       if r and not plan.base_failure then
         local files, ferr
@@ -897,7 +1065,7 @@ function extension.check(desc, opts)
       extension.check_runtime(plan.metadata, view, cfg, lookup, unknown, read_file, problems, plan.unchecked)
     end
   end
-  return plan, problems
+  return plan, problems, warnings
 end
 
 return extension

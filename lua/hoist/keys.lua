@@ -5,28 +5,31 @@
 -- (The C bindings check their own option tables the same way: host/binding.c.)
 local keys = {}
 
--- Edit distance (Levenshtein) of two short strings.
+-- Edit distance of two short strings, a swap of two neighbouring letters counting as one edit
+-- (optimal string alignment): `platfroms`, `entrypiont`, `anme` are one typo away from theirs.
 local function distance(a, b)
   local la, lb = #a, #b
   if la > 64 or lb > 64 then return math.huge end
-  local row = {}
-  for j = 0, lb do row[j] = j end
+  local d = {}
+  for i = 0, la do d[i] = { [0] = i } end
+  for j = 0, lb do d[0][j] = j end
   for i = 1, la do
-    local prev = row[0]
-    row[0] = i
     for j = 1, lb do
       local cost = a:byte(i) == b:byte(j) and 0 or 1
-      local best = math.min(row[j] + 1, row[j - 1] + 1, prev + cost)
-      prev = row[j]
-      row[j] = best
+      local best = math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+      if i > 1 and j > 1 and a:byte(i) == b:byte(j - 1) and a:byte(i - 1) == b:byte(j) then
+        best = math.min(best, d[i - 2][j - 2] + 1)
+      end
+      d[i][j] = best
     end
   end
-  return row[lb]
+  return d[la][lb]
 end
 
--- The known name closest to word, when it is close enough to be a likely typo (nil otherwise).
+-- The known name closest to word, when it is close enough to be a likely typo (nil otherwise):
+-- within a third of its length (at least 1), or `limit` edits when given.
 -- Case and '-'/'_' differences count as nothing: `Entrypoint`, `exposed-ports` find theirs.
-function keys.closest(word, known)
+function keys.closest(word, known, limit)
   if type(word) ~= "string" then return nil end
   local function fold(s) return (s:lower():gsub("[-_.]", "")) end
   local w = fold(word)
@@ -35,7 +38,7 @@ function keys.closest(word, known)
     local d = fold(k) == w and 0 or distance(word:lower(), k:lower())
     if d < best_d then best, best_d = k, d end
   end
-  if best and best_d <= math.max(1, #word // 3) then return best end
+  if best and best_d <= (limit or math.max(1, #word // 3)) then return best end
   return nil
 end
 
@@ -72,13 +75,15 @@ function keys.check(t, known, where, problems, prefix, allow_array)
 end
 
 --[[
-keys.options(opts, known, fname): the option table of an API function. nil is an empty table; a
-non-table or an unknown key is misuse and raises "bad option 'dryrun' to 'release.context' (did
-you mean 'dry_run'?)" at the caller's caller. Returns opts (or {}).
+keys.options(opts, known, fname [, depth]): the option table of an API function. nil is an empty
+table; a non-table or an unknown key is misuse and raises "bad option 'dryrun' to
+'release.context' (did you mean 'dry_run'?)" at the caller's caller (depth: that many frames
+further out, for a module's own helper that calls this). Returns opts (or {}).
 ]]
-function keys.options(opts, known, fname)
+function keys.options(opts, known, fname, depth)
+  local level = 3 + (depth or 0)
   if opts == nil then return {} end
-  if type(opts) ~= "table" then error(string.format("%s: options must be a table, got a %s", fname, type(opts)), 3) end
+  if type(opts) ~= "table" then error(string.format("%s: options must be a table, got a %s", fname, type(opts)), level) end
   local set = {}
   for _, k in ipairs(known) do set[k] = true end
   local bad = {}
@@ -87,7 +92,7 @@ function keys.options(opts, known, fname)
     table.sort(bad, function(a, b) return tostring(a) < tostring(b) end)
     local near = keys.closest(bad[1], known)
     error(string.format("bad option %s to '%s'%s", show(bad[1]), fname,
-      near and (" (did you mean '" .. near .. "'?)") or ""), 3)
+      near and (" (did you mean '" .. near .. "'?)") or ""), level)
   end
   return opts
 end

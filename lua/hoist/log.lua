@@ -5,6 +5,7 @@
 local fs = require("hoist.fs")
 local host = require("hoist.host")
 local json = require("hoist.json")
+local keys = require("hoist.keys")
 
 local log = {}
 
@@ -148,7 +149,7 @@ log.progress(label, total [, { unit = "bytes" | "items" }]) -> a progress with :
 function log.progress(label, total, opts)
   if type(label) ~= "string" then error("log.progress: a label expected", 2) end
   if type(total) ~= "number" or total < 0 then error("log.progress: a total >= 0 expected", 2) end
-  opts = opts or {}
+  opts = keys.options(opts, { "unit" }, "log.progress")
   local p = setmetatable({ label = label, total = total, done = 0, unit = opts.unit or "items",
                            tty = is_tty(), next_step = 25, drawn = -1,
                            visible = LEVELS.info >= level() }, Progress)

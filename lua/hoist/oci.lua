@@ -4,6 +4,7 @@
 local core = require("hoist.oci.core")
 local fs = require("hoist.fs")
 local json = require("hoist.json")
+local keys = require("hoist.keys")
 
 local oci = {}
 
@@ -58,7 +59,9 @@ Layout.__index = Layout
 Layout.__name = "hoist.Layout"
 function Layout:__tostring() return "oci:" .. self.dir end
 
-local LAYOUT_OPTS = { create = true }
+local LAYOUT_OPTS = { "create" }
+-- oci.layers, oci.cached_layers and oci.plan take the same options, so one table serves all three
+local LAYERS_OPTS = { "mtime", "root", "threads", "cache", "private", "plans", "compression", "level" }
 
 --[[
 Opens (creating when missing, unless opts.create == false) an OCI image layout. Temp files that
@@ -68,10 +71,7 @@ each other's tags.
 ]]
 function oci.layout(dir, opts)
   if type(dir) ~= "string" or dir == "" then error("oci.layout: a folder path expected", 2) end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if not LAYOUT_OPTS[k] then error("oci.layout: unknown option '" .. tostring(k) .. "'", 2) end
-  end
+  opts = keys.options(opts, LAYOUT_OPTS, "oci.layout")
   local self = setmetatable({ dir = dir, blob_dir = dir .. "/blobs/sha256" }, Layout)
   if opts.create == false then
     if not fs.exists(dir .. "/oci-layout") then return nil, "'" .. dir .. "' is not an OCI image layout" end
@@ -360,7 +360,7 @@ error here, before anything is built) for oci.layers / oci.cached_layers, which 
 opts.plans instead of walking the files again. Returns the plan set or nil, err, code.
 ]]
 function oci.plan(specs, opts)
-  local plans, by_key, order = plan_specs(specs, opts or {})
+  local plans, by_key, order = plan_specs(specs, keys.options(opts, LAYERS_OPTS, "oci.plan"))
   if not plans then return nil, by_key, order end
   return { plans = plans, by_key = by_key, order = order, specs = specs }
 end
@@ -375,7 +375,7 @@ local function planned(specs, opts)
 end
 
 function oci.cached_layers(specs, opts)
-  opts = opts or {}
+  opts = keys.options(opts, LAYERS_OPTS, "oci.cached_layers")
   local cache = opts.cache
   if cache == nil then cache = oci.cache_dir() end
   local plans, err, code = planned(specs, opts)
@@ -403,7 +403,7 @@ whose key is in the cache is not read again. Returns descriptors
 { mediaType, digest, size, diff_id, key, cached = bool } in spec order, or nil, err.
 ]]
 function oci.layers(store, specs, opts)
-  opts = opts or {}
+  opts = keys.options(opts, LAYERS_OPTS, "oci.layers")
   local cache = opts.cache
   if cache == nil then cache = oci.cache_dir() end
   local plans, by_key, order = planned(specs, opts)
@@ -446,7 +446,7 @@ end
 
 -- One layer: oci.layer(store, inputs [, opts]) -> descriptor | nil, err
 function oci.layer(store, inputs, opts)
-  opts = opts or {}
+  opts = keys.options(opts, LAYERS_OPTS, "oci.layer")
   local list, err = oci.layers(store, { { inputs = inputs, compression = opts.compression,
                                           level = opts.level } }, opts)
   if not list then return nil, err end
@@ -611,7 +611,7 @@ end
 
 -- oci.index(store, { image_desc, ... } [, { annotations = {} }]) -> descriptor with .index
 function oci.index(store, images, opts)
-  opts = opts or {}
+  opts = keys.options(opts, { "annotations" }, "oci.index")
   local manifests = json.array({})
   for i, img in ipairs(images) do
     if not img.platform then error("oci.index: image " .. i .. " has no platform", 2) end

@@ -14,6 +14,7 @@
 -- look-up and the PUT: the read-back tells the loser in most cases, but a writer whose PUT lands
 -- after the other's last read-back cannot be told (the API has no compare-and-swap).
 local fs = require("hoist.fs")
+local keys = require("hoist.keys")
 local semver = require("hoist.semver")
 
 local publish = {}
@@ -214,7 +215,7 @@ Returns the tags written, or nil, message, exit code (1): "tag 'V' already exist
 "V was released concurrently as sha256:...".
 ]]
 function publish.version(ep, desc, bytes, version, opts)
-  opts = opts or {}
+  opts = keys.options(opts, { "latest", "float", "force", "extra", "seen" }, "publish.version")
   if ep.transport == "oci" then return layout_version(ep, desc, version, opts) end
   if ep.transport == "docker" then return registry_version(ep, desc, bytes, version, opts) end
   error("publish.version: an OCI layout or registry endpoint expected", 2)

@@ -5,6 +5,7 @@ local cli = require("hoist.cli")
 local endpoint = require("hoist.endpoint")
 local extension = require("hoist.extension")
 local fs = require("hoist.fs")
+local keys = require("hoist.keys")
 local oci = require("hoist.oci")
 local publish = require("hoist.publish")
 local ref = require("hoist.ref")
@@ -23,10 +24,14 @@ local function fail(code, msg) return nil, msg, code end
 --[[
 A new release context. opts: { dir = ".", version = "1.2.0" | bump = "minor" | "prerelease:rc",
 to = "oci:dist/oci", platforms = {"linux/amd64", ...}, latest, float, force, dry_run,
-push_by_digest }.
+push_by_digest, creds, insecure, parallel, sdk = "0.3.4", private, strict }. An unknown key
+raises: `dryrun = true` must not publish for real.
 ]]
+release.OPTIONS = { "dir", "version", "bump", "to", "platforms", "latest", "float", "force", "dry_run",
+                    "push_by_digest", "creds", "insecure", "parallel", "sdk", "private", "strict" }
 function release.context(opts)
-  return { opts = opts or {}, dir = (opts and opts.dir) or ".", problems = {} }
+  opts = keys.options(opts, release.OPTIONS, "release.context")
+  return { opts = opts, dir = opts.dir or ".", problems = {}, warnings = {} }
 end
 
 function release.load(ctx)
@@ -114,23 +119,46 @@ end
 
 local layer_specs
 
+-- "'examples/hello-extension'" as given; "'.' (hello-extension)" for the current folder.
+local function folder_name(dir)
+  local real = (dir == "." or dir == "./") and fs.realpath(dir)
+  local base = real and real:match("([^/]+)/*$")
+  return "'" .. dir .. "'" .. (base and (" (" .. base .. ")") or "")
+end
+
+-- Whether a layer has a source the before_build hook has yet to produce (a dry run).
+local function layer_pending(layer)
+  for _, e in ipairs(layer.inputs) do if e.pending then return true end end
+  return false
+end
+
 function release.validate(ctx)
   local platforms = ctx.opts.platforms
+  local hooks = ctx.desc.hooks
   -- base images: resolved here (manifests and configs only); their layers are looked into only
   -- when a file metadata.json names is not in the extension's own layers, and never in a dry run
   if ctx.desc.base ~= nil and not ctx.base_session then
     ctx.base_session = require("hoist.base").session({ insecure = ctx.opts.insecure })
   end
   local bs = ctx.base_session
-  local plan, problems = extension.check(ctx.desc, {
+  local plan, problems, warnings = extension.check(ctx.desc, {
     platforms = platforms, single_platform = ctx.opts.push_by_digest or ctx.single_platform,
+    private = ctx.opts.private, sdk = ctx.opts.sdk,
+    -- a dry run does not run before_build: what it would produce is not there yet
+    pending = ctx.opts.dry_run and type(hooks) == "table" and type(hooks.before_build) == "function",
     resolve_base = bs and function(ref_s, pname) return bs:resolve(ref_s, pname) end,
     base_files = bs and not ctx.opts.dry_run and function(r) return bs:files(r) end,
   })
   ctx.plan = plan
   if plan.base_failure then return fail(plan.base_failure[2] or cli.EXIT.failure, plan.base_failure[1]) end
   for _, p in ipairs(problems) do ctx.problems[#ctx.problems + 1] = p end
-  if #ctx.problems == 0 then
+  ctx.warnings = ctx.warnings or {}
+  for _, w in ipairs(warnings or {}) do
+    if ctx.opts.strict then ctx.problems[#ctx.problems + 1] = w else ctx.warnings[#ctx.warnings + 1] = w end
+  end
+  local pending = false
+  for _, view in ipairs(plan.platforms or {}) do if view.pending then pending = true end end
+  if #ctx.problems == 0 and not pending then
     -- the files are walked now, so that what cannot go into a layer (a FIFO, a device, a name
     -- that is not UTF-8) is a problem of the extension found by validation and --dry-run; the
     -- build reuses these plans
@@ -146,8 +174,8 @@ function release.validate(ctx)
     end
   end
   if #ctx.problems > 0 then
-    return fail(cli.EXIT.validation, string.format("%d problem%s found in '%s'; nothing was built",
-      #ctx.problems, #ctx.problems == 1 and "" or "s", ctx.dir))
+    return fail(cli.EXIT.validation, string.format("%d problem%s found in %s; nothing was built",
+      #ctx.problems, #ctx.problems == 1 and "" or "s", folder_name(ctx.dir)))
   end
   return true
 end
@@ -477,6 +505,7 @@ function release.result(ctx)
     digest = ctx.index and ctx.index.digest, platforms = platforms,
     tags = require("hoist.json").array(ctx.tags or {}), uploaded_bytes = ctx.built_bytes or 0,
     uploaded_layer_bytes = ctx.layer_bytes or ctx.built_bytes or 0,
+    warnings = require("hoist.json").array(ctx.warnings or {}),
   }
 end
 
@@ -518,6 +547,7 @@ function release.report(ctx)
   table.sort(names)
   for _, name in ipairs(names) do lines[#lines + 1] = string.format("  %-12s %s", name, r.platforms[name]) end
   lines[#lines + 1] = "  tags         " .. (#r.tags > 0 and table.concat(r.tags, ", ") or "(none: pushed by digest)")
+  cli.warnings(ctx.warnings, r)
   cli.output(r, lines)
   return true
 end
@@ -568,19 +598,37 @@ function release.dry_run(ctx)
   local epoch = ctx.epoch or oci.source_date_epoch() or 0
   local specs, owner = ctx.layer_specs, ctx.layer_owner
   if not specs then specs, owner = layer_specs(ctx) end
-  local known, kerr = oci.cached_layers(specs, { mtime = epoch, root = fs.realpath(ctx.dir),
-                                                 plans = specs == ctx.layer_specs and ctx.layer_plans or nil })
-  if not known then return fail(cli.EXIT.validation, kerr) end
+  -- a layer whose source before_build has yet to produce cannot be looked up in the cache
+  local ready, slot = {}, {}
+  for i, o in ipairs(owner) do
+    if not layer_pending(ctx.plan.platforms[o.platform].layers[o.layer]) then
+      ready[#ready + 1] = specs[i]; slot[i] = #ready
+    end
+  end
+  local cached, kerr = {}, nil
+  if #ready == #specs then ready = specs end   -- then the plans made by validate are for these
+  if #ready > 0 then
+    cached, kerr = oci.cached_layers(ready, { mtime = epoch, root = fs.realpath(ctx.dir),
+      plans = ready == ctx.layer_specs and ctx.layer_plans or nil })
+    if not cached then return fail(cli.EXIT.validation, kerr) end
+  end
+  local known = {}
+  for i in ipairs(owner) do known[i] = slot[i] and cached[slot[i]] or { pending = true } end
   local bytes, seen, dest = 0, {}, release.destination_view(ctx)
   for i, o in ipairs(owner) do
     local view = ctx.plan.platforms[o.platform]
     local layer = view.layers[o.layer]
     local parts = {}
-    for _, e in ipairs(layer.inputs) do parts[#parts + 1] = e.source .. " -> " .. e.to end
+    for _, e in ipairs(layer.inputs) do
+      -- ${arch} and friends as they are for this platform
+      parts[#parts + 1] = extension.expand(e.source, view.platform) .. " -> " .. e.to
+    end
     local text = table.concat(parts, ", ")
     local k = known[i] or {}
     local status
-    if not k.digest then
+    if k.pending then
+      status = "pending"
+    elseif not k.digest then
       status = "build"
     elseif dest.has(k.digest) then
       status = "exists"
@@ -589,7 +637,7 @@ function release.dry_run(ctx)
       if not seen[k.digest] then bytes = bytes + (k.size or 0) end
     end
     if k.digest then seen[k.digest] = true end
-    local note = ({ build = "to build",
+    local note = ({ pending = "produced by before_build, to build", build = "to build",
                     exists = "cached " .. tostring(k.digest):sub(1, 19) .. ", already at the destination",
                     send = "cached " .. tostring(k.digest):sub(1, 19) .. ", to send (" .. tostring(k.size) .. " bytes)" })[status]
     result.platforms[view.name] = result.platforms[view.name] or {}
@@ -605,6 +653,7 @@ function release.dry_run(ctx)
     moves[#moves + 1] = from and (t .. " (moves from " .. from:sub(1, 19) .. ")") or (t .. " (new)")
   end
   result.known_bytes_to_send = bytes
+  cli.warnings(ctx.warnings, result)
   plan_lines[#plan_lines + 1] = "  tags: " .. (#moves > 0 and table.concat(moves, ", ") or "(none: pushed by digest)")
   cli.output(result, plan_lines)
   return true

@@ -22,13 +22,11 @@ sign.PASSWORD_ENV = "HOIST_SIGNING_PASSWORD"
 -- A payload larger than this is not a simple-signing payload (cosign's are ~250 bytes).
 local MAX_PAYLOAD = 64 * 1024
 
+-- hoist.keys checks the table (and suggests the option meant); known is a set here
 local function check_opts(opts, fname, known)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then error(fname .. ": options must be a table", 3) end
-  for k in pairs(opts) do
-    if not known[k] then error("bad option '" .. tostring(k) .. "' to '" .. fname .. "'", 3) end
-  end
-  return opts
+  local list = {}
+  for k in pairs(known) do list[#list + 1] = k end
+  return require("hoist.keys").options(opts, list, fname, 1)
 end
 
 local function is_key(k)

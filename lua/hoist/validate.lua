@@ -5,6 +5,7 @@
 local core = require("hoist.oci.core")
 local extension = require("hoist.extension")
 local json = require("hoist.json")
+local keys = require("hoist.keys")
 local label = require("hoist.label")
 local oci = require("hoist.oci")
 local semver = require("hoist.semver")
@@ -124,13 +125,48 @@ local function labels_equal(a, b)
   return true
 end
 
+-- The annotation buildx puts on the attestation manifests (SBOM, provenance) it adds to an index.
+validate.ATTESTATION = "vnd.docker.reference.type"
+
+local function short(digest) return tostring(digest):sub(1, 19) end
+
+--[[
+What one index entry is: "image" (linux/amd64 or linux/arm64: validated), "attestation"
+(buildx's attestation manifest, platform unknown/unknown), or "other" with a message naming the
+entry.
+]]
+local function entry_kind(i, m)
+  local ann = type(m.annotations) == "table" and m.annotations or {}
+  if ann[validate.ATTESTATION] == "attestation-manifest" then return "attestation" end
+  local p = m.platform
+  if type(p) ~= "table" or type(p.os) ~= "string" or type(p.architecture) ~= "string" then
+    return "other", string.format("index entry %d (%s) has no platform", i, short(m.digest))
+  end
+  local name = oci.platform_string(p)
+  if p.os ~= "linux" or (p.architecture ~= "amd64" and p.architecture ~= "arm64") then
+    return "other", string.format("index entry %d (%s, %s) is not an image for linux/amd64 or linux/arm64, " ..
+      "the only platforms an extension's index may hold", i, name, short(m.digest))
+  end
+  return "image"
+end
+
+local IMAGE_OPTS = { "private", "sdk" }
+
 --[[
 Validates the image `tag` of src (nil: the highest semver tag, like validate --auto-resolve-tag).
+opts: { private = true (an extension installed with `docker extension install`, not listed in the
+Marketplace: the Marketplace-only rules give warnings), sdk = "0.3.4" (api.version must accept
+it, like validate --sdk-compatibility) }.
 Returns problems (an array of one-line strings; empty when the image is valid) and a summary
-{ tag =, digest =, platforms = { "linux/amd64", ... } }, or nil, err when the image cannot be read.
+{ tag =, digest =, platforms = { "linux/amd64", ... }, warnings = { ... } }, or nil, err when the
+image cannot be read.
 ]]
-function validate.image(src, tag)
-  local problems = {}
+function validate.image(src, tag, opts)
+  opts = keys.options(opts, IMAGE_OPTS, "validate.image")
+  if opts.sdk ~= nil and (type(opts.sdk) ~= "string" or not semver.valid(opts.sdk)) then
+    error("validate.image: opts.sdk must be a version like \"0.3.4\", got " .. tostring(opts.sdk), 2)
+  end
+  local problems, warnings = {}, {}
   if not tag then
     local tags = {}
     -- a listing that fails is the real cause (unreachable registry, bad credentials), not "no tag"
@@ -142,11 +178,13 @@ function validate.image(src, tag)
   end
   -- an image named by digest has no tag to check (hoist index checks its tag itself)
   if not core.digest_valid(tag) and (not semver.valid(tag) or tag:sub(1, 1) == "v") then
-    problems[#problems + 1] = "image tag '" .. tag .. "' is not semver (use a version like 1.2.0)"
+    -- the Marketplace finds versions by semver tags; `docker extension install` takes any tag
+    local msg = "image tag '" .. tag .. "' is not semver (use a version like 1.2.0)"
+    if opts.private then warnings[#warnings + 1] = msg else problems[#problems + 1] = msg end
   end
   local top, err = src.resolve(tag)
   if not top then return nil, err end
-  local summary = { tag = tag, digest = top.digest, platforms = {} }
+  local summary = { tag = tag, digest = top.digest, platforms = {}, warnings = warnings }
   if top.mediaType ~= oci.MEDIA.index and top.mediaType ~= "application/vnd.docker.distribution.manifest.list.v2+json" then
     problems[#problems + 1] = "the image is not multi-platform: '" .. tag ..
       "' is a single manifest, not an index of linux/amd64 and linux/arm64"
@@ -156,13 +194,17 @@ function validate.image(src, tag)
   index, err = read_json(src, top, true)
   if not index then return nil, err end
   local seen, first_labels, layer_memo = {}, nil, {}
+  local groups, group_of = {}, {}   -- platforms by metadata.json text: { text, meta, views }
   for i, m in ipairs(index.manifests or {}) do
-    local p = m.platform
-    if type(p) ~= "table" or not p.os or not p.architecture then
-      problems[#problems + 1] = string.format("index entry %d has no platform", i)
-    elseif p.os == "unknown" then
-      problems[#problems + 1] = string.format("index entry %d is not an image (platform unknown/unknown, e.g. an attestation)", i)
+    local kind, what = entry_kind(i, m)
+    if kind == "attestation" then
+      warnings[#warnings + 1] = string.format("index entry %d (%s) is an attestation manifest (platform unknown/unknown): " ..
+        "Docker Desktop installs such an image, but `docker extension validate` rejects it (docker/extensions-sdk#305); " ..
+        "build without attestations (buildx --provenance=false --sbom=false) for the Marketplace", i, short(m.digest))
+    elseif kind == "other" then
+      problems[#problems + 1] = what
     else
+      local p = m.platform
       local pname = oci.platform_string(p)
       seen[p.os .. "/" .. p.architecture] = true
       summary.platforms[#summary.platforms + 1] = pname
@@ -185,8 +227,9 @@ function validate.image(src, tag)
         local labels = (config.config and config.config.Labels) or {}
         if not first_labels then
           first_labels = labels
-          local ok, lp = label.validate_extension(labels)
-          if not ok then for _, x in ipairs(lp) do problems[#problems + 1] = x end end
+          local _, lp, lw = label.validate_extension(labels, { private = opts.private, sdk = opts.sdk })
+          for _, x in ipairs(lp or {}) do problems[#problems + 1] = x end
+          for _, x in ipairs(lw) do warnings[#warnings + 1] = x end
         elseif not labels_equal(first_labels, labels) then
           problems[#problems + 1] = pname .. ": labels differ from the other platforms' (they must be identical)"
         end
@@ -195,22 +238,38 @@ function validate.image(src, tag)
         if not meta_text then
           problems[#problems + 1] = "metadata.json is missing from the " .. pname .. " image"
         else
-          local meta, jerr = json.decode(meta_text)
-          if meta == nil then
-            problems[#problems + 1] = "metadata.json (" .. pname .. "): " .. tostring(jerr)
-          else
-            local shape = {}
-            extension.check_metadata_shape(meta, shape)
-            for _, x in ipairs(shape) do problems[#problems + 1] = x .. " (" .. pname .. ")" end
-            extension.check_named_files(meta, function(path) return files[extension.normalize(path)] end,
-              pname, problems)
-            local c = config.config or {}
-            local backend = {}
-            extension.check_backend(meta, type(c.Entrypoint) == "table" and #c.Entrypoint > 0
-              or type(c.Cmd) == "table" and #c.Cmd > 0, backend)
-            for _, x in ipairs(backend) do problems[#problems + 1] = x .. " (" .. pname .. ")" end
+          local g = group_of[meta_text]
+          if not g then
+            g = { text = meta_text, views = {}, configs = {} }
+            group_of[meta_text] = g
+            groups[#groups + 1] = g
           end
+          g.views[#g.views + 1] = { name = pname, exists = function(path) return files[extension.normalize(path)] end }
+          g.configs[#g.configs + 1] = config.config or {}
         end
+      end
+    end
+  end
+  -- metadata.json once per distinct content (normally one for every platform), so a file
+  -- present on some platforms only is told as such
+  for _, g in ipairs(groups) do
+    local names = {}
+    for _, v in ipairs(g.views) do names[#names + 1] = v.name end
+    local suffix = " (" .. table.concat(names, ", ") .. ")"
+    local meta, jerr = json.decode(g.text)
+    if meta == nil then
+      problems[#problems + 1] = "metadata.json" .. suffix .. ": " .. tostring(jerr)
+    else
+      local shape, shape_w = {}, {}
+      extension.check_metadata_shape(meta, shape, shape_w)
+      for _, x in ipairs(shape) do problems[#problems + 1] = x .. suffix end
+      for _, x in ipairs(shape_w) do warnings[#warnings + 1] = x .. suffix end
+      extension.check_named_files(meta, g.views, problems, warnings)
+      for k, c in ipairs(g.configs) do
+        local backend = {}
+        extension.check_backend(meta, type(c.Entrypoint) == "table" and #c.Entrypoint > 0
+          or type(c.Cmd) == "table" and #c.Cmd > 0, backend)
+        for _, x in ipairs(backend) do problems[#problems + 1] = x .. " (" .. g.views[k].name .. ")" end
       end
     end
   end

@@ -21,7 +21,7 @@ local K = {
 -- A complete description; each call returns a fresh table so tests can change it.
 local function fields()
   return {
-    title = "My Extension", description = "Does things", vendor = "Acme", api_version = ">= 0.3.3",
+    title = "My Tool", description = "Does things", vendor = "Acme", api_version = ">= 0.3.3",
     icon = "https://acme.example/icon.svg",
     screenshots = { { alt = "main", url = "https://acme.example/1.png" },
                     { url = "https://acme.example/2.png", alt = "settings" } },
@@ -64,7 +64,7 @@ end)
 
 t.test("extension builds every label", function()
   local l = valid_labels()
-  t.eq(l[K.title], "My Extension")
+  t.eq(l[K.title], "My Tool")
   t.eq(l[K.description], "Does things")
   t.eq(l[K.vendor], "Acme")
   t.eq(l[K.api], ">= 0.3.3")
@@ -192,27 +192,163 @@ t.test("malformed additional-urls", function()
   check('[null]', "has entry 1 that is not an object")
 end)
 
+-- validate_extension must pass with exactly one warning naming key and containing text.
+local function one_warning(labels, key, text, opts)
+  local ok, problems, warnings = label.validate_extension(labels, opts)
+  t.eq(ok, true, "validate result: " .. table.concat(problems or {}, " | "))
+  t.eq(#warnings, 1, "warning count: " .. table.concat(warnings, " | "))
+  t.ok(warnings[1]:find('"' .. key .. '"', 1, true), "names the key: " .. warnings[1])
+  if text then t.ok(warnings[1]:find(text, 1, true), "mentions " .. text .. ": " .. warnings[1]) end
+  return warnings[1]
+end
+
+-- Docker does not check category values: "Utility tools", "utility", "DATABASES & STORAGE" and
+-- "kubernetes, cloud-deployment" all passed validate (EXTENSIONS.md section 9). Outside the
+-- documented list is a warning; present and non-empty stays required.
 t.test("categories", function()
   local l = valid_labels()
   l[K.categories] = " volumes , kubernetes,ci-cd"   -- trimmed
-  t.eq(label.validate_extension(l), true)
+  local ok, _, w = label.validate_extension(l)
+  t.eq(ok, true); t.eq(#w, 0)
   for _, c in ipairs(label.CATEGORIES) do
     l[K.categories] = c
     t.eq(label.validate_extension(l), true, c)
   end
   l[K.categories] = "volumes,tools"
-  one_problem(l, K.categories, 'has unknown category "tools"')
+  one_warning(l, K.categories, 'has "tools", which is not one of the documented categories')
   l[K.categories] = "Volumes"
-  one_problem(l, K.categories, 'has unknown category "Volumes"')
+  one_warning(l, K.categories, '"Volumes"')
+  l[K.categories] = "utility-tool"
+  one_warning(l, K.categories, '(did you mean "utility-tools"?)')
+  for _, seen in ipairs({ "Utility tools", "utility", "DATABASES & STORAGE" }) do
+    l[K.categories] = seen
+    one_warning(l, K.categories, string.format("%q", seen))
+  end
   l[K.categories] = "volumes,,networking"
-  one_problem(l, K.categories, "has an empty entry")
+  one_warning(l, K.categories, "has an empty entry")
   -- Each unknown one is named.
   l[K.categories] = "foo,database,bar"
+  local ok2, problems, warnings = label.validate_extension(l)
+  t.eq(ok2, true); t.eq(problems, nil)
+  t.eq(#warnings, 2)
+  t.ok(warnings[1]:find('"foo"', 1, true) and warnings[1]:find(K.categories, 1, true), warnings[1])
+  t.ok(warnings[2]:find('"bar"', 1, true) and warnings[2]:find(K.categories, 1, true), warnings[2])
+  -- still required: missing and empty are problems
+  l[K.categories] = nil
+  one_problem(l, K.categories, "is missing")
+  l[K.categories] = ""
+  one_problem(l, K.categories, "is set to empty string")
+end)
+
+-- collabnix/redisinsight-docker-extension#3: `title "RedisInsight Extension for Docker Desktop"
+-- should not include "extension"`; only the title label, in any case.
+t.test("the title must not include \"extension\"", function()
+  local l = valid_labels()
+  l[K.title] = "RedisInsight Extension for Docker Desktop"
+  local p = one_problem(l, "RedisInsight Extension for Docker Desktop")
+  t.eq(p, 'title "RedisInsight Extension for Docker Desktop" should not include "extension"')
+  l[K.title] = "my-EXTENSIONS"
+  t.eq(one_problem(l, "my-EXTENSIONS"), 'title "my-EXTENSIONS" should not include "extension"')
+  -- the description and the other labels may say it
+  l = valid_labels()
+  l[K.description] = "An extension for Docker Desktop"
+  l[K.detailed] = "<p>This extension ...</p>"
+  t.eq(label.validate_extension(l), true)
+  -- a private extension: a warning (Desktop installs it)
+  l[K.title] = "Team Extension"
+  local ok, problems, warnings = label.validate_extension(l, { private = true })
+  t.eq(ok, true, table.concat(problems or {}, " | "))
+  t.same(warnings, { 'title "Team Extension" should not include "extension"' })
+end)
+
+-- docker/extensions-submissions (failed.txt): validate --sdk-compatibility said
+-- `(required) image label "com.docker.desktop.extension.api.version" ("0.3.0") is incompatible with
+-- current SDK version "0.3.3". Consider changing it to ">=0.3.3"`.
+t.test("api.version against an SDK version", function()
+  local l = valid_labels()
+  l[K.api] = "0.3.0"
+  t.eq(label.validate_extension(l), true, "no sdk: no check")
+  local ok, problems = label.validate_extension(l, { sdk = "0.3.3" })
+  t.eq(ok, false)
+  t.same(problems, { '(required) image label "com.docker.desktop.extension.api.version" ("0.3.0") is ' ..
+    'incompatible with current SDK version "0.3.3". Consider changing it to ">=0.3.3"' })
+  for _, good in ipairs({ ">=0.3.3", ">= 0.2.0", "0.3.3", ">= 0.3.0, < 0.4", "^0.3.0" }) do
+    l[K.api] = good
+    t.eq(label.validate_extension(l, { sdk = "0.3.3" }), true, good)
+  end
+  for _, bad in ipairs({ "0.3.4", ">= 0.3.4", ">= 0.2.0, < 0.3.3", ">=1.4.7, <2.0" }) do
+    l[K.api] = bad
+    local ok2, pr = label.validate_extension(l, { sdk = "0.3.3" })
+    t.eq(ok2, false, bad)
+    t.eq(pr[1], string.format('(required) image label "%s" (%q) is incompatible with current SDK version "0.3.3". ' ..
+      'Consider changing it to ">=0.3.3"', K.api, bad))
+  end
+  -- the same for a private extension (Desktop refuses an extension it is too old for)
+  l[K.api] = "0.3.0"
+  t.eq((label.validate_extension(l, { sdk = "0.3.3", private = true })), false)
+  t.eq(label.sdk_problem(">= 0.3.3", "0.3.4"), nil)
+  t.ok(label.sdk_problem("0.3.0", "0.3.4"):find('Consider changing it to ">=0.3.4"', 1, true))
+  t.raises(function() label.sdk_problem("0.3.0", "latest") end, "SDK version")
+  t.raises(function() label.validate_extension(l, { sdk = "x" }) end, "opts.sdk")
+  t.raises(function() label.validate_extension(l, { sdkk = "0.3.3" }) end, "did you mean 'sdk'")
+end)
+
+t.test("a private extension: Marketplace-only labels give warnings", function()
+  local l = { [K.title] = "Team tool", [K.api] = ">= 0.3.3" }
   local ok, problems = label.validate_extension(l)
   t.eq(ok, false)
-  t.eq(#problems, 2)
-  t.ok(problems[1]:find('"foo"', 1, true) and problems[1]:find(K.categories, 1, true), problems[1])
-  t.ok(problems[2]:find('"bar"', 1, true) and problems[2]:find(K.categories, 1, true), problems[2])
+  t.eq(#problems, 8)     -- the ten required labels but the two given
+  local ok2, p2, warnings = label.validate_extension(l, { private = true })
+  t.eq(ok2, true, table.concat(p2 or {}, " | "))
+  t.eq(#warnings, 8)
+  for _, w in ipairs(warnings) do t.ok(w:find("a private extension may go without", 1, true), w) end
+  -- the title and api.version stay required
+  for _, k in ipairs({ K.title, K.api }) do
+    local m = { [K.title] = "Team tool", [K.api] = ">= 0.3.3" }
+    m[k] = nil
+    local ok3, p3 = label.validate_extension(m, { private = true })
+    t.eq(ok3, false, k)
+    t.eq(p3[1], '(required) image label "' .. k .. '" is missing')
+  end
+  -- a malformed Marketplace label is a warning too
+  l[K.icon] = "icon.svg"
+  local _, _, w2 = label.validate_extension(l, { private = true })
+  local found = false
+  for _, w in ipairs(w2) do if w:find("is not an http(s) URL", 1, true) then found = true end end
+  t.ok(found, "the icon's URL warning")
+  t.eq(#label.FIELDS, #label.KEYS)
+  local n = 0
+  for _ in pairs(label.MARKETPLACE_ONLY) do n = n + 1 end
+  t.eq(n, 10)
+end)
+
+t.test("keys in Docker's namespaces that are not Docker labels", function()
+  local l = valid_labels()
+  l["com.docker.extension.category"] = "utility-tools"
+  l["com.docker.extension.api.version"] = ">= 0.3.3"
+  l["com.docker.desktop.extension.foo"] = "x"
+  l["org.example.team"] = "ours"              -- not Docker's: fine
+  local ok, _, w = label.validate_extension(l)
+  t.eq(ok, true)   -- Docker ignores them: a warning on an image
+  t.same(w, {
+    'image label "com.docker.desktop.extension.foo" is not a Docker extension label',
+    'image label "com.docker.extension.api.version" is not a Docker extension label ' ..
+      '(did you mean "com.docker.desktop.extension.api.version"?)',
+    'image label "com.docker.extension.category" is not a Docker extension label ' ..
+      '(did you mean "com.docker.extension.categories"?)',
+  })
+  -- label.unknown: what extension.lua gets as problems
+  local u = label.unknown({ catgories = {}, title = "x", ["com.docker.extension.category"] = "a",
+    ["com.docker.extension.title"] = "b", ["org.opencontainers.image.source"] = "s", zzz = 1 })
+  t.same(u, {
+    { name = "catgories", raw = false, near = "categories" },
+    { name = "com.docker.extension.category", raw = true, near = "categories" },
+    { name = "com.docker.extension.title", raw = true, near = "title" },
+    { name = "zzz", raw = false },
+  })
+  t.raises(function() label.unknown(nil) end, "table expected")
+  -- label.extension names the field meant
+  t.raises(function() label.extension({ catgories = { "volumes" } }) end, "did you mean 'categories'?")
 end)
 
 t.test("api.version", function()
@@ -256,9 +392,10 @@ t.test("strings for list fields pass through as-is", function()
   t.eq(l[K.screenshots], "not json")
   t.eq(l[K.urls], '[{"title":"x"}]')
   t.eq(l[K.categories], "volumes, nope")
-  local ok, problems = label.validate_extension(l)
+  local ok, problems, warnings = label.validate_extension(l)
   t.eq(ok, false)
-  t.eq(#problems, 3)
+  t.eq(#problems, 2)
+  t.eq(#warnings, 1)    -- "nope" is not a documented category
 end)
 
 t.test("empty lists encode as an empty JSON array", function()
