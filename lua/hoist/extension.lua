@@ -1040,7 +1040,7 @@ function extension.check(desc, opts)
         local e = extension.image_entry(view, p)
         if e then return e end
         -- what before_build will produce (a dry run): taken to be what the release will check
-        if extension.pending_covers(view, p) then return { type = "f", mode = tonumber("755", 8) } end
+        if extension.pending_covers(view, p) then return { type = "?" } end
         return nil
       end
       local lookup, unknown = ours, false

@@ -4,7 +4,8 @@
 --
 -- A filesystem is a function lookup(path) -> entry | nil, with path normalised (no leading '/',
 -- "" for the root) and entry = { type = "f" | "d" | "l" | "h" | "o", mode = bits, link = target }
--- ("h": a hard link, a regular file for these checks). imagefs.stack(top, ..., bottom) layers
+-- ("h": a hard link, a regular file for these checks; "?": not known yet, as what a before_build
+-- hook has still to produce in a dry run: accepted, never followed). imagefs.stack(top, ..., bottom) layers
 -- several lookups: the first that knows a path wins (an extension's layers over its base's).
 local imagefs = {}
 
@@ -50,6 +51,10 @@ function imagefs.resolve(lookup, path)
     else
       local cur = table.concat(done, "/") .. (#done > 0 and "/" or "") .. comp
       local e = lookup(cur)
+      if e and e.type == "?" then
+        -- not known yet (a dry run: before_build has still to produce it): nothing to follow
+        return "/" .. cur .. (#pending > 0 and ("/" .. table.concat(pending, "/")) or ""), e
+      end
       if not e then
         if hops == 0 then return nil, "'/" .. table.concat(split(path), "/") .. "' does not exist" end
         return nil, "'" .. path .. "' leads to '/" .. cur .. "', which does not exist"
@@ -77,6 +82,7 @@ local function is_file(e) return e and (e.type == "f" or e.type == "h") end
 function imagefs.executable(lookup, path)
   local final, e = imagefs.resolve(lookup, path)
   if not final then return nil, e end
+  if e and e.type == "?" then return final end  -- unknown: not a failure
   if not is_file(e) then return nil, "'" .. final .. "' is not a file" end
   if (e.mode or 0) & tonumber("111", 8) == 0 then
     return nil, string.format("'%s' is not executable (mode %04o)", final, e.mode or 0)
