@@ -13,7 +13,8 @@
 -- there; an attestation manifest a source index holds is kept, with a warning) before anything is tagged;
 -- then it is pushed by digest and tagged TAG, plus `latest` (--latest) and `MAJOR`, `MAJOR.MINOR`
 -- (--float) when TAG is the highest stable version (in its line). An existing TAG is replaced
--- only with --force.
+-- only with --force. TAG must be the version the images were built as (their
+-- org.opencontainers.image.version label, build metadata aside): exit 3 otherwise, unless --force.
 --
 -- Exit codes: 0 tagged; 1 a source or the destination failed, or TAG exists; 2 usage;
 -- 3 the assembled index has problems (one line each; nothing is tagged).
@@ -142,6 +143,24 @@ vsrc.manifest = function(d)
 end
 local problems, summary = validate.image(vsrc, tag, { private = opts.private })
 if not problems then finish(cli.EXIT.failure, summary) end
+-- the tag and every image's version label must agree: a 5.0.0 tag on images built as 0.0.1 would
+-- tell clients an update exists that is not one (--force when it is meant)
+if not opts.force then
+  for _, c in ipairs(children) do
+    if c.platform and c.platform.os ~= "unknown" then
+      local _, m = dst:manifest(c)
+      local cfg_bytes = m and m.config and dst:blob(m.config)
+      local cfg = cfg_bytes and json.decode(cfg_bytes)
+      local labels = type(cfg) == "table" and type(cfg.config) == "table" and cfg.config.Labels or {}
+      local v = type(labels) == "table" and labels["org.opencontainers.image.version"]
+      if type(v) == "string" and v:gsub("^v", ""):gsub("%+.*$", "") ~= tag then
+        problems[#problems + 1] = string.format("%s (%s) is labelled version %q, not %s: the tag and the " ..
+          "org.opencontainers.image.version label must agree (--force to tag it anyway)",
+          oci.platform_string(c.platform), c.digest:sub(1, 19), v, tag)
+      end
+    end
+  end
+end
 local warnings = summary.warnings
 if opts.strict then
   for _, w in ipairs(warnings) do problems[#problems + 1] = w end

@@ -26,7 +26,7 @@ function ref.parse(s, opts)
   local rest = s:match("^oci:(.*)$")
   if rest then
     if rest == "" then return nil, "invalid reference '" .. s .. "': oci: needs a folder" end
-    local ddir, digest = rest:match("^(.+)@([%w+._-]+:%x+)$")
+    local ddir, digest = rest:match("^(.+)@([%w+._-]+:.*)$")
     if ddir then
       if not require("hoist.oci.core").digest_valid(digest) then
         return nil, "invalid digest '" .. digest .. "' in '" .. s .. "'"

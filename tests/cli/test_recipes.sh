@@ -92,6 +92,11 @@ done
 run 1 "$HOIST" index --to "oci:$tmp/fin:3.0.0" "oci:$tmp/amd64c@$d_amd64c" "oci:$tmp/arm64c@$d_arm64c"
 expect err 'already exists at .* \(use --force'
 run 0 "$HOIST" index --to "oci:$tmp/fin:3.0.0" "oci:$tmp/amd64c@$d_amd64c" "oci:$tmp/arm64c@$d_arm64c" --force
+# a tag the images were not built as: their version label says 3.0.0
+run 3 "$HOIST" index --to "oci:$tmp/fin:5.0.0" "oci:$tmp/amd64@$d_amd64" "oci:$tmp/arm64@$d_arm64"
+expect err 'is labelled version "3.0.0", not 5.0.0'; expect err 'nothing was tagged'
+! grep -q '"5.0.0"' "$tmp/fin/index.json" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: 5.0.0 was tagged"; }
+run 0 "$HOIST" index --to "oci:$tmp/fin:5.0.0" "oci:$tmp/amd64@$d_amd64" "oci:$tmp/arm64@$d_arm64" --force
 run 2 "$HOIST" index --to "oci:$tmp/fin" "oci:$tmp/amd64@$d_amd64"; expect err 'give the version tag'
 run 2 "$HOIST" index --to "oci:$tmp/fin:latest" "oci:$tmp/amd64@$d_amd64"; expect err "invalid version tag 'latest'"
 run 0 "$HOIST" --json release "$ROOT/examples/hello-extension" --version 3.0.1 --platform linux/amd64 \
@@ -101,6 +106,21 @@ run 2 "$HOIST" index --to "oci:$tmp/fin:3.0.1" "oci:$tmp/amd64@$d_amd64" "oci:$t
 expect err 'two sources give linux/amd64'
 run 1 "$HOIST" index --to "oci:$tmp/fin:3.0.1" "oci:$tmp/amd64@$d_arm64"; expect err "is not in oci:"
 run 2 "$HOIST" index --to "oci:$tmp/fin:3.0.1";  expect err 'give at least one source'
+
+# a reference without a transport is not taken for Docker Hub: exit 2 with a suggestion
+run 2 "$HOIST" copy "$L:1.1.0" dist/other;          expect err "did you mean oci:dist/other\?"
+run 2 "$HOIST" validate localhost:5000/acme/ext;     expect err "did you mean docker://localhost:5000/acme/ext\?"
+run 2 "$HOIST" release "$ROOT/examples/hello-extension" --version 9.9.9 --to dist/other; expect err "did you mean oci:dist/other\?"
+run 2 "$HOIST" validate "oci:$tmp/fin@sha256:zz";    expect err "invalid|malformed|digest"
+# a copy into a layout names what it writes; a version tag there is immutable unless --force
+idx0=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$tmp/fin/index.json")
+run 2 "$HOIST" copy "oci:$tmp/fin@$idx0" "oci:$tmp/untagged"; expect err "give the tag the copy writes"
+run 0 "$HOIST" copy "$L:1.1.0" "oci:$tmp/cp-imm:1.0.0"
+run 1 "$HOIST" copy "$L:1.2.0" "oci:$tmp/cp-imm:1.0.0";  expect err "tag '1.0.0' already exists"
+run 0 "$HOIST" copy "$L:1.2.0" "oci:$tmp/cp-imm:1.0.0" --force
+run 0 "$HOIST" copy "$L:1.2.0" "oci:$tmp/cp-imm:latest"
+run 0 "$HOIST" copy "$L:1.1.0" "oci:$tmp/cp-imm:latest"    # a non-version tag moves
+skopeo inspect --raw "oci:$tmp/cp-imm:1.0.0" >/dev/null 2>&1 && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: skopeo cannot open the copy"; }
 
 # validate by digest (no tag to check)
 idx=$(python3 -c 'import json,sys; print([m["digest"] for m in json.load(open(sys.argv[1]))["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"]=="3.0.0"][0])' "$tmp/fin/index.json")
