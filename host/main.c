@@ -8,6 +8,7 @@
 #include "cleanup.h"
 #include "interrupt.h"
 
+#include <jansson.h>
 #include <lauxlib.h>
 #include <lualib.h>
 
@@ -408,17 +409,83 @@ static int parse_global_flags(int argc, char **argv, struct invocation *inv)
   return 0;
 }
 
-static void report(lua_State *L, int status_idx)
+/* A list of strings in field `name` of the table at idx, as a JSON array (empty when absent). */
+static json_t *string_list(lua_State *L, int idx, const char *name)
 {
-  const char *msg = NULL;
+  json_t *arr = json_array();
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return arr;
+  if (lua_getfield(L, idx, name) == LUA_TTABLE) {
+    lua_Integer i, n = (lua_Integer)lua_rawlen(L, -1);
+    for (i = 1; i <= n; i++) {
+      if (lua_rawgeti(L, -1, i) == LUA_TSTRING)
+        json_array_append_new(arr, json_string(lua_tostring(L, -1)));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 1);
+  return arr;
+}
+
+/* --json given after the command (hoist.cli's parser sets hoist.host.json). */
+static int json_flag_set(lua_State *L)
+{
+  struct hoist_options o = {0, 0, 0};
+  hoist_runtime_options(L, &o);
+  return o.json;
+}
+
+/*
+** The failure's one line on stderr: "hoist: <message>", or a JSON log line with
+** HOIST_LOG_FORMAT=json; with --json also a JSON object on stdout, so that a
+** script parsing the output gets one on failure too:
+**   {"error": "...", "exit": N, "kind": "EINVAL", "problems": [...], "warnings": [...]}
+*/
+static void report(lua_State *L, int status_idx, int json, int code)
+{
+  const char *msg = NULL, *kind = NULL, *fmt = getenv("HOIST_LOG_FORMAT");
   if (lua_type(L, status_idx) == LUA_TTABLE) {
     if (lua_getfield(L, status_idx, "message") == LUA_TSTRING)
       msg = lua_tostring(L, -1);
+    if (lua_getfield(L, status_idx, "kind") == LUA_TSTRING)
+      kind = lua_tostring(L, -1);
   } else {
     msg = lua_tostring(L, status_idx);
   }
-  fprintf(stderr, "hoist: %s\n", msg ? msg : "(no error message)");
+  if (!msg)
+    msg = "(no error message)";
+  if (fmt && strcmp(fmt, "json") == 0) {
+    json_t *line = json_pack("{s:s, s:s, s:i}", "level", "error", "message", msg, "exit", code);
+    char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+    if (text) {
+      fprintf(stderr, "%s\n", text);
+      free(text);
+    }
+    json_decref(line);
+  } else {
+    fprintf(stderr, "hoist: %s\n", msg);
+  }
   fflush(stderr);
+  /* hoist.cli's failures print their JSON object themselves (with the recipe's result) */
+  if (json && lua_type(L, status_idx) == LUA_TTABLE &&
+      lua_getfield(L, status_idx, "json_reported") != LUA_TNIL)
+    json = 0;
+  if (json) {
+    json_t *obj = json_pack("{s:s, s:i}", "error", msg, "exit", code);
+    char *text = NULL;
+    if (obj) {
+      if (kind)
+        json_object_set_new(obj, "kind", json_string(kind));
+      json_object_set_new(obj, "problems", string_list(L, status_idx, "problems"));
+      json_object_set_new(obj, "warnings", string_list(L, status_idx, "warnings"));
+      text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+    }
+    if (text) {
+      printf("%s\n", text);
+      free(text);
+    }
+    json_decref(obj);
+  }
 }
 
 int main(int argc, char **argv)
@@ -443,7 +510,9 @@ int main(int argc, char **argv)
   status = docall(L, 1, 0);
   if (status != LUA_OK) {
     code = error_exit_code(L, -1);
-    report(L, lua_gettop(L));
+    if (hoist_interrupted() && code < 128)
+      code = 128 + hoist_interrupted();
+    report(L, lua_gettop(L), inv.opts.json || json_flag_set(L), code);
   } else {
     code = inv.status;
   }

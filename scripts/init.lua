@@ -126,15 +126,18 @@ local function from_dockerfile()
     text[#text + 1] = "next: fill in the <fill in: ...> placeholders, then"
     text[#text + 1] = "  hoist release " .. dir .. " --version 0.1.0"
   end
-  cli.output({ file = written or json.null, dockerfile = path, name = name, problems = json.array(problems),
-    notes = json.array(notes), build_stages = json.array(stages), layers = layers }, text)
+  local out = { file = written or json.null, dockerfile = path, name = name, problems = json.array(problems),
+    notes = json.array(notes), build_stages = json.array(stages), layers = layers }
+  -- on problems the --json object comes from cli.fail (one object, with the error added)
+  if #problems == 0 then cli.output(out, text) elseif not cli.json_mode() then cli.output(out, text) end
   if not cli.quiet() then
     for _, n in ipairs(notes) do io.stderr:write("note: ", n, "\n") end
   end
   for _, p in ipairs(problems) do io.stderr:write(p, "\n") end
   if #problems > 0 then
-    cli.fail(cli.EXIT.validation, string.format("%d problem%s in %s: %s", #problems, #problems == 1 and "" or "s",
-      path, written and ("fill them in by hand in " .. written) or "nothing was written"))
+    cli.fail("EINVAL", string.format("%d problem%s in %s: %s", #problems, #problems == 1 and "" or "s",
+      path, written and ("fill them in by hand in " .. written) or "nothing was written"),
+      { result = out, problems = problems })
   end
 end
 

@@ -23,7 +23,7 @@ local opts, args = cli.parse(arg, { usage = USAGE, options = {
 if #args ~= 1 or args[1] ~= "generate" then cli.usage_error(USAGE) end
 local key, info, kind = sign.generate({ out = opts.out or "hoist", force = opts.force == true,
                                         format = opts.cosign and "cosign" or "pkcs8" })
-if not key then cli.fail(kind == "exists" and cli.EXIT.usage or cli.EXIT.failure, info) end
+if not key then cli.fail(kind == "EEXIST" and "EUSAGE" or kind or "EIO", info) end
 local encrypted = opts.cosign or (os.getenv(sign.PASSWORD_ENV) or "") ~= ""
 cli.output({ private = info.private, public = info.public, id = info.id, encrypted = encrypted == true,
              format = opts.cosign and "cosign" or "pkcs8" },

@@ -66,10 +66,13 @@ if opts.sdk and not require("hoist.semver").valid(opts.sdk) then
 end
 
 local ctx = release.context(opts)
-local result, err, code = release.run(ctx)
+local result, err, kind = release.run(ctx)
 if not result then
   for _, p in ipairs(ctx.problems) do io.stderr:write(p, "\n") end
   cli.warnings(ctx.warnings)
-  cli.fail(code or cli.EXIT.failure, err)
+  cli.fail(kind or "EIO", err, { problems = ctx.problems, warnings = ctx.warnings })
 end
-if not opts.dry_run then release.report(ctx) end
+local lines
+if opts.dry_run then lines = err else result, lines = release.report(ctx) end
+cli.warnings(ctx.warnings, result)
+cli.output(result, lines)

@@ -27,7 +27,7 @@ local opts, args = cli.parse(arg, { usage = USAGE, options = {
 if #args ~= 1 or not opts.key then cli.usage_error(USAGE) end
 
 local key, kerr, kind = sign.load_private(opts.key)
-if not key then cli.fail(kind == "missing" and cli.EXIT.usage or kind == "io" and cli.EXIT.failure or cli.EXIT.validation, kerr) end
+if not key then cli.fail(kind == "ENOENT" and "EUSAGE" or kind == "EIO" and "EIO" or "EINVAL", kerr) end
 
 local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure })
 if not ep then cli.fail(code, err) end

@@ -56,10 +56,9 @@ local result = { reference = args[1], tag = summary.tag, digest = summary.digest
                  valid = #problems == 0, problems = require("hoist.json").array(problems) }
 cli.warnings(warnings, result)
 if #problems > 0 then
-  if cli.json_mode() then cli.output(result) end
   for _, p in ipairs(problems) do io.stderr:write(p, "\n") end
-  cli.fail(cli.EXIT.validation, string.format("%s:%s has %d problem%s", src.display, summary.tag,
-    #problems, #problems == 1 and "" or "s"))
+  cli.fail("EINVAL", string.format("%s:%s has %d problem%s", src.display, summary.tag,
+    #problems, #problems == 1 and "" or "s"), { result = result, problems = problems, warnings = warnings })
 end
 cli.output(result, string.format("%s:%s passes the validation checks (%s)%s", src.display, summary.tag,
   table.concat(summary.platforms, ", "), #warnings > 0 and string.format(", with %d warning%s", #warnings,

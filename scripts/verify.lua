@@ -25,7 +25,7 @@ local opts, args = cli.parse(arg, { usage = USAGE, options = {
 if #args ~= 1 or not opts.key or (opts.identity and opts.any_identity) then cli.usage_error(USAGE) end
 
 local pub, kerr, kind = sign.load_public(opts.key)
-if not pub then cli.fail(kind == "missing" and cli.EXIT.usage or kind == "io" and cli.EXIT.failure or cli.EXIT.validation, kerr) end
+if not pub then cli.fail(kind == "ENOENT" and "EUSAGE" or kind == "EIO" and "EIO" or "EINVAL", kerr) end
 local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure })
 if not ep then cli.fail(code, err) end
 if ep.transport ~= "docker" and not opts.identity and not opts.any_identity then

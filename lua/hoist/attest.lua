@@ -6,7 +6,7 @@
 --
 -- Every document is deterministic: sorted keys and lists, and no wall-clock time unless
 -- opts.created or SOURCE_DATE_EPOCH gives one.
--- Expected failures return nil, message, kind ("io", or "invalid" for an image that cannot be
+-- Expected failures return nil, message, kind ("EIO", or "EINVAL" for an image that cannot be
 -- read as one); misuse raises.
 local core = require("hoist.sign.core")
 local fs = require("hoist.fs")
@@ -186,13 +186,13 @@ hoist's cache folder: file lists by layer digest) }.
 -- The image manifest of image_desc, or nil, message, kind.
 local function image_manifest(r, image_desc)
   local manifest, err = r.manifest(image_desc)
-  if type(manifest) ~= "table" then return nil, err or (image_desc.digest .. " cannot be read"), "io" end
+  if type(manifest) ~= "table" then return nil, err or (image_desc.digest .. " cannot be read"), "EIO" end
   if type(manifest.layers) ~= "table" then
-    return nil, image_desc.digest .. " is not an image manifest (an index? give one platform's image)", "invalid"
+    return nil, image_desc.digest .. " is not an image manifest (an index? give one platform's image)", "EINVAL"
   end
   for _, l in ipairs(manifest.layers) do
     if type(l) ~= "table" or not digest_valid(l.digest or "") then
-      return nil, image_desc.digest .. " has a layer without a sha256 digest", "invalid"
+      return nil, image_desc.digest .. " has a layer without a sha256 digest", "EINVAL"
     end
   end
   return manifest
@@ -224,7 +224,7 @@ local function read_layers(r, layers, memo, opts)
         memo[l.digest] = hit
       else
         local path, perr = r.layer(l)
-        if not path then return nil, perr, "io" end
+        if not path then return nil, perr, "EIO" end
         queued[l.digest] = true
         todo[#todo + 1] = { digest = l.digest, path = path, size = math.type(l.size) == "integer" and l.size or 0 }
       end
@@ -238,7 +238,7 @@ local function read_layers(r, layers, memo, opts)
   local paths = {}
   for i, t in ipairs(todo) do paths[i] = t.path end
   local lists, lerr = core.layer_files(paths, opts.threads or 2)
-  if not lists then return nil, lerr, "invalid" end
+  if not lists then return nil, lerr, "EINVAL" end
   for i, t in ipairs(todo) do
     memo[t.digest] = lists[i]
     if cache then cache_write(cache, t.digest, lists[i]) end
@@ -558,7 +558,7 @@ end
 --[[
 Pushes artifacts that refer to images in ep and lists each in its subject's referrers index (tag
 `sha256-<hex>`): attest.attach_all(ep, { { subject = desc, artifact = {...} }, ... }) -> a list
-of results as attest.attach's, in order, or nil, message, "io". All blobs go in one push, and on
+of results as attest.attach's, in order, or nil, message, "EIO". All blobs go in one push, and on
 a registry the artifact manifests, then the referrers indexes, are written at once.
 ]]
 function attest.attach_all(ep, items)
@@ -595,17 +595,17 @@ function attest.attach_all(ep, items)
     table.insert(by_subject[it.subject.digest], i)
   end
   local ok, err = sign._put_small_blobs(ep, blobs)
-  if not ok then return nil, err, "io" end
+  if not ok then return nil, err, "EIO" end
   -- the artifact manifests, by digest (untagged)
   local writes = {}
   for _, m in ipairs(made) do writes[#writes + 1] = { desc = m.desc, tag = m.desc.digest, bytes = m.bytes } end
   if ep.client and ep.repo and #writes > 1 then
     ok, err = sign._tag_many(ep, writes)
-    if not ok then return nil, err, "io" end
+    if not ok then return nil, err, "EIO" end
   else
     for _, w in ipairs(writes) do
       local put, perr = ep:put_manifest(w.bytes, w.desc.mediaType, w.desc.digest)
-      if not put then return nil, perr, "io" end
+      if not put then return nil, perr, "EIO" end
     end
   end
   -- each subject's referrers index: read, append what it lacks, write back
@@ -613,7 +613,7 @@ function attest.attach_all(ep, items)
   for _, subject in ipairs(order) do
     local tag = attest.referrers_tag(subject)
     local index, ierr = referrers_index(ep, subject)
-    if index == nil then return nil, ierr, "io" end
+    if index == nil then return nil, ierr, "EIO" end
     local manifests, listed = json.array({}), {}
     for _, m in ipairs(index and index.manifests or {}) do
       manifests[#manifests + 1] = m
@@ -637,7 +637,7 @@ function attest.attach_all(ep, items)
     end
   end
   ok, err = sign._tag_many(ep, index_writes)
-  if not ok then return nil, err, "io" end
+  if not ok then return nil, err, "EIO" end
   return results
 end
 
@@ -648,7 +648,7 @@ data = bytes, mediaType = the layer's type (default artifactType), annotations =
 (on the manifest, and copied into the referrers index entry) }. The manifest is an OCI 1.1
 image manifest with `artifactType`, `subject`, the empty config ({}) and the data as its one
 layer. Attaching the same bytes twice changes nothing. Returns { digest (the artifact
-manifest's), size, tag, added = bool } or nil, message, "io".
+manifest's), size, tag, added = bool } or nil, message, "EIO".
 ]]
 function attest.attach(ep, subject_desc, artifact)
   if type(ep) ~= "table" or type(ep.put_manifest) ~= "function" then error("attest.attach: an endpoint expected", 2) end
@@ -662,14 +662,14 @@ end
 --[[
 The artifacts that refer to desc in ep, from the referrers tag schema: a list of descriptors
 { mediaType, digest, size, artifactType, annotations } in the index's order (empty when there
-are none). opts: { artifact_type = "..." (only those) }. nil, message, "io" on failure.
+are none). opts: { artifact_type = "..." (only those) }. nil, message, "EIO" on failure.
 ]]
 function attest.referrers(ep, desc, opts)
   opts = check_opts(opts, "attest.referrers", { artifact_type = true })
   if type(ep) ~= "table" or type(ep.resolve) ~= "function" then error("attest.referrers: an endpoint expected", 2) end
   if type(desc) ~= "table" or not digest_valid(desc.digest or "") then error("attest.referrers: a descriptor expected", 2) end
   local index, err = referrers_index(ep, desc.digest)
-  if index == nil then return nil, err, "io" end
+  if index == nil then return nil, err, "EIO" end
   local out = {}
   for _, m in ipairs(index and index.manifests or {}) do
     if type(m) == "table" and digest_valid(m.digest or "") and
@@ -683,17 +683,17 @@ end
 
 --[[
 Fetches a referrer's document: attest.fetch(ep, referrer_desc) -> bytes, artifact manifest (a
-table) | nil, message, "io"/"invalid". Checks that the manifest's subject is what it claims.
+table) | nil, message, "EIO"/"EINVAL". Checks that the manifest's subject is what it claims.
 ]]
 function attest.fetch(ep, desc)
   local bytes, err = ep:manifest(desc)
-  if not bytes then return nil, err, "io" end
+  if not bytes then return nil, err, "EIO" end
   local m = json.decode(bytes)
   if type(m) ~= "table" or type(m.layers) ~= "table" or type(m.layers[1]) ~= "table" then
-    return nil, desc.digest .. " is not an artifact manifest", "invalid"
+    return nil, desc.digest .. " is not an artifact manifest", "EINVAL"
   end
   local data, berr = ep:blob(m.layers[1])
-  if not data then return nil, berr, "io" end
+  if not data then return nil, berr, "EIO" end
   return data, m
 end
 

@@ -350,12 +350,13 @@ end
 --[[
 A registry client for r (what hoist.ref.parse returns for docker://..., or such a string) with the
 credentials auth.credentials finds. opts: { creds =, insecure =, env =, parallel =, chunk_size = }.
-Returns the client, or nil, message, exit code (2 for a malformed creds or reference, 1 otherwise).
+Returns the client, or nil, message, kind (EUSAGE for a malformed creds or reference; ECONFIG,
+EHELPER for stored credentials that cannot be read; EAUTH, EREMOTE... from the client).
 ]]
 function auth.connect(r, opts)
   if type(r) == "string" then
     local parsed, err = require("hoist.ref").parse(r)
-    if not parsed then return nil, err, 2 end
+    if not parsed then return nil, err, "EUSAGE" end
     r = parsed
   end
   if type(r) ~= "table" or type(r.api_host) ~= "string" then
@@ -363,23 +364,23 @@ function auth.connect(r, opts)
   end
   opts = keys.options(opts, { "creds", "insecure", "env", "parallel", "chunk_size" }, "auth.connect")
   local c, err, code = auth.credentials(r.registry or r.api_host, { creds = opts.creds, env = opts.env })
-  if not c then return nil, err, code == "EINVAL" and 2 or 1 end
+  if not c then return nil, err, code == "EINVAL" and "EUSAGE" or code end
   -- HOIST_REQUEST_TIMEOUT: the base of every request's deadline, in seconds (see hoist.registry)
   local timeout = getenv_of(opts)("HOIST_REQUEST_TIMEOUT")
   if timeout ~= nil and timeout ~= "" then
     local n = math.tointeger(tonumber(timeout))
     if not n or n < 1 or n > 86400 or not timeout:match("^%d+$") then
-      return nil, "HOIST_REQUEST_TIMEOUT must be a number of seconds from 1 to 86400, got '" .. timeout .. "'", 2
+      return nil, "HOIST_REQUEST_TIMEOUT must be a number of seconds from 1 to 86400, got '" .. timeout .. "'", "EUSAGE"
     end
     timeout = n
   else
     timeout = nil
   end
-  local client, cerr = require("hoist.registry").connect(r.api_host, {
+  local client, cerr, ckind = require("hoist.registry").connect(r.api_host, {
     username = c.username, password = c.password, identity_token = c.identity_token,
     insecure = opts.insecure, parallel = opts.parallel, chunk_size = opts.chunk_size, timeout = timeout,
   })
-  if not client then return nil, cerr, 1 end
+  if not client then return nil, cerr, ckind == "EINVAL" and "EUSAGE" or (ckind or "EIO") end
   return client
 end
 
@@ -427,7 +428,7 @@ end
 --[[
 Removes the stored credentials for registry (`docker logout`): `docker-credential-NAME erase` when a
 helper is configured for it, and its auths entries in config.json. Returns true, or nil, message,
-"ENOTFOUND" when nothing was stored there (or another code on failure).
+"ENOENT" when nothing was stored there (or another code on failure).
 ]]
 function auth.erase(registry, opts)
   local host = check_registry(registry, "erase")
@@ -436,7 +437,7 @@ function auth.erase(registry, opts)
   if not path then return nil, perr, "ECONFIG" end
   local cfg, err = read_config(path)
   if cfg == nil then return nil, err, "ECONFIG" end
-  if not cfg then return nil, "not logged in to " .. host .. " ('" .. path .. "' does not exist)", "ENOTFOUND" end
+  if not cfg then return nil, "not logged in to " .. host .. " ('" .. path .. "' does not exist)", "ENOENT" end
   local found, changed = false, false
   local helper = helper_for(cfg, host)
   if helper then
@@ -455,7 +456,7 @@ function auth.erase(registry, opts)
     local ok, werr = write_config(path, cfg)
     if not ok then return nil, werr, "EIO" end
   end
-  if not found then return nil, "not logged in to " .. host .. " (no credentials in '" .. path .. "')", "ENOTFOUND" end
+  if not found then return nil, "not logged in to " .. host .. " (no credentials in '" .. path .. "')", "ENOENT" end
   return true, path
 end
 

@@ -13,7 +13,8 @@ local ref = require("hoist.ref")
 
 local base = {}
 
-local EXIT_FAILURE, EXIT_USAGE, EXIT_INVALID = 1, 2, 3
+-- failure kinds (hoist.cli.KINDS)
+local EXIT_FAILURE, EXIT_USAGE, EXIT_INVALID = "EREMOTE", "EUSAGE", "EINVAL"
 
 -- Layer media types a base may have, and what the extension's OCI manifest calls them (the
 -- bytes and digests are the same: Docker's schema 2 names the same tar+gzip differently).
@@ -83,8 +84,8 @@ returns the resolved base for one platform:
   { name, digest (what the reference resolved to: the index, or the image), manifest_digest,
     platform, config (the decoded config document), config_desc, layers = { OCI descriptors },
     ep (the endpoint it came from) }
-or nil, message, exit code (1: the base cannot be read or the registry sent other content;
-3: the base has no image for that platform, or layers hoist cannot redistribute).
+or nil, message, kind (EREMOTE/EAUTH: the base cannot be read or the registry sent other content;
+EINVAL: the base has no image for that platform, or layers hoist cannot redistribute).
 ]]
 function base.session(opts)
   opts = opts or {}
@@ -98,7 +99,7 @@ function base.session(opts)
     if ep then return ep end
     local err, code
     ep, err, code = endpoint.open(parsed.ref, { insecure = self.opts.insecure })
-    if not ep then return nil, "base " .. parsed.name .. ": " .. tostring(err), code == EXIT_USAGE and EXIT_USAGE or EXIT_FAILURE end
+    if not ep then return nil, "base " .. parsed.name .. ": " .. tostring(err), code or EXIT_FAILURE end
     self.eps[parsed.name] = ep
     return ep
   end

@@ -3,20 +3,72 @@ local host = require("hoist.host")
 
 local cli = {}
 
--- Exit codes of the command line (DESIGN.md section 2).
+-- Exit codes of the command line: 0 success, 1 a remote or runtime failure, 2 usage, 3 bad input
+-- (128 + the signal when SIGINT/SIGTERM stopped it).
 cli.EXIT = { ok = 0, failure = 1, usage = 2, validation = 3 }
+
+--[[
+The kinds of failure: the third value of every `nil, message, kind` the Lua library returns (the
+C bindings' codes are the same names). Only hoist.cli and the recipes turn a kind into an exit code.
+]]
+cli.KINDS = {
+  EUSAGE = 2,      -- the caller's arguments or options are wrong
+  EINVAL = 3,      -- the input is invalid: the extension, an image, a file, a reference
+  ENOENT = 1,      -- something named does not exist
+  EIO = 1,         -- the operating system refused (a file, a folder, a process)
+  EREMOTE = 1,     -- a registry answered with an error, or out of spec
+  EAUTH = 1,       -- credentials refused or missing
+  ECONFLICT = 1,   -- a version tag exists with other content, or was released concurrently
+  ERANGE = 1,      -- beyond a bound hoist keeps (sizes, counts)
+  ENOMEM = 1,
+  ECANCELED = 1,   -- a callback asked to stop
+  EINTR = 1,       -- SIGINT/SIGTERM (the CLI exits 128 + the signal)
+  ECONFIG = 1,     -- a credentials file cannot be read or parsed
+  EHELPER = 1,     -- a credential helper failed
+  EEXIST = 1,      -- something is in the way that is never overwritten (a key file)
+  ETIMEDOUT = 1,   -- a program (hoist.exec) ran past its timeout
+  EEXIT = 1,       -- a program (hoist.exec) exited with a failure
+}
+
+-- The exit code of a kind (or of a number, which is one already); an unknown kind is a bug.
+function cli.exit_code(kind)
+  if math.type(kind) == "integer" then return kind end
+  local code = cli.KINDS[kind]
+  if not code then error("cli.exit_code: unknown kind '" .. tostring(kind) .. "'", 2) end
+  return code
+end
 
 local error_mt = {
   __tostring = function(e) return e.message end,
 }
 
--- Stops the recipe with an exit code and a one-line message (main prints "hoist: <message>").
-function cli.fail(code, message)
-  if type(code) ~= "number" then error("cli.fail: exit code expected", 2) end
-  error(setmetatable({ exit = code, message = tostring(message) }, error_mt), 0)
+--[[
+Stops the recipe with a one-line message (main prints "hoist: <message>") and the exit code of
+kind (a kind name such as "EINVAL", or an exit code). With --json, a JSON object goes to stdout
+too, so a script that reads the output gets one on failure as well: extra.result (the recipe's
+own result, when it has one) with `error`, `exit`, `kind`, `problems` and `warnings` added.
+extra: { problems = {...}, warnings = {...}, result = {...} }.
+]]
+function cli.fail(kind, message, extra)
+  local code = cli.exit_code(kind or "EIO")
+  local e = { exit = code, message = tostring(message) }
+  if type(kind) == "string" then e.kind = kind end
+  extra = type(extra) == "table" and extra or {}
+  e.problems, e.warnings = extra.problems, extra.warnings
+  if host.json then
+    local json = require("hoist.json")
+    local obj = {}
+    for k, v in pairs(type(extra.result) == "table" and extra.result or {}) do obj[k] = v end
+    obj.error, obj.exit, obj.kind = e.message, code, e.kind
+    obj.problems = json.array(extra.problems or obj.problems or {})
+    obj.warnings = json.array(extra.warnings or obj.warnings or {})
+    io.stdout:write(json.encode(obj, { sort_keys = true }), "\n")
+    e.json_reported = true
+  end
+  error(setmetatable(e, error_mt), 0)
 end
 
-function cli.usage_error(message) cli.fail(cli.EXIT.usage, message) end
+function cli.usage_error(message) cli.fail("EUSAGE", message) end
 
 -- Global flags that recipes accept anywhere on their command line.
 local global_flags = {

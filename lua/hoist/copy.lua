@@ -9,7 +9,7 @@ local oci = require("hoist.oci")
 
 local copy = {}
 
-local function fail(msg, code) return nil, msg, code or 1 end
+local function fail(msg, kind) return nil, msg, kind or "EREMOTE" end
 
 --[[
 Everything under a top descriptor: { manifests = { {desc, bytes, m}, ... } children first,
@@ -67,7 +67,7 @@ end
 local function write_archive(src, set, dst_ref, tags, opts)
   local platform = opts.platform or require("hoist.host").platform
   local image = pick_platform(set, platform)
-  if not image then return fail(src.display .. " has no " .. platform .. " image (choose one with --platform)", 2) end
+  if not image then return fail(src.display .. " has no " .. platform .. " image (choose one with --platform)", "EUSAGE") end
   local store, staging = src.store, nil
   if not store then
     -- a registry source: the platform's blobs go through a scratch layout
@@ -118,11 +118,11 @@ function copy.run(src, dst, opts)
     else tags = {} end
   end
   if (dst.ref or dst).digest and (dst.ref or dst).digest ~= top.digest then
-    return fail("the destination names " .. (dst.ref or dst).digest .. " but the source is " .. top.digest, 2)
+    return fail("the destination names " .. (dst.ref or dst).digest .. " but the source is " .. top.digest, "EUSAGE")
   end
   if dst.transport == "oci" and #tags == 0 and opts.tags == nil then
     return fail(string.format("%s is named by digest: give the tag the copy writes in the layout " ..
-      "(%s:TAG)", endpoint.name(src, top.digest), dst.display), 2)
+      "(%s:TAG)", endpoint.name(src, top.digest), dst.display), "EUSAGE")
   end
   if dst.transport == "docker-archive" then return write_archive(src, set, dst, tags, opts) end
   local stats
@@ -142,7 +142,7 @@ function copy.run(src, dst, opts)
     else
       ok, terr = dst:tag(set.top.desc, { t }, set.top.bytes)
     end
-    if not ok then return nil, terr, tcode or 1 end
+    if not ok then return nil, terr, tcode or "EREMOTE" end
   end
   return { digest = top.digest, mediaType = set.top.desc.mediaType, tags = tags, blobs = stats,
            manifests = #set.manifests, top = { desc = set.top.desc, bytes = set.top.bytes } }

@@ -4,7 +4,7 @@ extension description (the table DIR/extension.lua returns), for `hoist init --f
 docs/dockerfile-import.md says what is translated, how, and what is not.
 
   dockerfile.parse(text)                      -> parsed { instructions, directives, escape, problems }
-  dockerfile.expand(word, lookup [, escape])  -> value, info { used, unset } | nil, err, "syntax"
+  dockerfile.expand(word, lookup [, escape])  -> value, info { used, unset } | nil, err, "EINVAL"
   dockerfile.ignore_patterns(text)            -> patterns of a .dockerignore (with .line)
   dockerfile.ignored(patterns, path)          -> whether docker leaves path out of the context
   dockerfile.ignore_below(patterns, dir)      -> { excluded, patterns, inexpressible }
@@ -495,7 +495,7 @@ function dockerfile.expand(word, lookup, escape)
 
   local ok, result = pcall(process_stop_on, nil)
   if not ok then
-    if type(result) == "table" then return nil, result[1], "syntax" end
+    if type(result) == "table" then return nil, result[1], "EINVAL" end
     error(result, 0)
   end
   return result, info

@@ -1,7 +1,8 @@
 -- hoist.endpoint: one face for every place an image lives, so that each recipe works with every
 -- transport: an OCI image layout (oci:DIR) and a registry (docker://) for reading and writing.
 -- (docker-archive files are write-only: hoist.copy writes them through hoist.archive.)
--- Expected failures return nil, message, exit code (1: I/O, registry, auth; 2: usage).
+-- Expected failures return nil, message, kind (hoist.cli.KINDS: EREMOTE, EAUTH, EIO, ENOENT,
+-- EINVAL for what is not a valid image, EUSAGE for a reference that cannot be used here).
 local core = require("hoist.oci.core")
 local fs = require("hoist.fs")
 local keys = require("hoist.keys")
@@ -10,14 +11,14 @@ local ref = require("hoist.ref")
 
 local endpoint = {}
 
-local EXIT_FAILURE, EXIT_USAGE = 1, 2
+local EXIT_FAILURE, EXIT_USAGE = "EREMOTE", "EUSAGE"
 
 endpoint.INDEX_TYPES = {
   [oci.MEDIA.index] = true,
   ["application/vnd.docker.distribution.manifest.list.v2+json"] = true,
 }
 
-local function fail(msg, code) return nil, msg, code or EXIT_FAILURE end
+local function fail(msg, kind) return nil, msg, kind or EXIT_FAILURE end
 
 -- Decodes a manifest or index into { kind = "image"|"index", config, layers, manifests } (see
 -- hoist.oci.core.parse_manifest), naming where it came from when it is malformed.
@@ -281,7 +282,7 @@ function endpoint.open(r, opts)
     return setmetatable({ transport = "oci", display = r.display, ref = r, store = store }, Layout)
   elseif r.transport == "docker" then
     local client, err, code = require("hoist.auth").connect(r, { creds = opts.creds, insecure = opts.insecure })
-    if not client then return nil, err, code or EXIT_FAILURE end
+    if not client then return nil, err, code or "EAUTH" end
     return setmetatable({ transport = "docker", display = r.display, ref = r, client = client,
                           repo = r.repository, files = {}, parallel = opts.parallel, remote = true }, Registry)
   end

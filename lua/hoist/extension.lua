@@ -915,7 +915,7 @@ function extension.check(desc, opts)
   plan.bases = extension.base_refs(desc.base, plan.platforms, problems)
   -- the base of each platform, resolved by the caller (opts.resolve_base(reference, platform)
   -- -> resolved | nil, message, exit code): a base that lacks a platform or cannot be
-  -- redistributed is a problem (code 3); one that cannot be read stops the caller
+  -- redistributed is a problem (kind EINVAL); one that cannot be read stops the caller
   -- (plan.base_failure = { message, code })
   plan.base = {}
   if next(plan.bases) and opts.resolve_base then
@@ -924,8 +924,8 @@ function extension.check(desc, opts)
       if str and not plan.base_failure then
         local r, err, code = opts.resolve_base(str, view.name)
         if r then plan.base[view.name] = r
-        elseif code == 3 then problems[#problems + 1] = tostring(err)
-        else plan.base_failure = { err, code or 1 } end
+        elseif code == "EINVAL" then problems[#problems + 1] = tostring(err)
+        else plan.base_failure = { err, code or "EREMOTE" } end
       end
     end
   end
@@ -1001,7 +1001,7 @@ function extension.check(desc, opts)
           if not r or plan.base_failure then return false end
           local files, ferr = nil, nil
           if opts.base_files then files, ferr = opts.base_files(r) end
-          if ferr then plan.base_failure = { ferr, 1 }; return true end
+          if ferr then plan.base_failure = { ferr, "EREMOTE" }; return true end
           if not files then
             plan.unchecked[#plan.unchecked + 1] = { platform = view.name, path = path }
             return true
@@ -1047,7 +1047,7 @@ function extension.check(desc, opts)
       if r and not plan.base_failure then
         local files, ferr
         if opts.base_files then files, ferr = opts.base_files(r) end
-        if ferr then plan.base_failure = { ferr, 1 } end
+        if ferr then plan.base_failure = { ferr, "EREMOTE" } end
         if files then lookup = imagefs.stack(ours, imagefs.from_entries(files)) else unknown = true end
       elseif not r then
         lookup = imagefs.stack(ours)

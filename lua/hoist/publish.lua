@@ -19,7 +19,7 @@ local semver = require("hoist.semver")
 
 local publish = {}
 
-local EXIT_FAILURE = 1
+local EXIT_FAILURE = "EREMOTE"
 
 --[[
 The tags a version gets: itself, then `latest` (opts.latest) when it is the highest stable version
@@ -81,10 +81,10 @@ local function short(d) return tostring(d):sub(1, 19) end
 local function conflict(version, found, desc, where, concurrent)
   if not concurrent then
     return nil, string.format("tag '%s' already exists at %s as %s (use --force to replace it)",
-      version, where, short(found)), EXIT_FAILURE
+      version, where, short(found)), "ECONFLICT"
   end
   return nil, string.format("%s was released concurrently as %s; this release (%s) was not tagged " ..
-    "(use --force to replace it)", version, found, short(desc.digest)), EXIT_FAILURE
+    "(use --force to replace it)", version, found, short(desc.digest)), "ECONFLICT"
 end
 
 local function changed_since(opts, found) return opts.seen ~= nil and opts.seen ~= found end
@@ -103,7 +103,7 @@ local function layout_version(ep, desc, version, opts)
     for _, t in ipairs(opts.extra or {}) do written[#written + 1] = t end
     return desc, written
   end)
-  if not tags then return nil, err, code or EXIT_FAILURE end
+  if not tags then return nil, err, code or "EIO" end
   return written
 end
 
@@ -211,8 +211,8 @@ Tags desc (a manifest or index already at ep with all it names) as `version` on 
 opts: { latest, float, force (replace a version tag pointing elsewhere), extra = { tag, ... }
 (more tags written with the version), seen = digest | false (what the version tag pointed at
 when the caller looked before building; only sharpens the message) }. bytes: desc's content.
-Returns the tags written, or nil, message, exit code (1): "tag 'V' already exists ..." or
-"V was released concurrently as sha256:...".
+Returns the tags written, or nil, message, kind: ECONFLICT for "tag 'V' already exists ..." and
+"V was released concurrently as sha256:...", EREMOTE/EAUTH/EIO when the destination fails.
 ]]
 function publish.version(ep, desc, bytes, version, opts)
   opts = keys.options(opts, { "latest", "float", "force", "extra", "seen" }, "publish.version")

@@ -19,7 +19,8 @@ local REVISION_LABEL = "org.opencontainers.image.revision"
 local BASE_NAME = "org.opencontainers.image.base.name"
 local BASE_DIGEST = "org.opencontainers.image.base.digest"
 
-local function fail(code, msg) return nil, msg, code end
+-- expected failures: nil, message, kind (see hoist.cli.KINDS)
+local function fail(kind, msg) return nil, msg, kind end
 
 --[[
 A new release context. opts: { dir = ".", version = "1.2.0" | bump = "minor" | "prerelease:rc",
@@ -36,18 +37,18 @@ end
 
 function release.load(ctx)
   local desc, err = extension.load(ctx.dir)
-  if not desc then return fail(cli.EXIT.validation, err) end
+  if not desc then return fail("EINVAL", err) end
   ctx.desc = desc
   local dest, derr = ref.parse(ctx.opts.to or "oci:dist/oci", { default_name = desc.name })
-  if not dest then return fail(cli.EXIT.usage, derr) end
+  if not dest then return fail("EUSAGE", derr) end
   if (dest.transport == "oci" or dest.transport == "docker") and (dest.tag or dest.digest) then
-    return fail(cli.EXIT.usage, "give the destination without a tag ('" .. dest.display .. "'): the version is the tag")
+    return fail("EUSAGE", "give the destination without a tag ('" .. dest.display .. "'): the version is the tag")
   end
   if dest.transport == "docker" then
     -- --creds USER:PASS, else what docker/podman login stored (hoist.auth)
     local ep, cerr, ccode = endpoint.open(dest, { creds = ctx.opts.creds, insecure = ctx.opts.insecure,
                                                   parallel = ctx.opts.parallel })
-    if not ep then return fail(ccode or cli.EXIT.failure, cerr) end
+    if not ep then return fail(ccode or "EIO", cerr) end
     ctx.endpoint = ep
     ctx.client = ep.client
   end
@@ -57,7 +58,7 @@ function release.load(ctx)
     ctx.single_platform = true
     if not ctx.opts.platforms then ctx.opts.platforms = { require("hoist.host").platform } end
     if #ctx.opts.platforms ~= 1 then
-      return fail(cli.EXIT.usage, "a docker-archive holds one platform: give one with --platform (e.g. linux/amd64)")
+      return fail("EUSAGE", "a docker-archive holds one platform: give one with --platform (e.g. linux/amd64)")
     end
   end
   return true
@@ -69,9 +70,9 @@ function release.existing_tags(ctx)
   if ctx.dest.transport == "oci" then
     if not fs.exists(ctx.dest.dir .. "/oci-layout") then return {} end
     local store, err = oci.layout(ctx.dest.dir, { create = false })
-    if not store then return nil, err, cli.EXIT.failure end
+    if not store then return nil, err, "EINVAL" end
     local tags, terr = store:tags()
-    if not tags then return nil, "cannot read the tags of " .. ctx.dest.display .. ": " .. tostring(terr), cli.EXIT.failure end
+    if not tags then return nil, "cannot read the tags of " .. ctx.dest.display .. ": " .. tostring(terr), "EIO" end
     return tags
   elseif ctx.dest.transport == "docker" then
     if not ctx.remote_tags then
@@ -97,19 +98,19 @@ function release.resolve_version(ctx)
     local kind, id = o.bump:match("^(%a+):?(.*)$")
     local kinds = { major = true, minor = true, patch = true, prerelease = true }
     if not kinds[kind] then
-      return fail(cli.EXIT.usage, "--bump must be major, minor, patch or prerelease[:ID], got '" .. o.bump .. "'")
+      return fail("EUSAGE", "--bump must be major, minor, patch or prerelease[:ID], got '" .. o.bump .. "'")
     end
     local tags = {}
-    local existing, terr = release.existing_tags(ctx)
-    if not existing then return fail(cli.EXIT.failure, terr) end
+    local existing, terr, tkind = release.existing_tags(ctx)
+    if not existing then return fail(tkind or "EREMOTE", terr) end
     for _, t in ipairs(existing) do
       if semver.valid(t) then tags[#tags + 1] = t end
     end
     local highest = #tags > 0 and semver.rsort(tags)[1] or "0.0.0"
     v = semver.inc(highest, kind, id ~= "" and id or nil)
-    if not v then return fail(cli.EXIT.usage, "cannot bump '" .. highest .. "' by '" .. o.bump .. "'") end
+    if not v then return fail("EUSAGE", "cannot bump '" .. highest .. "' by '" .. o.bump .. "'") end
   else
-    return fail(cli.EXIT.usage, "give --version V or --bump major|minor|patch|prerelease[:ID]")
+    return fail("EUSAGE", "give --version V or --bump major|minor|patch|prerelease[:ID]")
   end
   local parsed = semver.parse(v)
   ctx.version = tostring(parsed)      -- with build metadata: the label and annotation
@@ -150,7 +151,7 @@ function release.validate(ctx)
     base_files = bs and not ctx.opts.dry_run and function(r) return bs:files(r) end,
   })
   ctx.plan = plan
-  if plan.base_failure then return fail(plan.base_failure[2] or cli.EXIT.failure, plan.base_failure[1]) end
+  if plan.base_failure then return fail(plan.base_failure[2] or "EREMOTE", plan.base_failure[1]) end
   for _, p in ipairs(problems) do ctx.problems[#ctx.problems + 1] = p end
   ctx.warnings = ctx.warnings or {}
   for _, w in ipairs(warnings or {}) do
@@ -163,7 +164,7 @@ function release.validate(ctx)
     -- that is not UTF-8) is a problem of the extension found by validation and --dry-run; the
     -- build reuses these plans
     local epoch, eerr = oci.source_date_epoch()
-    if not epoch then return fail(cli.EXIT.usage, eerr) end
+    if not epoch then return fail("EUSAGE", eerr) end
     ctx.epoch = epoch
     ctx.layer_specs, ctx.layer_owner = layer_specs(ctx)
     local set, perr = oci.plan(ctx.layer_specs, { mtime = epoch, root = fs.realpath(ctx.dir) })
@@ -174,7 +175,7 @@ function release.validate(ctx)
     end
   end
   if #ctx.problems > 0 then
-    return fail(cli.EXIT.validation, string.format("%d problem%s found in %s; nothing was built",
+    return fail("EINVAL", string.format("%d problem%s found in %s; nothing was built",
       #ctx.problems, #ctx.problems == 1 and "" or "s", folder_name(ctx.dir)))
   end
   return true
@@ -188,13 +189,13 @@ check_same). Tags that cannot be read stop the release here.
 ]]
 function release.check_existing(ctx)
   if ctx.opts.push_by_digest then return true end
-  local existing, err = release.existing_tags(ctx)
-  if not existing then return fail(cli.EXIT.failure, err) end
+  local existing, err, kind = release.existing_tags(ctx)
+  if not existing then return fail(kind or "EREMOTE", err) end
   ctx.seen_version = false
   for _, t in ipairs(existing) do
     if t == ctx.tag then
       local d, terr = release.destination_view(ctx).target(t)
-      if d == nil and terr then return fail(cli.EXIT.failure, terr) end
+      if d == nil and terr then return fail("EREMOTE", terr) end
       ctx.seen_version = d or false
     end
   end
@@ -204,7 +205,7 @@ end
 -- Once built: an existing version tag must point at exactly this release, unless --force.
 function release.check_same(ctx)
   if ctx.opts.force or not ctx.seen_version or ctx.seen_version == ctx.index.digest then return true end
-  return fail(cli.EXIT.failure, string.format("tag '%s' already exists at %s as %s, not this release's %s " ..
+  return fail("ECONFLICT", string.format("tag '%s' already exists at %s as %s, not this release's %s " ..
     "(use --force to replace it)", ctx.tag, ctx.dest.display, ctx.seen_version:sub(1, 19), ctx.index.digest:sub(1, 19)))
 end
 
@@ -253,7 +254,7 @@ function release.build(ctx)
   if not epoch then
     local eerr
     epoch, eerr = oci.source_date_epoch()
-    if not epoch then return fail(cli.EXIT.usage, eerr) end
+    if not epoch then return fail("EUSAGE", eerr) end
     ctx.epoch = epoch
   end
   local store
@@ -264,15 +265,15 @@ function release.build(ctx)
     ctx.staging = store
   end
   local layout, lerr = oci.layout(store)
-  if not layout then return fail(cli.EXIT.failure, lerr) end
+  if not layout then return fail("EIO", lerr) end
   ctx.store = layout
 
   local specs, owner = ctx.layer_specs, ctx.layer_owner
   if not specs or not ctx.layer_plans then specs, owner = layer_specs(ctx) end
-  local layers, err = oci.layers(layout, specs, { mtime = epoch, root = fs.realpath(ctx.dir),
+  local layers, err, lkind = oci.layers(layout, specs, { mtime = epoch, root = fs.realpath(ctx.dir),
                                                   private = ctx.staging ~= nil,
                                                   plans = specs == ctx.layer_specs and ctx.layer_plans or nil })
-  if not layers then return fail(cli.EXIT.failure, err) end
+  if not layers then return fail(lkind == "EINVAL" and "EINVAL" or "EIO", err) end
   local per_platform = {}
   ctx.built_bytes = 0
   for i, d in ipairs(layers) do
@@ -315,7 +316,7 @@ function release.build(ctx)
       -- gets them mounted or streamed when it is pushed to)
       if ctx.dest.transport ~= "docker" then
         local ok, berr = ctx.base_session:copy_into(layout, b, ctx.staging ~= nil)
-        if not ok then return fail(cli.EXIT.failure, berr) end
+        if not ok then return fail("EREMOTE", berr) end
       end
     end
     local img, ierr = oci.image(layout, {
@@ -323,7 +324,7 @@ function release.build(ctx)
       config = c, annotations = img_annotations,
       base = b and { config = b.config, layers = b.layers } or nil,
     })
-    if not img then return fail(cli.EXIT.failure, ierr) end
+    if not img then return fail("EIO", ierr) end
     images[pi] = img
   end
   local annotations = { [VERSION_LABEL] = ctx.version, [CREATED_LABEL] = created,
@@ -336,7 +337,7 @@ function release.build(ctx)
     annotations[BASE_NAME], annotations[BASE_DIGEST] = only_base:match("^(.*)@(sha256:%x+)$")
   end
   local index, xerr = oci.index(layout, images, { annotations = annotations })
-  if not index then return fail(cli.EXIT.failure, xerr) end
+  if not index then return fail("EIO", xerr) end
   ctx.images = images
   ctx.index = index
   return true
@@ -371,25 +372,25 @@ function release.publish(ctx)
     if ctx.opts.push_by_digest then return true end
     local ep = { transport = "oci", display = ctx.dest.display, store = ctx.store }
     local tags, err, code = publish.version(ep, ctx.index, nil, ctx.tag, publish_opts(ctx))
-    if not tags then return fail(code or cli.EXIT.failure, err) end
+    if not tags then return fail(code or "EIO", err) end
     ctx.tags = tags
     return true
   elseif ctx.dest.transport == "docker-archive" then
     local archive = require("hoist.archive")
     if #ctx.images ~= 1 then
-      return fail(cli.EXIT.usage, "a docker-archive holds one platform: choose it with --platform (e.g. linux/amd64)")
+      return fail("EUSAGE", "a docker-archive holds one platform: choose it with --platform (e.g. linux/amd64)")
     end
     ctx.tags = {}
     local repo_tag = ctx.dest.repo and (ctx.dest.repo .. ":" .. (ctx.dest.tag or ctx.tag))
       or ((ctx.desc.name or "extension") .. ":" .. ctx.tag)
     local ok, err = archive.write_docker(ctx.dest.file, ctx.store, ctx.images[1], { repo_tag })
-    if not ok then return fail(cli.EXIT.failure, err) end
+    if not ok then return fail("EIO", err) end
     ctx.tags = { repo_tag }
     return true
   elseif ctx.dest.transport == "docker" then
     return release.push(ctx)
   end
-  return fail(cli.EXIT.usage, "unsupported destination " .. ctx.dest.display)
+  return fail("EUSAGE", "unsupported destination " .. ctx.dest.display)
 end
 
 --[[
@@ -433,8 +434,8 @@ end
 function release.push(ctx)
   local client, repo, store = ctx.client, ctx.dest.repository, ctx.store
   -- the base's layers first (looked up, mounted, or fetched to be sent with the rest)
-  local base_jobs, base_stats = release.base_jobs(ctx)
-  if not base_jobs then return fail(cli.EXIT.failure, base_stats) end
+  local base_jobs, base_stats, bkind = release.base_jobs(ctx)
+  if not base_jobs then return fail(bkind or "EREMOTE", base_stats) end
   -- every distinct blob in one parallel batch: layers, then configs
   local jobs, is_layer, seen = {}, {}, {}
   local function add(d, layer)
@@ -457,9 +458,9 @@ function release.push(ctx)
   local log = require("hoist.log")
   -- counted in blobs: how many bytes will really be sent is known only once each is looked up
   local bar = log.progress("pushing blobs to " .. ctx.dest.display, #jobs)
-  local stats, err = client:push_blobs(repo, jobs, { parallel = ctx.opts.parallel,
+  local stats, err, pkind = client:push_blobs(repo, jobs, { parallel = ctx.opts.parallel,
                                                       progress = function(p) bar:update(p.done) end })
-  if not stats then bar:finish("push to " .. ctx.dest.display .. " failed"); return fail(cli.EXIT.failure, err) end
+  if not stats then bar:finish("push to " .. ctx.dest.display .. " failed"); return fail(pkind or "EREMOTE", err) end
   stats.existing = stats.existing + base_stats.existing
   stats.mounted = stats.mounted + base_stats.mounted
   ctx.push_stats = stats
@@ -480,19 +481,19 @@ function release.push(ctx)
   for _, img in ipairs(ctx.images) do
     items[#items + 1] = { ref = img.digest, media_type = img.mediaType, bytes = assert(store:read(img.digest)) }
   end
-  local ok, perr = client:put_manifests(repo, items)
-  if not ok then return fail(cli.EXIT.failure, perr) end
+  local ok, perr, mkind = client:put_manifests(repo, items)
+  if not ok then return fail(mkind or "EREMOTE", perr) end
   ctx.tags = {}
   if ctx.opts.push_by_digest then
-    ok, perr = push_manifest(ctx.index, ctx.index.digest)
-    if not ok then return fail(cli.EXIT.failure, perr) end
+    ok, perr, mkind = push_manifest(ctx.index, ctx.index.digest)
+    if not ok then return fail(mkind or "EREMOTE", perr) end
     return true
   end
   -- the index goes up under its version tag directly (the registry takes it only when every
   -- manifest it names is there), checked before and read back after; then the float tags
   local tags, err, code = publish.version(ctx.endpoint, ctx.index, assert(store:read(ctx.index.digest)),
                                           ctx.tag, publish_opts(ctx))
-  if not tags then return fail(code or cli.EXIT.failure, err) end
+  if not tags then return fail(code or "EIO", err) end
   ctx.tags = tags
   return true
 end
@@ -537,6 +538,7 @@ local function base_lines(summary, lines)
   end
 end
 
+-- The result and the lines `hoist release` prints for it (the caller prints: cli.output).
 function release.report(ctx)
   local r = release.result(ctx)
   local lines = { string.format("released %s to %s", r.version, r.destination),
@@ -547,9 +549,8 @@ function release.report(ctx)
   table.sort(names)
   for _, name in ipairs(names) do lines[#lines + 1] = string.format("  %-12s %s", name, r.platforms[name]) end
   lines[#lines + 1] = "  tags         " .. (#r.tags > 0 and table.concat(r.tags, ", ") or "(none: pushed by digest)")
-  cli.warnings(ctx.warnings, r)
-  cli.output(r, lines)
-  return true
+  if ctx.warnings and #ctx.warnings > 0 then r.warnings = require("hoist.json").array(ctx.warnings) end
+  return r, lines
 end
 
 -- What the destination holds, asked of the layout (opened once) or the registry:
@@ -578,14 +579,14 @@ function release.destination_view(ctx)
 end
 
 --[[
-What --dry-run prints: each layer with what would happen to it (built; or found in the cache and
+What --dry-run reports (returned as result, lines; the caller prints them): each layer with what would happen to it (built; or found in the cache and
 then already at the destination or to be sent), and each tag, new or moved from what it points
 at now. Reads the destination; changes nothing.
 ]]
 function release.dry_run(ctx)
   local plan_lines = { string.format("would release %s to %s", ctx.version, ctx.dest.display) }
   local to_write, terr, tcode = release.tags_to_write(ctx)
-  if not to_write then return fail(tcode or cli.EXIT.failure, terr) end
+  if not to_write then return fail(tcode or "EREMOTE", terr) end
   local result = { version = ctx.version, destination = ctx.dest.display, dry_run = true,
                    platforms = {}, layers = require("hoist.json").array({}),
                    tags = require("hoist.json").array(to_write), tag_moves = {},
@@ -610,7 +611,7 @@ function release.dry_run(ctx)
   if #ready > 0 then
     cached, kerr = oci.cached_layers(ready, { mtime = epoch, root = fs.realpath(ctx.dir),
       plans = ready == ctx.layer_specs and ctx.layer_plans or nil })
-    if not cached then return fail(cli.EXIT.validation, kerr) end
+    if not cached then return fail("EINVAL", kerr) end
   end
   local known = {}
   for i in ipairs(owner) do known[i] = slot[i] and cached[slot[i]] or { pending = true } end
@@ -653,10 +654,9 @@ function release.dry_run(ctx)
     moves[#moves + 1] = from and (t .. " (moves from " .. from:sub(1, 19) .. ")") or (t .. " (new)")
   end
   result.known_bytes_to_send = bytes
-  cli.warnings(ctx.warnings, result)
+  if ctx.warnings and #ctx.warnings > 0 then result.warnings = require("hoist.json").array(ctx.warnings) end
   plan_lines[#plan_lines + 1] = "  tags: " .. (#moves > 0 and table.concat(moves, ", ") or "(none: pushed by digest)")
-  cli.output(result, plan_lines)
-  return true
+  return result, plan_lines
 end
 
 local function run_hook(ctx, name, ...)
@@ -665,7 +665,7 @@ local function run_hook(ctx, name, ...)
   if not fn then return true end
   local ok, err = pcall(fn, ctx, ...)
   if not ok then
-    return fail(cli.EXIT.failure, string.format("hook %s stopped the release: %s", name, tostring(err)))
+    return fail("ECANCELED", string.format("hook %s stopped the release: %s", name, tostring(err)))
   end
   return true
 end

@@ -105,15 +105,15 @@ local function password_from(password)
   return password
 end
 
-local KIND = { ENOENT = "missing", EAUTH = "password", EINVAL = "type", ERANGE = "type" }
+local KIND = { ENOENT = "ENOENT", EAUTH = "EAUTH", EINVAL = "EINVAL", ERANGE = "EINVAL" }
 
 local function read_key_file(path, fname)
   if type(path) ~= "string" or path == "" then error(fname .. ": a key file path expected", 3) end
   local st = fs.stat(path, true)
-  if not st then return nil, "key file '" .. path .. "' does not exist", "missing" end
-  if st.type ~= "file" then return nil, "key file '" .. path .. "' is not a file", "missing" end
+  if not st then return nil, "key file '" .. path .. "' does not exist", "ENOENT" end
+  if st.type ~= "file" then return nil, "key file '" .. path .. "' is not a file", "ENOENT" end
   local text, err = fs.read(path)
-  if not text then return nil, err, "io" end
+  if not text then return nil, err, "EIO" end
   return text
 end
 
@@ -121,15 +121,15 @@ end
 A private key from a PEM file: PKCS#8 ("PRIVATE KEY"), encrypted PKCS#8 ("ENCRYPTED PRIVATE
 KEY"), "EC PRIVATE KEY", or cosign's "ENCRYPTED SIGSTORE PRIVATE KEY". password: a string, nil
 (then $HOIST_SIGNING_PASSWORD when set) or false (none). Only ECDSA P-256 keys are accepted.
-Returns the key, or nil, message, kind: "missing" (no such file), "password" (encrypted and no
-password, or a wrong one), "type" (RSA, another curve, a public key, not a key), "io".
+Returns the key, or nil, message, kind: "ENOENT" (no such file), "EAUTH" (encrypted and no
+password, or a wrong one), "EINVAL" (RSA, another curve, a public key, not a key), "EIO".
 ]]
 function sign.load_private(path, password)
   local pw = password_from(password)
   local text, err, kind = read_key_file(path, "sign.load_private")
   if not text then return nil, err, kind end
   local key, kerr, code = core.load_private(text, pw, "key '" .. path .. "'")
-  if not key then return nil, kerr, KIND[code] or "io" end
+  if not key then return nil, kerr, KIND[code] or "EIO" end
   return key
 end
 
@@ -138,7 +138,7 @@ function sign.load_public(path)
   local text, err, kind = read_key_file(path, "sign.load_public")
   if not text then return nil, err, kind end
   local key, kerr, code = core.load_public(text, "key '" .. path .. "'")
-  if not key then return nil, kerr, KIND[code] or "io" end
+  if not key then return nil, kerr, KIND[code] or "EIO" end
   return key
 end
 
@@ -148,7 +148,7 @@ password = string | nil ($HOIST_SIGNING_PASSWORD) | false (none), format = "pkcs
 encrypted PKCS#8 with a password) | "cosign" ("ENCRYPTED SIGSTORE PRIVATE KEY", what cosign and
 skopeo sign with), force = bool (replace existing files) }.
 Returns key, { private = path, public = path, id = "sha256:..." } (paths only with out), or nil,
-message, kind ("exists", "io").
+message, kind ("EEXIST", "EIO").
 ]]
 function sign.generate(opts)
   opts = check_opts(opts, "sign.generate", { out = true, password = true, format = true, force = true })
@@ -162,16 +162,16 @@ function sign.generate(opts)
   local priv_path, pub_path = opts.out .. ".key", opts.out .. ".pub"
   if not opts.force then
     for _, p in ipairs({ priv_path, pub_path }) do
-      if fs.exists(p) then return nil, "'" .. p .. "' exists (a key is never overwritten without force)", "exists" end
+      if fs.exists(p) then return nil, "'" .. p .. "' exists (a key is never overwritten without force)", "EEXIST" end
     end
   end
   local priv, err
   if format == "cosign" then priv, err = key:cosign_pem(pw or "") else priv, err = key:private_pem(pw) end
-  if not priv then return nil, err, "io" end
+  if not priv then return nil, err, "EIO" end
   local ok, werr = fs.write(priv_path, priv, { mode = "0600" })
-  if not ok then return nil, werr, "io" end
+  if not ok then return nil, werr, "EIO" end
   ok, werr = fs.write(pub_path, assert(key:public_pem()), { mode = "0644" })
-  if not ok then return nil, werr, "io" end
+  if not ok then return nil, werr, "EIO" end
   info.private, info.public = priv_path, pub_path
   return key, info
 end
@@ -341,7 +341,7 @@ layout), annotations = { k = "v" } (the payload's "optional" object), recursive 
 true) }.
 Returns { digest, tag, manifest (the signature manifest's digest), identity, added = bool,
 signatures = n, children = { result, ... } }; added is false when a signature of the same payload
-by the same key is already there (nothing is written then). Failures: nil, message, "io".
+by the same key is already there (nothing is written then). Failures: nil, message, "EIO".
 ]]
 function sign.image(ep, desc, key, opts)
   opts = check_opts(opts, "sign.image", { identity = true, annotations = true, recursive = true })
@@ -355,7 +355,7 @@ function sign.image(ep, desc, key, opts)
   local targets = {}
   if opts.recursive ~= false then
     local list, err = children_of(ep, desc)
-    if list == nil then return nil, err, "io" end
+    if list == nil then return nil, err, "EIO" end
     for i, child in ipairs(list or {}) do targets[i] = child end
   end
   targets[#targets + 1] = desc
@@ -363,7 +363,7 @@ function sign.image(ep, desc, key, opts)
   local plans, blobs, seen, writes = {}, {}, {}, {}
   for i, t in ipairs(targets) do
     local p, err = plan_one(ep, t, key, identity, opts.annotations)
-    if not p then return nil, err, "io" end
+    if not p then return nil, err, "EIO" end
     plans[i] = p
     for _, b in ipairs(p.blobs or {}) do
       if not seen[b.digest] then seen[b.digest] = true; blobs[#blobs + 1] = b end
@@ -372,10 +372,10 @@ function sign.image(ep, desc, key, opts)
   end
   if #blobs > 0 then
     local ok, err = sign._put_small_blobs(ep, blobs)
-    if not ok then return nil, err, "io" end
+    if not ok then return nil, err, "EIO" end
   end
   local ok, err = sign._tag_many(ep, writes)
-  if not ok then return nil, err, "io" end
+  if not ok then return nil, err, "EIO" end
   local res = plans[#plans].result
   local children = json.array({})
   for i = 1, #plans - 1 do children[i] = plans[i].result end
@@ -392,14 +392,14 @@ without opts.identity the identity is not checked but returned). opts.identity =
 check. For an index, each platform manifest must carry such a signature too (opts.recursive =
 false: the index alone), as containers/image requires.
 Returns true, { identity, signatures = n, key = key id, layer = i, children = n }, or nil, message,
-kind: "unsigned" (no signature manifest, or no signature layer), "invalid" (none verifies: the
-message says why for each), "io".
+kind: "ENOENT" (no signature manifest, or no signature layer), "EINVAL" (none verifies: the
+message says why for each), "EIO".
 ]]
 local function verify_one(ep, desc, pub, want)
   local where = ep.display .. "@" .. desc.digest
   local bytes, doc = signature_manifest(ep, desc.digest)
-  if bytes == nil then return nil, doc, "io" end
-  if not bytes then return nil, where .. " is not signed (no " .. sign.tag_for(desc.digest) .. ")", "unsigned" end
+  if bytes == nil then return nil, doc, "EIO" end
+  if not bytes then return nil, where .. " is not signed (no " .. sign.tag_for(desc.digest) .. ")", "ENOENT" end
   local reasons, seen = {}, 0
   for i, l in ipairs(doc.layers) do
     if type(l) == "table" and l.mediaType == sign.PAYLOAD_MEDIA_TYPE then
@@ -411,7 +411,7 @@ local function verify_one(ep, desc, pub, want)
         reasons[#reasons + 1] = "signature " .. i .. ": the payload is larger than " .. MAX_PAYLOAD .. " bytes"
       else
         local payload, berr = ep:blob(l)
-        if not payload then return nil, berr, "io" end
+        if not payload then return nil, berr, "EIO" end
         local ok, why = pub:verify(payload, sig)
         if not ok then
           reasons[#reasons + 1] = "signature " .. i .. " was not made by key " .. pub:id() .. " (" .. tostring(why) .. ")"
@@ -435,8 +435,8 @@ local function verify_one(ep, desc, pub, want)
       end
     end
   end
-  if seen == 0 then return nil, where .. " is not signed (" .. sign.tag_for(desc.digest) .. " holds no signature)", "unsigned" end
-  return nil, "no valid signature for " .. where .. ": " .. table.concat(reasons, "; "), "invalid"
+  if seen == 0 then return nil, where .. " is not signed (" .. sign.tag_for(desc.digest) .. " holds no signature)", "ENOENT" end
+  return nil, "no valid signature for " .. where .. ": " .. table.concat(reasons, "; "), "EINVAL"
 end
 
 function sign.verify(ep, desc, pub, opts)
@@ -452,7 +452,7 @@ function sign.verify(ep, desc, pub, opts)
   info.children = 0
   if opts.recursive ~= false then
     local list, err = children_of(ep, desc)
-    if list == nil then return nil, err, "io" end
+    if list == nil then return nil, err, "EIO" end
     for _, child in ipairs(list or {}) do
       local cok, cerr, ckind = verify_one(ep, child, pub, want or info.identity)
       if not cok then return nil, cerr, ckind end

@@ -108,4 +108,19 @@ if [ -f "$builddir/cmake_install.cmake" ] && command -v cmake >/dev/null; then
   run 0 "$tmp/prefix/bin/hoist" semver satisfies 2.0.0 '>=1'
 fi
 
+# failures in one vocabulary: a kind, its exit code; --json prints an object on failure too,
+# HOIST_LOG_FORMAT=json makes the error line JSON
+run 3 "$HOIST" eval 'require("hoist.cli").fail("EINVAL", "bad input", { problems = { "p1", "p2" } })'
+expect err '^hoist: bad input$'
+run 3 "$HOIST" --json eval 'require("hoist.cli").fail("EINVAL", "bad input", { problems = { "p1" }, result = { x = 1 } })'
+py out 'assert r == {"error": "bad input", "exit": 3, "kind": "EINVAL", "problems": ["p1"], "warnings": [], "x": 1}, r'
+lines out 1
+run 2 "$HOIST" eval 'require("hoist.cli").fail("EUSAGE", "wrong")'
+run 1 "$HOIST" eval 'require("hoist.cli").fail("ECONFLICT", "taken")'
+run 1 "$HOIST" --json eval 'error("a plain error")'
+py out 'assert r["exit"] == 1 and "a plain error" in r["error"] and r["problems"] == [], r'
+HOIST_LOG_FORMAT=json run 1 "$HOIST" eval 'require("hoist.cli").fail("EREMOTE", "registry down")'
+py err 'assert r == {"level": "error", "message": "registry down", "exit": 1}, r'
+run 1 "$HOIST" eval 'require("hoist.cli").fail("ENOSUCHKIND", "x")'
+expect err "unknown kind 'ENOSUCHKIND'"
 finish

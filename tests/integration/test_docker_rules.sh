@@ -461,12 +461,12 @@ grep -q 1.0.0 "$tmp/prod/index.json" && pass || fail "promote --private did not 
 check_cmd "promote --private --strict" 3 "$HOIST" promote --private --strict "oci:$priv:1.0.0" "oci:$tmp/prod2" -- -F 'com.docker.extension.changelog'
 # an index source holding attestation manifests (one per platform, as buildx writes them)
 add_entry "$img" 1.0.0 attestation-arm64
-check_cmd "index: sources with two attestation manifests" 0 "$HOIST" index --to "oci:$tmp/fin:1.0.0" "oci:$img:1.0.0" -- \
+check_cmd "index: sources with two attestation manifests" 0 "$HOIST" index --to "oci:$tmp/fin:0.9.0" "oci:$img:1.0.0" -- \
   -F 'warning: index entry 3 (sha256:' -F 'warning: index entry 4 (sha256:'
-check_cmd "validate: the assembled index keeps them" 0 "$HOIST" validate "oci:$tmp/fin:1.0.0" -- -F 'docker/extensions-sdk#305'
-check_cmd "index --strict: refused" 3 "$HOIST" index --strict --to "oci:$tmp/fin2:1.0.0" "oci:$img:1.0.0" -- \
+check_cmd "validate: the assembled index keeps them" 0 "$HOIST" validate "oci:$tmp/fin:0.9.0" -- -F 'docker/extensions-sdk#305'
+check_cmd "index --strict: refused" 3 "$HOIST" index --strict --to "oci:$tmp/fin2:0.9.0" "oci:$img:1.0.0" -- \
   -F 'docker/extensions-sdk#305' -F 'nothing was tagged'
-if [ ! -e "$tmp/fin2/index.json" ] || ! grep -q 1.0.0 "$tmp/fin2/index.json"; then pass; else fail "a refused index tagged"; fi
+if [ ! -e "$tmp/fin2/index.json" ] || ! grep -q 0.9.0 "$tmp/fin2/index.json"; then pass; else fail "a refused index tagged"; fi
 check_cmd "index: a linux/arm/v7 entry is refused" 3 "$HOIST" index --to "oci:$tmp/fin3:2.0.0" "oci:$img:2.0.0" -- \
   -F '(linux/arm/v7, sha256:'
 

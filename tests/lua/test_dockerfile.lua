@@ -158,7 +158,7 @@ t.test("expansion: $VAR ${VAR} ${VAR:-d} ${VAR:+a} and the forms without ':'", f
   t.eq(expand("${B:-${A}-nested}", vars), "x-nested")
   t.eq(expand("$ alone, $1 and ${A}$", vars), "$ alone,  and x$")
   local none, err, kind = d.expand("${A:?must be set} ${B:?must be set}", vars)
-  t.same({ none, err, kind }, { nil, "B: must be set", "syntax" })
+  t.same({ none, err, kind }, { nil, "B: must be set", "EINVAL" })
   t.eq(select(2, d.expand("${A", vars)), "syntax error: missing '}'")
   t.eq(select(2, d.expand("${}", vars)), "syntax error: bad substitution")
   t.ok(select(2, d.expand("${A#x}", vars)):find("unsupported modifier", 1, true))
