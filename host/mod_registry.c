@@ -497,7 +497,44 @@ static int l_client_tags(lua_State *L)
   return 1;
 }
 
+/* c:retries() -> { total = n, recent = { "GET /v2/...: HTTP 503; try 2 in 180 ms", ... } }: the
+** retries since the last call (the latest 32 of them in recent), for the caller to log */
+static int push_retries(lua_State *L)
+{
+  char **lines = lua_touserdata(L, 1);
+  lua_Integer i, n = lua_tointeger(L, 2);
+  lua_createtable(L, (int)n, 0);
+  for (i = 0; i < n; i++) {
+    lua_pushstring(L, lines[i] ? lines[i] : "");
+    lua_rawseti(L, -2, i + 1);
+  }
+  return 1;
+}
+
+static int l_client_retries(lua_State *L)
+{
+  struct hoist_registry *r = check_client(L);
+  char *lines[64];
+  unsigned long total = 0;
+  size_t n = hoist_registry_take_retries(r, lines, 64, &total), k;
+  int st;
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, (lua_Integer)total);
+  lua_setfield(L, -2, "total");
+  lua_pushcfunction(L, push_retries);
+  lua_pushlightuserdata(L, lines);
+  lua_pushinteger(L, (lua_Integer)n);
+  st = lua_pcall(L, 2, 1, 0);
+  for (k = 0; k < n; k++)
+    free(lines[k]);
+  if (st != LUA_OK)
+    return lua_error(L);
+  lua_setfield(L, -2, "recent");
+  return 1;
+}
+
 static const luaL_Reg client_methods[] = {
+  {"retries", l_client_retries},
   {"check_auth", l_client_check_auth},
   {"blob_exists", l_client_blob_exists},
   {"get_blob", l_client_get_blob},

@@ -785,6 +785,52 @@ long reg_backoff_ms(struct hoist_registry *r, const struct hoist_http_resp *rs, 
   return ms / 2 + (long)((r->seed >> 16) % (unsigned)(ms / 2 + 1));
 }
 
+void reg_note_retry(struct hoist_registry *r, const char *method, const char *url, const char *why,
+                    int attempt, long wait_ms)
+{
+  struct reg_auth *a = r->auth;
+  const char *path = strstr(url, "://");
+  char *line;
+  path = path ? strchr(path + 3, '/') : NULL;
+  pthread_mutex_lock(&a->mu);
+  a->retries++;
+  line = a->retry_log[a->retry_next % REG_RETRY_LOG];
+  /* the path without its query: upload sessions carry state tokens there */
+  snprintf(line, REG_RETRY_LINE, "%s %.*s: %s; try %d in %ld ms", method,
+           path ? (int)strcspn(path, "?") : 0, path ? path : "", why, attempt + 1, wait_ms);
+  a->retry_next++;
+  pthread_mutex_unlock(&a->mu);
+}
+
+size_t hoist_registry_take_retries(struct hoist_registry *r, char **lines, size_t max,
+                                   unsigned long *total)
+{
+  struct reg_auth *a = r->auth;
+  size_t n, i, first;
+  pthread_mutex_lock(&a->mu);
+  *total = a->retries;
+  n = a->retry_next < REG_RETRY_LOG ? a->retry_next : REG_RETRY_LOG;
+  if (n > max)
+    n = max;
+  first = a->retry_next - n;
+  for (i = 0; i < n; i++)
+    lines[i] = strdup(a->retry_log[(first + i) % REG_RETRY_LOG]);
+  a->retries = 0;
+  a->retry_next = 0;
+  pthread_mutex_unlock(&a->mu);
+  return n;
+}
+
+/* Why a request is tried again, for the retry log. */
+static void retry_reason(const struct hoist_http_resp *rs, int rc, const struct hoist_err *err,
+                         char *out, size_t cap)
+{
+  if (rc)
+    snprintf(out, cap, "%.*s", (int)(cap - 1), err ? err->msg : "failed");
+  else
+    snprintf(out, cap, "HTTP %ld", rs->status);
+}
+
 /*
 ** reg_send_authed, again after a dropped connection or a busy answer, with
 ** backoff, for at most REG_RETRY_ATTEMPTS tries and REG_RETRY_BUDGET_MS in
@@ -806,6 +852,11 @@ int reg_send_retry(struct hoist_registry *r, const char *scopes, struct hoist_ht
     wait = reg_backoff_ms(r, rc ? NULL : rs, attempt);
     if (reg_now_ms() - start + wait > REG_RETRY_BUDGET_MS)
       return rc;
+    {
+      char why[160];
+      retry_reason(rs, rc, err, why, sizeof why);
+      reg_note_retry(r, rq->method, rq->url, why, attempt, wait);
+    }
     if (!rc)
       hoist_http_resp_release(rs);
     reg_sleep_ms(wait);
@@ -1090,6 +1141,7 @@ int hoist_registry_blob_get_file(struct hoist_registry *r, const char *repo, con
       long wait = retry_after >= 0 ? retry_after : reg_backoff_ms(r, NULL, stalls);
       if (reg_now_ms() - last_progress + wait > REG_RETRY_BUDGET_MS)
         break;
+      reg_note_retry(r, "GET", url, err && err->msg[0] ? err->msg : "failed", failures, wait);
       reg_sleep_ms(wait);
     }
   }

@@ -191,6 +191,15 @@ int hoist_registry_manifests_put(struct hoist_registry *r, const char *repo,
                                  const struct hoist_manifest_item *items, size_t n,
                                  struct hoist_err *err);
 
+/*
+** The retries this client (and the clones of its pushes) made since the last call: *total is
+** their count; up to max of the latest are copied into lines (malloc'd, one line each:
+** "GET /v2/acme/app/manifests/1.0.0: 503 UNAVAILABLE; try 2 in 180 ms"); the count of lines is
+** returned. The record is cleared.
+*/
+size_t hoist_registry_take_retries(struct hoist_registry *r, char **lines, size_t max,
+                                   unsigned long *total);
+
 /* Every tag, following Link pages; *tags is an array of malloc'd strings (free each, then it). */
 int hoist_registry_tags(struct hoist_registry *r, const char *repo, size_t page_size,
                         char ***tags, size_t *n, struct hoist_err *err);

@@ -21,6 +21,8 @@
 #define REG_URL_MAX 1024
 #define REG_RETRY_ATTEMPTS 6      /* tries of one request (send_retry) */
 #define REG_RETRY_BUDGET_MS 120000L
+#define REG_RETRY_LOG 32          /* retries remembered for hoist_registry_take_retries */
+#define REG_RETRY_LINE 200
 
 struct reg_token {
   char *scopes;   /* the scope set requests ask for it by */
@@ -36,6 +38,10 @@ struct reg_auth {
   char *realm, *service;     /* the last Bearer challenge's: tokens are then fetched before sending */
   struct reg_token tokens[REG_MAX_TOKENS];
   size_t ntokens;
+  /* retries, for the caller to log: a count and the latest ones (a ring) */
+  unsigned long retries;
+  char retry_log[REG_RETRY_LOG][REG_RETRY_LINE];
+  size_t retry_next;
 };
 
 struct hoist_registry {
@@ -77,6 +83,9 @@ long reg_backoff_ms(struct hoist_registry *r, const struct hoist_http_resp *rs, 
 /* Retry-After of rs in ms (capped at 30 s), or -1 when it has none. */
 long reg_retry_after_ms(const struct hoist_http_resp *rs);
 void reg_sleep_ms(long ms);
+/* Records a retry: "METHOD URL-path: why; try N in W ms" (shared by clones; never a secret). */
+void reg_note_retry(struct hoist_registry *r, const char *method, const char *url, const char *why,
+                    int attempt, long wait_ms);
 long reg_now_ms(void);
 /* "repository:REPO:ACTIONS" into out. */
 int reg_scope(char *out, size_t cap, const char *repo, const char *actions);

@@ -120,6 +120,8 @@ static int blob_put_monolithic(struct hoist_registry *r, const char *repo, const
     wait = reg_backoff_ms(r, NULL, attempt);
     if (reg_now_ms() - start + wait > REG_RETRY_BUDGET_MS)
       break;
+    reg_note_retry(r, "PUT", session ? session : r->base, err && err->msg[0] ? err->msg : "failed",
+                   attempt, wait);
     reg_sleep_ms(wait);
     if (hoist_registry_blob_exists(r, repo, digest, &exists, NULL, NULL) == HOIST_OK && exists) {
       rc = HOIST_OK;
@@ -416,6 +418,8 @@ static int blob_put_chunked(struct hoist_registry *r, const char *repo, const ch
       long wait = u.retry_after >= 0 ? u.retry_after : reg_backoff_ms(r, NULL, stalls);
       if (reg_now_ms() - last_progress + wait > REG_RETRY_BUDGET_MS)
         break;
+      reg_note_retry(r, final ? "PUT" : "PATCH", u.session ? u.session : r->base,
+                     err && err->msg[0] ? err->msg : "failed", failures, wait);
       reg_sleep_ms(wait);
     }
     if (final && hoist_registry_blob_exists(r, repo, digest, &exists, NULL, NULL) == HOIST_OK &&

@@ -256,7 +256,20 @@ function Registry:tag(desc, tags, bytes)
   return true
 end
 
+-- Logs the requests the client had to try again: each at debug level (--debug), a summary at
+-- info level, so that a flaky registry is visible without being noisy.
+function Registry:log_retries()
+  local r = self.client:retries()
+  if r.total == 0 then return 0 end
+  local log = require("hoist.log")
+  for _, line in ipairs(r.recent) do log.debug("%s: retried %s", self.display, line) end
+  log.info("%s: %d request%s tried again after a busy or dropped answer%s", self.display, r.total,
+    r.total == 1 and "" or "s", #r.recent < r.total and " (--debug shows the latest)" or " (--debug shows each)")
+  return r.total
+end
+
 function Registry:close()
+  if self.client then self:log_retries() end
   if self.scratch then fs.remove(self.scratch); self.scratch = nil end
   self.files = {}
 end

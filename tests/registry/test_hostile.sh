@@ -412,6 +412,8 @@ for i in 0 1 2 3 4 5 6 7 8 9; do
     need "release $v exits 0 ($(tail -n 1 "$tmp/g.err" | mask))" false
     continue
   fi
+  # the retries are not silent: a summary line (and each one with --debug)
+  grep -q 'tried again after a busy or dropped answer' "$tmp/g.err" || need "release $v says it retried" false
   dig=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["digest"])' "$tmp/g.out")
   if skopeo inspect --tls-verify=false --raw "${SKC[@]}" "docker://$HOST/acme/guard:$v" >"$tmp/g.raw" 2>"$tmp/g.err"; then
     got="sha256:$(sha256sum <"$tmp/g.raw" | cut -d' ' -f1)"
