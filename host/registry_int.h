@@ -1,6 +1,10 @@
 /*
-** registry_int: what registry.c (auth, requests, manifests, downloads) and
-** upload.c (blob uploads, mounts, parallel pushes) share. Not a public API.
+** registry_int: what the files of the registry client share. Not a public API.
+**   registry.c  the client's life, error bodies, retries, blob HEAD, manifests
+**   regauth.c   credentials, tokens, the challenge flow, origins and realms
+**   regget.c    blob downloads (memory and file), bounded and verified
+**   regtags.c   tag listings across pages, bounded
+**   upload.c    blob uploads (monolithic, chunked, resumed), mounts, parallel pushes
 **
 ** Threads: a client is used by one thread at a time, except that
 ** hoist_registry_push_blobs clones it (reg_clone) for its workers. A clone has
@@ -57,6 +61,10 @@ struct hoist_registry {
   unsigned long long chunk_size;   /* blobs above it go in PATCH chunks */
   int parallel;                    /* push_blobs' default */
 };
+
+/* The credentials a client holds (regauth.c): NULL when out of memory. */
+struct reg_auth *reg_auth_new(const char *user, const char *pass, const char *identity);
+void reg_auth_free(struct reg_auth *a);
 
 /* A worker's copy of r: its own HTTP handle, r's auth shared (see above). Free with hoist_registry_free. */
 int reg_clone(struct hoist_registry *r, struct hoist_registry **out, struct hoist_err *err);
