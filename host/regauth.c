@@ -385,9 +385,7 @@ static int fetch_token_post(struct hoist_registry *r, const char *realm, const c
     strbuf_release(&form);
     return hoist_err_set(err, rc, "token request too long");
   }
-  memset(&rq, 0, sizeof rq);
-  rq.method = "POST";
-  rq.url = realm;
+  reg_request(&rq, "POST", realm);
   rq.headers = hdrs;
   rq.nheaders = 1;
   rq.has_body = 1;
@@ -450,9 +448,7 @@ static int fetch_token_get(struct hoist_registry *r, const char *realm, const ch
     strbuf_release(&url);
     return hoist_err_set(err, rc, "token request too long");
   }
-  memset(&rq, 0, sizeof rq);
-  rq.method = "GET";
-  rq.url = url.buf;
+  reg_request(&rq, "GET", url.buf);
   if (r->auth->basic) {
     hdrs[0] = r->auth->basic;
     rq.headers = hdrs;

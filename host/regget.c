@@ -23,24 +23,22 @@
 int hoist_registry_blob_get(struct hoist_registry *r, const char *repo, const char *digest,
                             size_t max_bytes, char **body, size_t *len, struct hoist_err *err)
 {
+  struct reg_target t;
   struct hoist_http_req rq;
   struct hoist_http_resp rs;
-  char url[REG_URL_MAX], scope[512], d[HOIST_DIGEST_LEN + 1];
+  char d[HOIST_DIGEST_LEN + 1];
   int rc;
   *body = NULL;
   *len = 0;
   if (!hoist_digest_valid(digest))
     return hoist_err_set(err, HOIST_EINVAL, "invalid blob digest");
-  if (reg_scope(scope, sizeof scope, repo, "pull") ||
-      snprintf(url, sizeof url, "%s/v2/%s/blobs/%s", r->base, repo, digest) >= (int)sizeof url)
-    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
-  memset(&rq, 0, sizeof rq);
-  rq.method = "GET";
-  rq.url = url;
+  if ((rc = reg_target(r, &t, repo, "pull", err, "/blobs/%s", digest)) != HOIST_OK)
+    return rc;
+  reg_request(&rq, "GET", t.url);
   rq.follow_redirects = 1;  /* to storage; libcurl drops Authorization when the host changes */
   rq.max_response = max_bytes ? max_bytes : BLOB_GET_DEFAULT_MAX;
   rq.expected_bytes = rq.max_response;
-  rc = reg_send_retry(r, scope, &rq, &rs, err);
+  rc = reg_send_retry(r, t.scope, &rq, &rs, err);
   if (rc == HOIST_ERANGE)
     return hoist_err_set(err, HOIST_EREMOTE, "registry '%s' answered blob %s with more than %zu bytes",
                          r->host, digest, rq.max_response);
@@ -163,10 +161,11 @@ int hoist_registry_blob_get_file(struct hoist_registry *r, const char *repo, con
                                  unsigned long long expected, const char *path,
                                  unsigned long long *size, struct hoist_err *err)
 {
+  struct reg_target t;
   struct hoist_http_req rq;
   struct hoist_http_resp rs;
   struct download dl;
-  char url[REG_URL_MAX], scope[512], range[64], tmp[4096], got[HOIST_DIGEST_LEN + 1];
+  char range[64], tmp[4096], got[HOIST_DIGEST_LEN + 1];
   const char *hdrs[1] = { range };
   long last_progress = reg_now_ms();
   int rc, failures = 0, stalls = 0, done = 0;
@@ -175,9 +174,8 @@ int hoist_registry_blob_get_file(struct hoist_registry *r, const char *repo, con
     *size = 0;
   if (!hoist_digest_valid(digest))
     return hoist_err_set(err, HOIST_EINVAL, "invalid blob digest");
-  if (reg_scope(scope, sizeof scope, repo, "pull") ||
-      snprintf(url, sizeof url, "%s/v2/%s/blobs/%s", r->base, repo, digest) >= (int)sizeof url)
-    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
+  if ((rc = reg_target(r, &t, repo, "pull", err, "/blobs/%s", digest)) != HOIST_OK)
+    return rc;
   memset(&dl, 0, sizeof dl);
   dl.limit = expected;
   if ((rc = open_temp(r, path, tmp, sizeof tmp, &dl.fd, err)) != HOIST_OK)
@@ -191,9 +189,7 @@ int hoist_registry_blob_get_file(struct hoist_registry *r, const char *repo, con
     unsigned long long before = dl.written;
     long retry_after = -1;
     int again = 0, answered;
-    memset(&rq, 0, sizeof rq);
-    rq.method = "GET";
-    rq.url = url;
+    reg_request(&rq, "GET", t.url);
     rq.follow_redirects = 1;  /* to storage; libcurl drops Authorization when the host changes */
     rq.sink = download_sink;
     rq.sink_ctx = &dl;
@@ -206,7 +202,7 @@ int hoist_registry_blob_get_file(struct hoist_registry *r, const char *repo, con
     }
     dl.fresh = 1;
     dl.bad_range = 0;
-    rc = reg_send_authed(r, scope, &rq, &rs, err);
+    rc = reg_send_authed(r, t.scope, &rq, &rs, err);
     answered = rc == HOIST_OK;  /* rs holds a response to release */
     if (rc) {
       if (rs.sink_error && dl.too_big) {
@@ -248,7 +244,7 @@ int hoist_registry_blob_get_file(struct hoist_registry *r, const char *repo, con
       long wait = retry_after >= 0 ? retry_after : reg_backoff_ms(r, NULL, stalls);
       if (reg_now_ms() - last_progress + wait > REG_RETRY_BUDGET_MS)
         break;
-      reg_note_retry(r, "GET", url, err && err->msg[0] ? err->msg : "failed", failures, wait);
+      reg_note_retry(r, "GET", t.url, err && err->msg[0] ? err->msg : "failed", failures, wait);
       reg_sleep_ms(wait);
     }
   }

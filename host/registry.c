@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,6 +270,28 @@ int reg_send_retry(struct hoist_registry *r, const char *scopes, struct hoist_ht
 
 /* ------------------------------------------------------------------ requests */
 
+int reg_target(struct hoist_registry *r, struct reg_target *t, const char *repo, const char *actions,
+               struct hoist_err *err, const char *fmt, ...)
+{
+  va_list ap;
+  int n = snprintf(t->url, sizeof t->url, "%s/v2/%s", r->base, repo), m;
+  if (n < 0 || (size_t)n >= sizeof t->url || reg_scope(t->scope, sizeof t->scope, repo, actions))
+    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
+  va_start(ap, fmt);
+  m = vsnprintf(t->url + n, sizeof t->url - (size_t)n, fmt, ap);
+  va_end(ap);
+  if (m < 0 || (size_t)m >= sizeof t->url - (size_t)n)
+    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
+  return HOIST_OK;
+}
+
+void reg_request(struct hoist_http_req *rq, const char *method, const char *url)
+{
+  memset(rq, 0, sizeof *rq);
+  rq->method = method;
+  rq->url = url;
+}
+
 int hoist_registry_check_auth(struct hoist_registry *r, struct hoist_err *err)
 {
   struct hoist_http_req rq;
@@ -276,9 +299,7 @@ int hoist_registry_check_auth(struct hoist_registry *r, struct hoist_err *err)
   char url[REG_URL_MAX];
   int rc;
   snprintf(url, sizeof url, "%s/v2/", r->base);
-  memset(&rq, 0, sizeof rq);
-  rq.method = "GET";
-  rq.url = url;
+  reg_request(&rq, "GET", url);
   /* no scope: /v2/ is challenged without one, and the token server grants an empty access list */
   rc = reg_send_retry(r, "", &rq, &rs, err);
   if (rc)
@@ -292,18 +313,16 @@ int hoist_registry_check_auth(struct hoist_registry *r, struct hoist_err *err)
 int hoist_registry_blob_exists(struct hoist_registry *r, const char *repo, const char *digest,
                                int *exists, unsigned long long *size, struct hoist_err *err)
 {
+  struct reg_target t;
   struct hoist_http_req rq;
   struct hoist_http_resp rs;
-  char url[REG_URL_MAX], scope[512], len[64];
+  char len[64];
   int rc;
   *exists = 0;
-  if (reg_scope(scope, sizeof scope, repo, "pull") ||
-      snprintf(url, sizeof url, "%s/v2/%s/blobs/%s", r->base, repo, digest) >= (int)sizeof url)
-    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
-  memset(&rq, 0, sizeof rq);
-  rq.method = "HEAD";
-  rq.url = url;
-  rc = reg_send_retry(r, scope, &rq, &rs, err);
+  if ((rc = reg_target(r, &t, repo, "pull", err, "/blobs/%s", digest)) != HOIST_OK)
+    return rc;
+  reg_request(&rq, "HEAD", t.url);
+  rc = reg_send_retry(r, t.scope, &rq, &rs, err);
   if (rc)
     return rc;
   if (rs.status == 200) {
@@ -321,25 +340,24 @@ int hoist_registry_manifest_put(struct hoist_registry *r, const char *repo, cons
                                 const char *media_type, const char *body, size_t len,
                                 char digest_out[HOIST_DIGEST_LEN + 1], struct hoist_err *err)
 {
+  struct reg_target t;
   struct hoist_http_req rq;
   struct hoist_http_resp rs;
-  char url[REG_URL_MAX], scope[512], ct[256], got[128];
+  char ct[256], got[128];
   const char *hdrs[1];
   int rc;
-  if (reg_scope(scope, sizeof scope, repo, "pull,push") ||
-      snprintf(url, sizeof url, "%s/v2/%s/manifests/%s", r->base, repo, ref) >= (int)sizeof url ||
-      snprintf(ct, sizeof ct, "Content-Type: %s", media_type) >= (int)sizeof ct)
-    return hoist_err_set(err, HOIST_ERANGE, "repository or media type too long");
+  if ((rc = reg_target(r, &t, repo, "pull,push", err, "/manifests/%s", ref)) != HOIST_OK)
+    return rc;
+  if (snprintf(ct, sizeof ct, "Content-Type: %s", media_type) >= (int)sizeof ct)
+    return hoist_err_set(err, HOIST_ERANGE, "media type too long");
   hdrs[0] = ct;
-  memset(&rq, 0, sizeof rq);
-  rq.method = "PUT";
-  rq.url = url;
+  reg_request(&rq, "PUT", t.url);
   rq.headers = hdrs;
   rq.nheaders = 1;
   rq.has_body = 1;
   rq.body = body;
   rq.body_len = len;
-  rc = reg_send_retry(r, scope, &rq, &rs, err);
+  rc = reg_send_retry(r, t.scope, &rq, &rs, err);
   if (rc)
     return rc;
   if (rs.status != 201) {
@@ -360,19 +378,17 @@ int hoist_registry_manifest_put(struct hoist_registry *r, const char *repo, cons
 static int manifest_request(struct hoist_registry *r, const char *repo, const char *ref,
                             const char *method, struct hoist_http_resp *rs, struct hoist_err *err)
 {
+  struct reg_target t;
   struct hoist_http_req rq;
-  char url[REG_URL_MAX], scope[512];
   const char *hdrs[1] = { accept_manifests };
-  if (reg_scope(scope, sizeof scope, repo, "pull") ||
-      snprintf(url, sizeof url, "%s/v2/%s/manifests/%s", r->base, repo, ref) >= (int)sizeof url)
-    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
-  memset(&rq, 0, sizeof rq);
-  rq.method = method;
-  rq.url = url;
+  int rc;
+  if ((rc = reg_target(r, &t, repo, "pull", err, "/manifests/%s", ref)) != HOIST_OK)
+    return rc;
+  reg_request(&rq, method, t.url);
   rq.headers = hdrs;
   rq.nheaders = 1;
   rq.max_response = MANIFEST_MAX;
-  return reg_send_retry(r, scope, &rq, rs, err);
+  return reg_send_retry(r, t.scope, &rq, rs, err);
 }
 
 /* A fetched manifest's bytes must be what a digest reference asked for. */
@@ -478,18 +494,16 @@ int hoist_registry_manifest_head(struct hoist_registry *r, const char *repo, con
 int hoist_registry_manifest_delete(struct hoist_registry *r, const char *repo, const char *ref,
                                    struct hoist_err *err)
 {
+  struct reg_target t;
   struct hoist_http_req rq;
   struct hoist_http_resp rs;
-  char url[REG_URL_MAX], scope[512], code[64], msg[160];
+  char code[64], msg[160];
   int rc, by_digest = strchr(ref, ':') != NULL;
   /* deleting needs its own action: pull,push is not enough */
-  if (reg_scope(scope, sizeof scope, repo, "delete") ||
-      snprintf(url, sizeof url, "%s/v2/%s/manifests/%s", r->base, repo, ref) >= (int)sizeof url)
-    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
-  memset(&rq, 0, sizeof rq);
-  rq.method = "DELETE";
-  rq.url = url;
-  rc = reg_send_retry(r, scope, &rq, &rs, err);
+  if ((rc = reg_target(r, &t, repo, "delete", err, "/manifests/%s", ref)) != HOIST_OK)
+    return rc;
+  reg_request(&rq, "DELETE", t.url);
+  rc = reg_send_retry(r, t.scope, &rq, &rs, err);
   if (rc)
     return rc;
   reg_error_first(&rs, code, sizeof code, msg, sizeof msg);

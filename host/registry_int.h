@@ -98,4 +98,18 @@ long reg_now_ms(void);
 /* "repository:REPO:ACTIONS" into out. */
 int reg_scope(char *out, size_t cap, const char *repo, const char *actions);
 
+/* Where a request goes and the scope set its token needs. */
+struct reg_target {
+  char url[REG_URL_MAX];
+  char scope[512];
+};
+/*
+** t->url = r->base + "/v2/" + repo + the printf-style path (e.g. "/blobs/%s"), t->scope =
+** "repository:REPO:ACTIONS". HOIST_ERANGE "repository name too long" when either does not fit.
+*/
+int reg_target(struct hoist_registry *r, struct reg_target *t, const char *repo, const char *actions,
+               struct hoist_err *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* A request of method to url, every other field zero. */
+void reg_request(struct hoist_http_req *rq, const char *method, const char *url);
+
 #endif

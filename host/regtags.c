@@ -91,18 +91,17 @@ static int tag_add(struct hoist_registry *r, struct tag_pages *tp, const char *t
 int hoist_registry_tags(struct hoist_registry *r, const char *repo, size_t page_size,
                         char ***tags, size_t *n, struct hoist_err *err)
 {
-  char scope[512], first[REG_URL_MAX];
+  struct reg_target first;
   char *url = NULL;
   struct tag_pages tp;
   int rc = HOIST_OK, empty_run = 0;
   *tags = NULL;
   *n = 0;
   memset(&tp, 0, sizeof tp);
-  if (reg_scope(scope, sizeof scope, repo, "pull") ||
-      snprintf(first, sizeof first, "%s/v2/%s/tags/list?n=%zu", r->base, repo,
-               page_size ? page_size : 1000) >= (int)sizeof first)
-    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
-  url = strdup(first);
+  if ((rc = reg_target(r, &first, repo, "pull", err, "/tags/list?n=%zu",
+                       page_size ? page_size : 1000)) != HOIST_OK)
+    return rc;
+  url = strdup(first.url);
   if (!url)
     return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
   while (!rc && url) {
@@ -114,11 +113,9 @@ int hoist_registry_tags(struct hoist_registry *r, const char *repo, size_t page_
     size_t i, before = tp.count;
     if ((rc = tag_page_visit(r, &tp, url, err)) != HOIST_OK)
       break;
-    memset(&rq, 0, sizeof rq);
-    rq.method = "GET";
-    rq.url = url;
+    reg_request(&rq, "GET", url);
     rq.max_response = 16u << 20;
-    rc = reg_send_retry(r, scope, &rq, &rs, err);
+    rc = reg_send_retry(r, first.scope, &rq, &rs, err);
     if (rc)
       break;
     if (rs.status == 404) {

@@ -29,29 +29,27 @@ static int blob_put_once(struct hoist_registry *r, const char *repo, const char 
                          const char *path, unsigned long long size, char **session, int *again,
                          struct hoist_err *err)
 {
+  struct reg_target t;
   struct hoist_http_req rq;
   struct hoist_http_resp rs;
-  char url[REG_URL_MAX], scope[512], loc[2048];
+  char loc[2048];
   char *put = NULL;
   const char *hdrs[1] = { "Content-Type: application/octet-stream" };
   struct strbuf sb;
   int rc;
 
   *again = 0;
-  if (reg_scope(scope, sizeof scope, repo, "pull,push") ||
-      snprintf(url, sizeof url, "%s/v2/%s/blobs/uploads/", r->base, repo) >= (int)sizeof url)
-    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
+  if ((rc = reg_target(r, &t, repo, "pull,push", err, "/blobs/uploads/")) != HOIST_OK)
+    return rc;
   if (!*session) {
     /* the session first, without a body: auth is settled before any byte is streamed */
-    memset(&rq, 0, sizeof rq);
-    rq.method = "POST";
-    rq.url = url;
+    reg_request(&rq, "POST", t.url);
     rq.has_body = 1;
     /*
     ** reg_send_retry has retried a busy or dropped POST already: the
     ** outer loop does not do it again (*again stays 0); it is for the PUT.
     */
-    rc = reg_send_retry(r, scope, &rq, &rs, err);
+    rc = reg_send_retry(r, t.scope, &rq, &rs, err);
     if (rc)
       return rc;
     if (rs.status != 202 || !hoist_http_header(&rs, "Location", loc, sizeof loc)) {
@@ -62,7 +60,7 @@ static int blob_put_once(struct hoist_registry *r, const char *repo, const char 
     }
     hoist_http_resp_release(&rs);
     /* relative or absolute, query and all: resolved against the request, otherwise kept */
-    if (hoist_url_resolve(url, loc, strlen(loc), session, err))
+    if (hoist_url_resolve(t.url, loc, strlen(loc), session, err))
       return err ? err->code : HOIST_EINVAL;
   }
   strbuf_init(&sb, 8192);
@@ -71,15 +69,13 @@ static int blob_put_once(struct hoist_registry *r, const char *repo, const char 
   put = strbuf_detach(&sb, NULL);
   if (!put)
     return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-  memset(&rq, 0, sizeof rq);
-  rq.method = "PUT";
-  rq.url = put;
+  reg_request(&rq, "PUT", put);
   rq.headers = hdrs;
   rq.nheaders = 1;
   rq.has_body = 1;
   rq.body_path = path;
   rq.body_size = size;
-  rc = reg_send_authed(r, scope, &rq, &rs, err);
+  rc = reg_send_authed(r, t.scope, &rq, &rs, err);
   free(put);
   if (rc) {
     *again = rs.transport_error != 0;
@@ -189,22 +185,21 @@ static long long range_end(const struct hoist_http_resp *rs)
 /* POST a new session (no body: auth is settled before any byte is streamed). */
 static int session_open(struct upload *u, struct hoist_err *err)
 {
+  struct reg_target t;
   struct hoist_http_req rq;
   struct hoist_http_resp rs;
-  char url[REG_URL_MAX], min[64];
+  char min[64];
   int rc;
-  if (snprintf(url, sizeof url, "%s/v2/%s/blobs/uploads/", u->r->base, u->repo) >= (int)sizeof url)
-    return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
-  memset(&rq, 0, sizeof rq);
-  rq.method = "POST";
-  rq.url = url;
+  if ((rc = reg_target(u->r, &t, u->repo, "pull,push", err, "/blobs/uploads/")) != HOIST_OK)
+    return rc;
+  reg_request(&rq, "POST", t.url);
   rq.has_body = 1;
   if ((rc = reg_send_retry(u->r, u->scope, &rq, &rs, err)) != HOIST_OK)
     return rc;
   if (rs.status != 202)
     rc = reg_remote_error(u->r, "an upload", &rs, err);
   else
-    rc = take_location(u, url, &rs, 1, err);
+    rc = take_location(u, t.url, &rs, 1, err);
   if (!rc) {
     u->offset = 0;
     u->chunk = u->r->chunk_size;
@@ -236,9 +231,7 @@ static int patch_chunk(struct upload *u, enum fail_kind *kind, struct hoist_err 
   snprintf(cr, sizeof cr, "Content-Range: %llu-%llu", u->offset, u->offset + n - 1);
   if (!(url = strdup(u->session)))
     return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-  memset(&rq, 0, sizeof rq);
-  rq.method = "PATCH";
-  rq.url = url;
+  reg_request(&rq, "PATCH", url);
   rq.headers = hdrs;
   rq.nheaders = 2;
   rq.has_body = 1;
@@ -289,9 +282,7 @@ static int session_status(struct upload *u, int *gone, struct hoist_err *err)
   *gone = 0;
   if (!url)
     return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-  memset(&rq, 0, sizeof rq);
-  rq.method = "GET";
-  rq.url = url;
+  reg_request(&rq, "GET", url);
   rc = reg_send_retry(u->r, u->scope, &rq, &rs, err);
   if (rc) {
     free(url);
@@ -337,9 +328,7 @@ static int put_final(struct upload *u, enum fail_kind *kind, struct hoist_err *e
     return hoist_err_set(err, HOIST_ERANGE, "upload location too long");
   if (!(put = strbuf_detach(&sb, NULL)))
     return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-  memset(&rq, 0, sizeof rq);
-  rq.method = "PUT";
-  rq.url = put;
+  reg_request(&rq, "PUT", put);
   rq.headers = hdrs;
   rq.nheaders = 1;
   rq.has_body = 1;
@@ -457,22 +446,21 @@ int hoist_registry_blob_put_file(struct hoist_registry *r, const char *repo, con
 int hoist_registry_blob_mount(struct hoist_registry *r, const char *repo, const char *digest,
                               const char *from_repo, int *mounted, struct hoist_err *err)
 {
+  struct reg_target t;
   struct hoist_http_req rq;
   struct hoist_http_resp rs;
-  char url[REG_URL_MAX], scopes[REG_SCOPES_MAX], loc[4096];
+  char scopes[REG_SCOPES_MAX], loc[4096];
   int rc;
   *mounted = 0;
   if (!hoist_digest_valid(digest))
     return hoist_err_set(err, HOIST_EINVAL, "invalid blob digest");
+  if ((rc = reg_target(r, &t, repo, "pull,push", err, "/blobs/uploads/?mount=%s&from=%s", digest,
+                       from_repo)) != HOIST_OK)
+    return rc;
   /* push,pull on the target first (some token servers read only the first), pull on the source */
-  if (snprintf(scopes, sizeof scopes, "repository:%s:pull,push repository:%s:pull", repo,
-               from_repo) >= (int)sizeof scopes ||
-      snprintf(url, sizeof url, "%s/v2/%s/blobs/uploads/?mount=%s&from=%s", r->base, repo, digest,
-               from_repo) >= (int)sizeof url)
+  if (snprintf(scopes, sizeof scopes, "%s repository:%s:pull", t.scope, from_repo) >= (int)sizeof scopes)
     return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
-  memset(&rq, 0, sizeof rq);
-  rq.method = "POST";
-  rq.url = url;
+  reg_request(&rq, "POST", t.url);
   rq.has_body = 1;
   if ((rc = reg_send_retry(r, scopes, &rq, &rs, err)) != HOIST_OK)
     return rc;
@@ -482,11 +470,9 @@ int hoist_registry_blob_mount(struct hoist_registry *r, const char *repo, const 
     /* not mounted, but a session was opened for us: cancel it (best effort) */
     char *cancel = NULL;
     if (hoist_http_header(&rs, "Location", loc, sizeof loc) &&
-        hoist_url_resolve(url, loc, strlen(loc), &cancel, NULL) == HOIST_OK) {
+        hoist_url_resolve(t.url, loc, strlen(loc), &cancel, NULL) == HOIST_OK) {
       struct hoist_http_resp cr;
-      memset(&rq, 0, sizeof rq);
-      rq.method = "DELETE";
-      rq.url = cancel;
+      reg_request(&rq, "DELETE", cancel);
       if (reg_send_authed(r, scopes, &rq, &cr, NULL) == HOIST_OK)
         hoist_http_resp_release(&cr);
     }
