@@ -367,8 +367,8 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_req *req,
   return rc;
 }
 
-const char *hoist_http_header(const struct hoist_http_resp *resp, const char *name, char *buf,
-                              size_t cap)
+const char *hoist_http_header_ex(const struct hoist_http_resp *resp, const char *name, char *buf,
+                                 size_t cap, int *too_long)
 {
   const char *p = resp->head.buf, *end, *found = NULL;
   size_t nlen = strlen(name), flen = 0;
@@ -389,10 +389,15 @@ const char *hoist_http_header(const struct hoist_http_resp *resp, const char *na
     }
     p = eol ? eol + 1 : end;
   }
+  if (too_long)
+    *too_long = 0;
   if (!found)
     return NULL;
-  if (flen >= cap)
-    flen = cap - 1;
+  if (flen >= cap) {
+    if (too_long)
+      *too_long = 1;
+    return NULL;
+  }
   memcpy(buf, found, flen);
   buf[flen] = '\0';
   return buf;

@@ -91,8 +91,13 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_req *req,
                   struct hoist_http_resp *resp, struct hoist_err *err);
 void hoist_http_resp_release(struct hoist_http_resp *resp);
 
-/* The last value of a response header (case-insensitive name), trimmed, into buf; NULL if absent. */
-const char *hoist_http_header(const struct hoist_http_resp *resp, const char *name, char *buf,
-                              size_t cap);
+/*
+** The last value of a response header (case-insensitive name), trimmed, into buf; NULL if absent.
+** A value that does not fit in buf is never cut short: NULL too, and *too_long (when given) is
+** set, so a caller can say that a header was too long rather than missing.
+*/
+const char *hoist_http_header_ex(const struct hoist_http_resp *resp, const char *name, char *buf,
+                                 size_t cap, int *too_long);
+#define hoist_http_header(resp, name, buf, cap) hoist_http_header_ex((resp), (name), (buf), (cap), NULL)
 
 #endif

@@ -152,8 +152,14 @@ int hoist_registry_tags(struct hoist_registry *r, const char *repo, size_t page_
     if (!rc && empty_run > TAGS_EMPTY_PAGES_MAX)
       rc = hoist_err_set(err, HOIST_EREMOTE, "registry '%s' sends tag pages without end (%d empty "
                          "pages in a row)", r->host, TAGS_EMPTY_PAGES_MAX + 1);
-    if (!rc && hoist_http_header(&rs, "Link", link, sizeof link))
-      rc = hoist_linkhdr_next(link, strlen(link), url, &next, err);
+    {
+      int long_link = 0;
+      if (!rc && hoist_http_header_ex(&rs, "Link", link, sizeof link, &long_link))
+        rc = hoist_linkhdr_next(link, strlen(link), url, &next, err);
+      else if (!rc && long_link)
+        rc = hoist_err_set(err, HOIST_EREMOTE, "registry '%s' sent a Link header longer than %zu bytes",
+                           r->host, sizeof link - 1);
+    }
     hoist_http_resp_release(&rs);
     free(url);
     url = next;

@@ -52,9 +52,12 @@ static int blob_put_once(struct hoist_registry *r, const char *repo, const char 
     rc = reg_send_retry(r, t.scope, &rq, &rs, err);
     if (rc)
       return rc;
-    if (rs.status != 202 || !hoist_http_header(&rs, "Location", loc, sizeof loc)) {
-      rc = rs.status == 202 ? hoist_err_set(err, HOIST_EREMOTE, "registry '%s' opened an upload without a Location", r->host)
-                            : reg_remote_error(r, "an upload", &rs, err);
+    int long_loc = 0;
+    if (rs.status != 202 || !hoist_http_header_ex(&rs, "Location", loc, sizeof loc, &long_loc)) {
+      rc = rs.status != 202 ? reg_remote_error(r, "an upload", &rs, err)
+           : long_loc ? hoist_err_set(err, HOIST_EREMOTE, "registry '%s' opened an upload with a Location "
+                                      "longer than %zu bytes", r->host, sizeof loc - 1)
+                      : hoist_err_set(err, HOIST_EREMOTE, "registry '%s' opened an upload without a Location", r->host);
       hoist_http_resp_release(&rs);
       return rc;
     }
@@ -155,7 +158,11 @@ static int take_location(struct upload *u, const char *req_url, const struct hoi
 {
   char loc[4096];
   char *abs = NULL;
-  if (!hoist_http_header(rs, "Location", loc, sizeof loc)) {
+  int long_loc = 0;
+  if (!hoist_http_header_ex(rs, "Location", loc, sizeof loc, &long_loc)) {
+    if (long_loc)
+      return hoist_err_set(err, HOIST_EREMOTE, "registry '%s' answered an upload step with a Location "
+                           "longer than %zu bytes", u->r->host, sizeof loc - 1);
     if (!required)
       return HOIST_OK;
     return hoist_err_set(err, HOIST_EREMOTE, "registry '%s' answered an upload step without a Location",
