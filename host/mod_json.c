@@ -25,6 +25,8 @@
 #endif
 
 #include "fsutil.h"
+#include "jsonload.h"
+#include "utf8.h"
 
 #include <jansson.h>
 
@@ -55,9 +57,6 @@
 #define JSON_MAX_FILE (256u << 20)      /* json.read refuses bigger files */
 #define MSG_SIZE 512
 
-#define DECODE_FLAGS (JSON_DECODE_ANY | JSON_ALLOW_NUL)
-
-_Static_assert(sizeof(json_int_t) == 8, "big-integer detection assumes a 64-bit json_int_t");
 _Static_assert(sizeof(lua_Integer) >= sizeof(json_int_t), "JSON integers must fit lua_Integer");
 
 enum mark { MARK_NONE = 0, MARK_ARRAY = 1, MARK_OBJECT = 2 };
@@ -115,8 +114,6 @@ static void sb_addf(struct sbuf *b, const char *fmt, ...)
     b->len += (size_t)n < b->size - b->len ? (size_t)n : b->size - b->len - 1;
 }
 
-static int utf8_valid(const char *str, size_t n);
-
 /*
 ** A key as a quoted Lua literal with \ddd escapes (of every byte above 0x7f
 ** too when the key is not UTF-8, so the message stays UTF-8), shortened past
@@ -125,7 +122,7 @@ static int utf8_valid(const char *str, size_t n);
 static void sb_addkey(struct sbuf *b, const char *k, size_t len)
 {
   size_t i, shown = len > 40 ? 40 : len;
-  int raw8 = utf8_valid(k, len);
+  int raw8 = hoist_utf8_valid(k, len);
   while (shown < len && shown > 0 && ((unsigned char)k[shown] & 0xC0) == 0x80)
     shown--;
   sb_addf(b, "\"");
@@ -139,48 +136,6 @@ static void sb_addkey(struct sbuf *b, const char *k, size_t len)
       sb_addf(b, "%c", c);
   }
   sb_addf(b, shown < len ? "\"..." : "\"");
-}
-
-/* ---- UTF-8, as jansson checks it ---- */
-
-/* Whether s[0..n) is UTF-8 that jansson accepts: no overlong forms, no
-** surrogates, nothing above U+10FFFF. NUL is allowed (jansson escapes it). */
-static int utf8_valid(const char *str, size_t n)
-{
-  const unsigned char *s = (const unsigned char *)str, *end = s + n;
-  while (s < end) {
-    unsigned c = *s;
-    size_t len, i;
-    uint32_t cp;
-    if (c < 0x80) {
-      s++;
-      continue;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return 0;
-    }
-    if ((size_t)(end - s) < len)
-      return 0;
-    for (i = 1; i < len; i++) {
-      if ((s[i] & 0xC0) != 0x80)
-        return 0;
-      cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-      return 0;
-    s += len;
-  }
-  return 1;
 }
 
 /* ---- encode: Lua value -> json_t ---- */
@@ -333,7 +288,7 @@ static json_t *enc_value(struct enc *e, int idx)
   case LUA_TSTRING: {
     size_t len;
     const char *s = lua_tolstring(L, idx, &len);
-    if (!utf8_valid(s, len))
+    if (!hoist_utf8_valid(s, len))
       return enc_fail(e, "cannot encode a string that is not valid UTF-8");
     j = json_stringn_nocheck(s, len);
     break;
@@ -469,7 +424,7 @@ static json_t *enc_table(struct enc *e, int idx)
       const char *k = lua_tolstring(L, -2, &len);  /* a string: checked above */
       e->path[e->depth - 1].key = k;
       e->path[e->depth - 1].len = len;
-      if (!utf8_valid(k, len)) {
+      if (!hoist_utf8_valid(k, len)) {
         lua_pop(L, 2);
         enc_fail(e, "cannot encode a key that is not valid UTF-8");
         goto fail;
@@ -526,133 +481,6 @@ static struct jbox *encode_boxed(lua_State *L, int idx, size_t flags)
 }
 
 /* ---- decode: text -> json_t -> Lua ---- */
-
-/* Whether the digits of an integer literal overflow json_int_t (no leading zeros: JSON forbids them). */
-static int too_big(const char *digits, size_t n, int negative)
-{
-  if (n != 19)
-    return n > 19;
-  return memcmp(digits, negative ? "9223372036854775808" : "9223372036854775807", 19) > 0;
-}
-
-/*
-** Finds integer literals (outside strings) too big for json_int_t and stores
-** the offset just past each one's last digit in offs (up to cap of them).
-** Returns how many there are. Only used on text jansson has partly checked.
-*/
-static size_t find_big_ints(const char *s, size_t n, size_t *offs, size_t cap)
-{
-  size_t i = 0, count = 0;
-  while (i < n) {
-    char c = s[i];
-    if (c == '"') {
-      for (i++; i < n && s[i] != '"'; i++)
-        if (s[i] == '\\')
-          i++;
-      i++;
-    } else if (c == '-' || (c >= '0' && c <= '9')) {
-      int negative = c == '-';
-      size_t start = i + (size_t)negative;
-      for (i = start; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-        ;
-      if (i < n && (s[i] == '.' || s[i] == 'e' || s[i] == 'E')) {
-        while (i < n && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == 'e' ||
-                         s[i] == 'E' || s[i] == '+' || s[i] == '-'))
-          i++;
-      } else if (too_big(s + start, i - start, negative)) {
-        if (count < cap)
-          offs[count] = i;
-        count++;
-      }
-    } else {
-      i++;
-    }
-  }
-  return count;
-}
-
-static void load_error(const json_error_t *err, const char *source, char *msg, size_t size)
-{
-  char where[PATH_MAX + 16] = "";
-  if (source)
-    snprintf(where, sizeof where, " in '%s'", source);
-  if (err->line > 0)
-    snprintf(msg, size, "invalid JSON%s at line %d, column %d: %s", where, err->line,
-             err->column, err->text);
-  else
-    snprintf(msg, size, "invalid JSON%s: %s", where, err->text);
-}
-
-/*
-** Decodes text whose integers overflow: appends ".0" to each too-big
-** integer, so jansson reads it as a real, and parses again. An error in
-** the patched text is mapped back to the original's position and column.
-*/
-static json_t *load_big_ints(const char *s, size_t n, const char *source, char *msg, size_t size,
-                             const json_error_t *first)
-{
-  size_t count = find_big_ints(s, n, NULL, 0), i, from = 0, to = 0;
-  size_t *offs = NULL;
-  char *patched = NULL;
-  json_error_t err;
-  json_t *j = NULL;
-
-  if (count == 0 || count > (SIZE_MAX - n) / 2) {
-    load_error(first, source, msg, size);
-    return NULL;
-  }
-  offs = malloc(count * sizeof *offs);
-  patched = malloc(n + 2 * count);
-  if (!offs || !patched) {
-    snprintf(msg, size, "cannot decode JSON: out of memory");
-    goto out;
-  }
-  find_big_ints(s, n, offs, count);
-  for (i = 0; i < count; i++) {
-    memcpy(patched + to, s + from, offs[i] - from);
-    to += offs[i] - from;
-    memcpy(patched + to, ".0", 2);
-    to += 2;
-    from = offs[i];
-  }
-  memcpy(patched + to, s + from, n - from);
-  j = json_loadb(patched, n + 2 * count, DECODE_FLAGS, &err);
-  if (!j) {
-    size_t pos = (size_t)err.position, k = 0, orig, line_start, same = 0;
-    while (k < count && offs[k] + 2 * k < pos)
-      k++;
-    orig = pos >= 2 * k ? pos - 2 * k : 0;
-    if (k > 0 && orig < offs[k - 1])
-      orig = offs[k - 1];
-    line_start = orig < n ? orig : n;
-    while (line_start > 0 && s[line_start - 1] != '\n')
-      line_start--;
-    for (i = 0; i < k; i++)
-      if (offs[i] >= line_start)
-        same++;
-    if (err.column > 0 && (size_t)err.column > 2 * same)
-      err.column -= (int)(2 * same);
-    err.position = (int)orig;
-    load_error(&err, source, msg, size);
-  }
-out:
-  free(offs);
-  free(patched);
-  return j;
-}
-
-/* Parses any JSON value; NULL with msg set on failure. Pure C: raises nothing. */
-static json_t *load_text(const char *s, size_t n, const char *source, char *msg, size_t size)
-{
-  json_error_t err;
-  json_t *j = json_loadb(s, n, DECODE_FLAGS, &err);
-  if (j)
-    return j;
-  if (json_error_code(&err) == json_error_numeric_overflow && strncmp(err.text, "too big", 7) == 0)
-    return load_big_ints(s, n, source, msg, size, &err);
-  load_error(&err, source, msg, size);
-  return NULL;
-}
 
 /* Pushes the Lua form of j. May raise (memory, stack): j must be owned by a box. */
 static void push_json(lua_State *L, json_t *j)
@@ -785,7 +613,7 @@ static int l_json_decode(lua_State *L)
   const char *s = luaL_checklstring(L, 1, &n);
   char msg[MSG_SIZE];
   struct jbox *b = box_new(L);
-  b->root = load_text(s, n, NULL, msg, sizeof msg);
+  b->root = hoist_json_load(s, n, NULL, msg, sizeof msg);
   if (!b->root)
     return push_fail(L, msg, "EINVAL");
   push_json(L, b->root);
@@ -817,7 +645,7 @@ static int l_json_read(lua_State *L)
   struct jbox *b = box_new(L);
   if (hoist_fs_read(path, JSON_MAX_FILE, &text, &n, &err) != HOIST_OK)
     return push_fail(L, err.msg, hoist_err_name(err.code == HOIST_ENOENT ? HOIST_ENOENT : HOIST_EIO));
-  b->root = load_text(text, n, path, msg, sizeof msg);
+  b->root = hoist_json_load(text, n, path, msg, sizeof msg);
   free(text);
   if (!b->root)
     return push_fail(L, msg, "EINVAL");

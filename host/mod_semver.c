@@ -6,9 +6,8 @@
 ** per option set, as node-semver does, because recipes test many versions
 ** against the same few ranges.
 */
-#define _DEFAULT_SOURCE 1  /* MAP_ANONYMOUS, MADV_HUGEPAGE */
-
 #include "semver.h"
+#include "semver_sort.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -16,7 +15,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define VERSION_MT "hoist.Version"
 #define RANGE_MT "hoist.Range"
@@ -461,42 +459,11 @@ static int l_semver_neq(lua_State *L) { return compare_op(L, 1, 0, 1); }
 
 /*
 ** Recently parsed version strings, for comparison only (no text): a release
-** script tests the same tags against several ranges in a row. Entries are
-** keyed by content (a copy of the string), so a reused pointer never aliases.
+** script tests the same tags against several ranges in a row. One cache per
+** process is enough: Lua states are used from one thread at a time, and push
+** workers never parse versions.
 */
-#define VCACHE_SLOTS 64
-#define VCACHE_TEXT 48
-
-struct vcache_entry {
-  uint32_t len;
-  int flags;
-  char text[VCACHE_TEXT];
-  struct hoist_semver *v;   /* points into buf when set */
-  struct vbuf buf;
-};
-
-static struct vcache_entry vcache[VCACHE_SLOTS];
-
-static const struct hoist_semver *cached_version(const char *s, size_t len, int flags)
-{
-  struct vcache_entry *e;
-  uintptr_t h = (uintptr_t)s;
-  struct hoist_semver *v;
-  if (len > VCACHE_TEXT)
-    return NULL;
-  h = (h >> 4) ^ (h >> 11) ^ len;
-  e = &vcache[h % VCACHE_SLOTS];
-  if (e->v && e->len == len && e->flags == flags && memcmp(e->text, s, len) == 0)
-    return e->v;
-  e->v = NULL;
-  if (hoist_semver_parse_in(s, len, flags, e->buf.u.b, sizeof e->buf.u.b, &v, NULL) != HOIST_OK)
-    return NULL;
-  memcpy(e->text, s, len);
-  e->len = (uint32_t)len;
-  e->flags = flags;
-  e->v = v;
-  return v;
-}
+static struct hoist_semver_cache vcache;
 
 /* Tests the version at vidx against r; invalid or empty versions do not satisfy. */
 static int test_version_arg(lua_State *L, int vidx, const struct hoist_range *r)
@@ -511,7 +478,7 @@ static int test_version_arg(lua_State *L, int vidx, const struct hoist_range *r)
     const char *s = lua_tolstring(L, vidx, &len);
     if (len == 0)
       return 0;
-    if ((v = cached_version(s, len, flags)) != NULL)
+    if ((v = hoist_semver_cache_get(&vcache, s, len, flags)) != NULL)
       return hoist_range_test(r, v);
   }
   v = arg_version_in(L, vidx, (r->flags & ~HOIST_SEMVER_RTL) | HOIST_SEMVER_NO_TEXT, &owned, NULL,
@@ -722,297 +689,69 @@ static int l_semver_diff(lua_State *L)
 
 /* ---- sort, rsort, latest ---- */
 
-struct sort_item {
-  uint64_t key;  /* major, minor, patch packed when they fit, else 0 for all */
-  const struct hoist_semver *v;
-  lua_Integer index;
+#define SORTER_MT "hoist.semver.sorter"
+
+struct lsorter {
+  struct hoist_semver_sorter *s;
 };
 
-/* Packs major.minor.patch so most comparisons touch no version at all. */
-static uint64_t pack_key(const struct hoist_semver *v)
+static int l_sorter_gc(lua_State *L)
 {
-  if (v->major >= (1u << 20) || v->minor >= (1u << 21) || v->patch >= (1u << 21))
-    return 0;
-  return (v->major + 1) << 42 | v->minor << 21 | v->patch;
-}
-
-/* The common case, decided by the numbers alone before the full comparison. */
-static int quick_cmp(const struct hoist_semver *a, const struct hoist_semver *b)
-{
-  if (a->major != b->major)
-    return a->major < b->major ? -1 : 1;
-  if (a->minor != b->minor)
-    return a->minor < b->minor ? -1 : 1;
-  if (a->patch != b->patch)
-    return a->patch < b->patch ? -1 : 1;
-  return hoist_semver_compare_build(a, b);
-}
-
-static int sort_asc(const void *pa, const void *pb)
-{
-  const struct sort_item *a = pa, *b = pb;
-  int c;
-  if (a->key != b->key && a->key && b->key)
-    return a->key < b->key ? -1 : 1;
-  c = quick_cmp(a->v, b->v);
-  return c ? c : (a->index > b->index) - (a->index < b->index);  /* stable, like JS */
-}
-
-static int sort_desc(const void *pa, const void *pb)
-{
-  const struct sort_item *a = pa, *b = pb;
-  int c;
-  if (a->key != b->key && a->key && b->key)
-    return a->key > b->key ? -1 : 1;
-  c = quick_cmp(b->v, a->v);
-  return c ? c : (a->index > b->index) - (a->index < b->index);
-}
-
-/*
-** Parsed versions live in a userdata "scratch" array freed by its __gc, so a
-** raise in the middle (an invalid element) leaks nothing.
-*/
-#define ARENA_BLOCK (64 * 1024)
-
-struct arena_block {
-  struct arena_block *next;
-  size_t used;
-  union {
-    uint64_t u;
-    char b[ARENA_BLOCK];
-  } mem;
-};
-
-struct scratch {
-  size_t n, cap;                 /* owned versions (rare: objects copied, very long strings) */
-  struct hoist_semver **owned;
-  struct sort_item *items, *tmp;
-  struct arena_block *blocks;
-  void *map;                     /* one mapping for items, tmp and the first arena */
-  size_t map_len;
-  char *arena;
-  size_t arena_used, arena_len;
-};
-
-#define HUGE_PAGE ((size_t)2 << 20)
-#define ARENA_PER_ITEM 192
-
-static int scratch_own(struct scratch *sc, struct hoist_semver *v)
-{
-  if (!sc->owned) {
-    sc->owned = malloc(sc->cap * sizeof *sc->owned);
-    if (!sc->owned)
-      return HOIST_ENOMEM;
-  }
-  sc->owned[sc->n++] = v;
-  return HOIST_OK;
-}
-
-static int l_scratch_gc(lua_State *L)
-{
-  struct scratch *s = lua_touserdata(L, 1);
-  size_t i;
-  for (i = 0; i < s->n; i++)
-    hoist_semver_free(s->owned[i]);
-  if (s->map)
-    munmap(s->map, s->map_len);
-  s->map = NULL;
-  s->items = s->tmp = NULL;
-  while (s->blocks) {
-    struct arena_block *next = s->blocks->next;
-    free(s->blocks);
-    s->blocks = next;
-  }
-  free(s->owned);
-  s->n = 0;
-  s->owned = NULL;
-  s->items = NULL;
+  struct lsorter *ls = lua_touserdata(L, 1);
+  hoist_semver_sorter_free(ls->s);
+  ls->s = NULL;
   return 0;
 }
 
-/* Parses into the scratch arena (no malloc per version); big ones go to owned. */
-static const struct hoist_semver *scratch_version(lua_State *L, struct scratch *sc, int idx,
-                                                  int flags, struct hoist_err *err)
-{
-  struct hoist_semver *v = NULL;
-  size_t len;
-  const char *str;
-  int rc;
-  if (lua_type(L, idx) != LUA_TSTRING) {
-    const struct hoist_semver *cv = arg_version(L, idx, flags, &v, err);
-    if (v && scratch_own(sc, v)) {
-      hoist_semver_free(v);
-      hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-      return NULL;
-    }
-    return cv;
-  }
-  str = lua_tolstring(L, idx, &len);
-  if (sc->arena_used < sc->arena_len) {
-    rc = hoist_semver_parse_in(str, len, flags, sc->arena + sc->arena_used,
-                               sc->arena_len - sc->arena_used, &v, err);
-    if (rc == HOIST_OK) {
-      sc->arena_used += (v->size + 15) & ~(size_t)15;
-      return v;
-    }
-    if (rc != HOIST_ERANGE)
-      return NULL;
-  }
-  if (sc->blocks && sc->blocks->used < ARENA_BLOCK) {
-    struct arena_block *b = sc->blocks;
-    rc = hoist_semver_parse_in(str, len, flags, b->mem.b + b->used, ARENA_BLOCK - b->used, &v,
-                               err);
-    if (rc == HOIST_OK) {
-      b->used = (size_t)((char *)v - b->mem.b) + ((v->size + 15) & ~(size_t)15);
-      return v;
-    }
-    if (rc != HOIST_ERANGE)
-      return NULL;
-  }
-  if (len < ARENA_BLOCK / 8) {
-    struct arena_block *b = malloc(sizeof *b);
-    if (!b) {
-      hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-      return NULL;
-    }
-    b->used = 0;
-    b->next = sc->blocks;
-    sc->blocks = b;
-    rc = hoist_semver_parse_in(str, len, flags, b->mem.b, ARENA_BLOCK, &v, err);
-    if (rc == HOIST_OK) {
-      b->used = (size_t)((char *)v - b->mem.b) + ((v->size + 15) & ~(size_t)15);
-      return v;
-    }
-    if (rc != HOIST_ERANGE)
-      return NULL;
-  }
-  if (hoist_semver_parse(str, len, flags, &v, err) != HOIST_OK)
-    return NULL;
-  if (scratch_own(sc, v)) {
-    hoist_semver_free(v);
-    hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-    return NULL;
-  }
-  return v;
-}
-
-static struct scratch *new_scratch(lua_State *L, size_t n)
-{
-  struct scratch *s = lua_newuserdatauv(L, sizeof *s, 0);
-  s->n = 0;
-  s->cap = n ? n : 1;
-  s->owned = NULL;
-  s->items = NULL;
-  s->tmp = NULL;
-  s->blocks = NULL;
-  s->map = NULL;
-  s->arena = NULL;
-  s->arena_used = s->arena_len = 0;
-  luaL_setmetatable(L, "hoist.semver.scratch");
-  {
-    /*
-    ** One anonymous mapping, 2 MiB aligned and marked for transparent huge
-    ** pages: sorting 100k versions otherwise spends much of its time in page
-    ** faults on fresh memory.
-    */
-    size_t items = s->cap * sizeof *s->items;
-    size_t want = 2 * items + s->cap * ARENA_PER_ITEM;
-    size_t len = ((want + HUGE_PAGE - 1) / HUGE_PAGE + 1) * HUGE_PAGE;
-    char *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED)
-      luaL_error(L, "out of memory");
-    s->map = base;
-    s->map_len = len;
-    base = (char *)(((uintptr_t)base + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-#ifdef MADV_HUGEPAGE
-    madvise(base, len - HUGE_PAGE, MADV_HUGEPAGE);
-#endif
-    s->items = (struct sort_item *)base;
-    s->tmp = (struct sort_item *)(base + items);
-    s->arena = base + 2 * items;
-    s->arena_len = len - HUGE_PAGE - 2 * items;
-  }
-  return s;
-}
-
 /*
-** Stable LSD radix sort on the packed keys (11 bits a pass, passes where all
-** digits agree skipped), then the full comparison inside runs of equal keys.
-** Falls back to qsort when some version's numbers are too large to pack.
+** The sorter lives in a userdata freed by its __gc, so a raise in the middle
+** (an invalid element) leaks nothing.
 */
-static void sort_items(struct sort_item *a, struct sort_item *tmp, size_t n, int desc,
-                       int (*cmp)(const void *, const void *))
-{
-  size_t i, j, shift;
-  static const size_t bits = 11, radix = (size_t)1 << 11;
-  size_t count[(size_t)1 << 11];
-  for (i = 0; i < n; i++)
-    if (a[i].key == 0) {
-      qsort(a, n, sizeof *a, cmp);
-      return;
-    }
-  for (shift = 0; shift < 64; shift += bits) {
-    struct sort_item *swap;
-    size_t sum = 0;
-    memset(count, 0, sizeof count);
-    for (i = 0; i < n; i++) {
-      uint64_t k = desc ? ~a[i].key : a[i].key;
-      count[(k >> shift) & (radix - 1)]++;
-    }
-    if (n && count[((desc ? ~a[0].key : a[0].key) >> shift) & (radix - 1)] == n)
-      continue;
-    for (i = 0; i < radix; i++) {
-      size_t c = count[i];
-      count[i] = sum;
-      sum += c;
-    }
-    for (i = 0; i < n; i++) {
-      uint64_t k = desc ? ~a[i].key : a[i].key;
-      tmp[count[(k >> shift) & (radix - 1)]++] = a[i];
-    }
-    swap = a;
-    memcpy(a, tmp, n * sizeof *a);
-    (void)swap;
-  }
-  for (i = 0; i < n; i = j) {
-    for (j = i + 1; j < n && a[j].key == a[i].key; j++)
-      ;
-    if (j - i > 1)
-      qsort(a + i, j - i, sizeof *a, cmp);
-  }
-}
-
-static int sort_common(lua_State *L, int (*cmp)(const void *, const void *))
+static int sort_common(lua_State *L, int descending)
 {
   lua_Integer i, n;
-  struct scratch *s;
-  int flags = opt_flags(L, 2);
+  struct lsorter *ls;
+  int flags = (opt_flags(L, 2) & ~HOIST_SEMVER_RTL) | HOIST_SEMVER_NO_TEXT;
   luaL_checktype(L, 1, LUA_TTABLE);
   n = (lua_Integer)lua_rawlen(L, 1);
-  s = new_scratch(L, (size_t)n);
+  ls = lua_newuserdatauv(L, sizeof *ls, 0);
+  ls->s = NULL;
+  luaL_setmetatable(L, SORTER_MT);
+  if (hoist_semver_sorter_new((size_t)n, &ls->s) != HOIST_OK)
+    return luaL_error(L, "out of memory");
   for (i = 1; i <= n; i++) {
     struct hoist_err err;
-    const struct hoist_semver *v;
+    int rc;
     lua_rawgeti(L, 1, i);
-    v = scratch_version(L, s, -1, (flags & ~HOIST_SEMVER_RTL) | HOIST_SEMVER_NO_TEXT, &err);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      size_t len;
+      const char *str = lua_tolstring(L, -1, &len);
+      rc = hoist_semver_sorter_add_text(ls->s, str, len, flags, (size_t)i, &err);
+    } else {
+      /* a version object stays alive in the table; anything else is an error */
+      struct hoist_semver *owned = NULL;
+      const struct hoist_semver *v = arg_version(L, -1, flags, &owned, &err);
+      rc = !v        ? err.code
+           : owned ? hoist_semver_sorter_add_owned(ls->s, owned, (size_t)i)
+                   : hoist_semver_sorter_add(ls->s, v, (size_t)i);
+      if (v && rc != HOIST_OK)
+        hoist_err_set(&err, rc, "out of memory");
+    }
     lua_pop(L, 1);
-    if (!v)
+    if (rc != HOIST_OK)
       return luaL_error(L, "%s (element %d)", err.msg, (int)i);
-    s->items[i - 1].v = v;
-    s->items[i - 1].key = pack_key(v);
-    s->items[i - 1].index = i;
   }
-  sort_items(s->items, s->tmp, (size_t)n, cmp == sort_desc, cmp);
+  hoist_semver_sorter_sort(ls->s, descending);
   lua_createtable(L, (int)n, 0);
   for (i = 0; i < n; i++) {
-    lua_rawgeti(L, 1, s->items[i].index);
+    lua_rawgeti(L, 1, (lua_Integer)hoist_semver_sorter_index(ls->s, (size_t)i));
     lua_rawseti(L, -2, i + 1);
   }
   return 1;
 }
 
-static int l_semver_sort(lua_State *L) { return sort_common(L, sort_asc); }
-static int l_semver_rsort(lua_State *L) { return sort_common(L, sort_desc); }
+static int l_semver_sort(lua_State *L) { return sort_common(L, 0); }
+static int l_semver_rsort(lua_State *L) { return sort_common(L, 1); }
 
 /* latest(tags [, range [, opts]]): highest valid semver tag, as written. */
 static int l_semver_latest(lua_State *L)
@@ -1109,8 +848,8 @@ int luaopen_hoist_semver(lua_State *L)
 {
   const char *const *m;
 
-  luaL_newmetatable(L, "hoist.semver.scratch");
-  lua_pushcfunction(L, l_scratch_gc);
+  luaL_newmetatable(L, SORTER_MT);
+  lua_pushcfunction(L, l_sorter_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
 
