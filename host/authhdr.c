@@ -11,6 +11,7 @@
 ** the same way.
 */
 #include "authhdr.h"
+#include "httptok.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,182 +32,77 @@ struct challenge {
 };
 
 struct scan {
-  const char *s;
-  size_t n, i;
+  struct hoist_httptok t;
   struct challenge ch[HOIST_AUTHHDR_MAX_CHALLENGES];
   struct param pa[HOIST_AUTHHDR_MAX_PARAMS];
   size_t nch, npa;
-  struct hoist_err *err;
 };
-
-static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static int is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
-
-/* RFC 9110 tchar */
-static int is_tchar(unsigned char c)
-{
-  return is_alpha(c) || is_digit(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
 
 static int is_token68(unsigned char c)
 {
-  return is_alpha(c) || is_digit(c) || (c && strchr("-._~+/", c) != NULL);
-}
-
-/* A byte of an unquoted value: visible ASCII but ',' and '"'. */
-static int is_bare(unsigned char c)
-{
-  return c > 0x20 && c < 0x7f && c != ',' && c != '"';
-}
-
-static int ascii_lower(unsigned char c)
-{
-  return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
-
-static int span_eq_ci(const char *a, size_t an, const char *b, size_t bn)
-{
-  size_t i;
-  if (an != bn)
-    return 0;
-  for (i = 0; i < an; i++)
-    if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
-      return 0;
-  return 1;
-}
-
-static int span_is_ci(const char *s, size_t n, const char *lit)
-{
-  return span_eq_ci(s, n, lit, strlen(lit));
-}
-
-
-/* Records "<what> at byte N near '...'" for the position at. */
-static int bad_at(struct scan *sc, int code, size_t at, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int bad_at(struct scan *sc, int code, size_t at, const char *fmt, ...)
-{
-  char what[160], near[HOIST_ERR_SHOW_MAX];
-  size_t left = at < sc->n ? sc->n - at : 0;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
-  if (left == 0)
-    return hoist_err_set(sc->err, code, "invalid WWW-Authenticate header: %s at its end", what);
-  return hoist_err_set(sc->err, code, "invalid WWW-Authenticate header: %s at byte %zu near '%s'",
-                       what, at, hoist_err_show(near, sc->s + at, left));
-}
-
-static void skip_ows(struct scan *sc)
-{
-  while (sc->i < sc->n && is_ows((unsigned char)sc->s[sc->i]))
-    sc->i++;
-}
-
-static size_t scan_token(struct scan *sc)
-{
-  size_t start = sc->i;
-  while (sc->i < sc->n && is_tchar((unsigned char)sc->s[sc->i]))
-    sc->i++;
-  return sc->i - start;
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         (c && strchr("-._~+/", c) != NULL);
 }
 
 /*
-** A quoted-string at sc->i (the opening quote): qdtext is HTAB, SP, visible
-** ASCII but '"' and '\', and bytes >= 0x80; a quoted-pair escapes HTAB, SP,
-** visible ASCII or a byte >= 0x80. The span excludes the quotes.
-*/
-static int scan_quoted(struct scan *sc, const char **val, size_t *val_n)
-{
-  size_t open = sc->i;
-  sc->i++;
-  *val = sc->s + sc->i;
-  while (sc->i < sc->n) {
-    unsigned char c = (unsigned char)sc->s[sc->i];
-    if (c == '"') {
-      *val_n = (size_t)(sc->s + sc->i - *val);
-      sc->i++;
-      return 0;
-    }
-    if (c == '\\') {
-      if (sc->i + 1 >= sc->n)
-        break;
-      c = (unsigned char)sc->s[sc->i + 1];
-      if ((c < 0x20 && c != '\t') || c == 0x7f)
-        return bad_at(sc, HOIST_EINVAL, sc->i + 1, "a control character escaped in a quoted string");
-      sc->i += 2;
-      continue;
-    }
-    if ((c < 0x20 && c != '\t') || c == 0x7f)
-      return bad_at(sc, HOIST_EINVAL, sc->i, "a control character in a quoted string");
-    sc->i++;
-  }
-  return bad_at(sc, HOIST_EINVAL, open, "an unterminated quoted string");
-}
-
-/*
-** An auth-param at sc->i: token BWS "=" BWS (quoted-string | bare value).
+** An auth-param at sc->t.i: token BWS "=" BWS (quoted-string | bare value).
 ** Adds it to the current challenge.
 */
 static int scan_param(struct scan *sc)
 {
   struct challenge *c = &sc->ch[sc->nch - 1];
   struct param p;
-  size_t at = sc->i, k;
+  size_t at = sc->t.i, k;
   char what[HOIST_ERR_SHOW_MAX];
   int rc;
-  p.key = sc->s + sc->i;
-  p.key_n = scan_token(sc);
+  p.key = sc->t.s + sc->t.i;
+  p.key_n = hoist_httptok_token(&sc->t);
   if (p.key_n == 0)
-    return bad_at(sc, HOIST_EINVAL, at, "expected a parameter name");
-  skip_ows(sc);
-  if (sc->i >= sc->n || sc->s[sc->i] != '=')
-    return bad_at(sc, HOIST_EINVAL, sc->i, "expected '=' after parameter '%s'",
+    return hoist_httptok_fail(&sc->t, HOIST_EINVAL, at, "expected a parameter name");
+  hoist_httptok_ows(&sc->t);
+  if (sc->t.i >= sc->t.n || sc->t.s[sc->t.i] != '=')
+    return hoist_httptok_fail(&sc->t, HOIST_EINVAL, sc->t.i, "expected '=' after parameter '%s'",
                   hoist_err_show(what, p.key, p.key_n));
-  sc->i++;
-  skip_ows(sc);
-  if (sc->i < sc->n && sc->s[sc->i] == '"') {
-    if ((rc = scan_quoted(sc, &p.val, &p.val_n)) != 0)
+  sc->t.i++;
+  hoist_httptok_ows(&sc->t);
+  if (sc->t.i < sc->t.n && sc->t.s[sc->t.i] == '"') {
+    if ((rc = hoist_httptok_quoted(&sc->t, &p.val, &p.val_n)) != 0)
       return rc;
     p.quoted = 1;
   } else {
-    p.val = sc->s + sc->i;
-    while (sc->i < sc->n && is_bare((unsigned char)sc->s[sc->i]))
-      sc->i++;
-    p.val_n = (size_t)(sc->s + sc->i - p.val);
+    p.val = sc->t.s + sc->t.i;
+    p.val_n = hoist_httptok_bare(&sc->t, "");
     p.quoted = 0;
     if (p.val_n == 0)
-      return bad_at(sc, HOIST_EINVAL, sc->i, "parameter '%s' has no value",
+      return hoist_httptok_fail(&sc->t, HOIST_EINVAL, sc->t.i, "parameter '%s' has no value",
                     hoist_err_show(what, p.key, p.key_n));
   }
   for (k = c->first; k < c->first + c->nparams; k++)
-    if (span_eq_ci(sc->pa[k].key, sc->pa[k].key_n, p.key, p.key_n))
-      return bad_at(sc, HOIST_EINVAL, at, "parameter '%s' appears twice in one challenge",
+    if (hoist_httptok_eq_ci(sc->pa[k].key, sc->pa[k].key_n, p.key, p.key_n))
+      return hoist_httptok_fail(&sc->t, HOIST_EINVAL, at, "parameter '%s' appears twice in one challenge",
                     hoist_err_show(what, p.key, p.key_n));
   if (sc->npa == HOIST_AUTHHDR_MAX_PARAMS)
-    return bad_at(sc, HOIST_ERANGE, at, "more than %d parameters", HOIST_AUTHHDR_MAX_PARAMS);
+    return hoist_httptok_fail(&sc->t, HOIST_ERANGE, at, "more than %d parameters", HOIST_AUTHHDR_MAX_PARAMS);
   sc->pa[sc->npa++] = p;
   c->nparams++;
   return 0;
 }
 
-/* A token68 right at sc->i, ending at ',' or the end: consumes it and returns 1. */
+/* A token68 right at sc->t.i, ending at ',' or the end: consumes it and returns 1. */
 static int try_token68(struct scan *sc)
 {
-  size_t j = sc->i;
-  while (j < sc->n && is_token68((unsigned char)sc->s[j]))
+  size_t j = sc->t.i;
+  while (j < sc->t.n && is_token68((unsigned char)sc->t.s[j]))
     j++;
-  if (j == sc->i)
+  if (j == sc->t.i)
     return 0;
-  while (j < sc->n && sc->s[j] == '=')
+  while (j < sc->t.n && sc->t.s[j] == '=')
     j++;
-  while (j < sc->n && is_ows((unsigned char)sc->s[j]))
+  while (j < sc->t.n && hoist_httptok_is_ows((unsigned char)sc->t.s[j]))
     j++;
-  if (j < sc->n && sc->s[j] != ',')
+  if (j < sc->t.n && sc->t.s[j] != ',')
     return 0;
-  sc->i = j;
+  sc->t.i = j;
   return 1;
 }
 
@@ -216,44 +112,43 @@ static int scan_header(struct scan *sc)
   for (;;) {
     size_t at, tok_n;
     /* empty list elements are allowed: ", ,Basic" */
-    while (sc->i < sc->n && (is_ows((unsigned char)sc->s[sc->i]) || sc->s[sc->i] == ','))
-      sc->i++;
-    if (sc->i >= sc->n)
+    hoist_httptok_list_sep(&sc->t);
+    if (sc->t.i >= sc->t.n)
       break;
-    at = sc->i;
-    tok_n = scan_token(sc);
+    at = sc->t.i;
+    tok_n = hoist_httptok_token(&sc->t);
     if (tok_n == 0)
-      return bad_at(sc, HOIST_EINVAL, at, "expected an auth scheme or a parameter");
-    skip_ows(sc);
-    if (sc->nch > 0 && sc->i < sc->n && sc->s[sc->i] == '=') {
+      return hoist_httptok_fail(&sc->t, HOIST_EINVAL, at, "expected an auth scheme or a parameter");
+    hoist_httptok_ows(&sc->t);
+    if (sc->nch > 0 && sc->t.i < sc->t.n && sc->t.s[sc->t.i] == '=') {
       /* another auth-param of the current challenge */
-      sc->i = at;
+      sc->t.i = at;
       if ((rc = scan_param(sc)) != 0)
         return rc;
     } else {
       struct challenge *c;
       size_t after = at + tok_n;
       if (sc->nch == HOIST_AUTHHDR_MAX_CHALLENGES)
-        return bad_at(sc, HOIST_ERANGE, at, "more than %d challenges",
+        return hoist_httptok_fail(&sc->t, HOIST_ERANGE, at, "more than %d challenges",
                       HOIST_AUTHHDR_MAX_CHALLENGES);
       c = &sc->ch[sc->nch++];
-      c->scheme = sc->s + at;
+      c->scheme = sc->t.s + at;
       c->scheme_n = tok_n;
       c->first = sc->npa;
       c->nparams = 0;
-      if (sc->i < sc->n && sc->s[sc->i] != ',') {
-        if (sc->i == after)
-          return bad_at(sc, HOIST_EINVAL, sc->i, "expected a space after the auth scheme");
+      if (sc->t.i < sc->t.n && sc->t.s[sc->t.i] != ',') {
+        if (sc->t.i == after)
+          return hoist_httptok_fail(&sc->t, HOIST_EINVAL, sc->t.i, "expected a space after the auth scheme");
         if (!try_token68(sc) && (rc = scan_param(sc)) != 0)
           return rc;
       }
     }
-    skip_ows(sc);
-    if (sc->i < sc->n && sc->s[sc->i] != ',')
-      return bad_at(sc, HOIST_EINVAL, sc->i, "expected ',' or the end of the header");
+    hoist_httptok_ows(&sc->t);
+    if (sc->t.i < sc->t.n && sc->t.s[sc->t.i] != ',')
+      return hoist_httptok_fail(&sc->t, HOIST_EINVAL, sc->t.i, "expected ',' or the end of the header");
   }
   if (sc->nch == 0)
-    return hoist_err_set(sc->err, HOIST_EINVAL, "invalid WWW-Authenticate header: no challenge");
+    return hoist_err_set(sc->t.err, HOIST_EINVAL, "invalid WWW-Authenticate header: no challenge");
   return 0;
 }
 
@@ -261,7 +156,7 @@ static const struct param *find(const struct scan *sc, const struct challenge *c
 {
   size_t k;
   for (k = c->first; k < c->first + c->nparams; k++)
-    if (span_is_ci(sc->pa[k].key, sc->pa[k].key_n, key))
+    if (hoist_httptok_is_ci(sc->pa[k].key, sc->pa[k].key_n, key))
       return &sc->pa[k];
   return NULL;
 }
@@ -269,15 +164,12 @@ static const struct param *find(const struct scan *sc, const struct challenge *c
 /* Unescapes p's value at *cur (NUL-terminated); returns where it was put. */
 static const char *put_value(char **cur, const struct param *p)
 {
-  char *at = *cur, *o = at;
-  size_t i;
-  for (i = 0; i < p->val_n; i++) {
-    if (p->quoted && p->val[i] == '\\')
-      i++;  /* scan_quoted guarantees a byte after every backslash */
-    *o++ = p->val[i];
-  }
-  *o = '\0';
-  *cur = o + 1;
+  char *at = *cur;
+  size_t n = p->quoted ? hoist_httptok_unquote(p->val, p->val_n, at) : p->val_n;
+  if (!p->quoted)
+    memcpy(at, p->val, n);
+  at[n] = '\0';
+  *cur = at + n + 1;
   return at;
 }
 
@@ -319,20 +211,15 @@ int hoist_authhdr_parse(const char *s, size_t len, struct hoist_authhdr **out,
   if (len > HOIST_AUTHHDR_MAX)
     return hoist_err_set(err, HOIST_ERANGE,
                          "invalid WWW-Authenticate header: longer than %d bytes", HOIST_AUTHHDR_MAX);
-  /* a trailing CRLF, as a header callback hands it over, and surrounding blanks */
-  while (len > 0 && (s[len - 1] == '\r' || s[len - 1] == '\n' || is_ows((unsigned char)s[len - 1])))
-    len--;
   memset(&sc, 0, sizeof sc);
-  sc.s = s;
-  sc.n = len;
-  sc.err = err;
+  hoist_httptok_init(&sc.t, "WWW-Authenticate", s, len, err);
   if ((rc = scan_header(&sc)) != 0)
     return rc;
 
   for (i = 0; i < sc.nch; i++) {
-    if (!bearer && span_is_ci(sc.ch[i].scheme, sc.ch[i].scheme_n, "bearer"))
+    if (!bearer && hoist_httptok_is_ci(sc.ch[i].scheme, sc.ch[i].scheme_n, "bearer"))
       bearer = &sc.ch[i];
-    if (!basic && span_is_ci(sc.ch[i].scheme, sc.ch[i].scheme_n, "basic"))
+    if (!basic && hoist_httptok_is_ci(sc.ch[i].scheme, sc.ch[i].scheme_n, "basic"))
       basic = &sc.ch[i];
   }
   if (bearer)

@@ -6,6 +6,7 @@
 ** whose header cannot be read might hide its next link, and listing tags
 ** silently short is worse than failing.
 */
+#include "httptok.h"
 #include "linkhdr.h"
 
 #include <stdarg.h>
@@ -14,43 +15,14 @@
 #include <string.h>
 
 
-static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-static int is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
-
-static int is_tchar(unsigned char c)
-{
-  return is_alpha(c) || is_digit(c) || (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
-
-/* A byte of an unquoted param value: visible ASCII but ',', ';' and '"'. */
-static int is_bare(unsigned char c)
-{
-  return c > 0x20 && c < 0x7f && c != ',' && c != ';' && c != '"';
-}
-
 /* A byte a URL may hold here: visible ASCII but '<' and '>'. */
 static int is_url_byte(unsigned char c)
 {
   return c > 0x20 && c < 0x7f && c != '<' && c != '>';
 }
 
-static int ascii_lower(unsigned char c)
-{
-  return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
-}
-
-static int span_is_ci(const char *s, size_t n, const char *lit)
-{
-  size_t i;
-  if (strlen(lit) != n)
-    return 0;
-  for (i = 0; i < n; i++)
-    if (ascii_lower((unsigned char)s[i]) != (unsigned char)lit[i])
-      return 0;
-  return 1;
-}
-
+static int is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 /* ------------------------------------------------------------------ URLs */
 
@@ -107,8 +79,8 @@ static int split_uri(const char *s, size_t n, struct uri *u)
 
 static int is_web(const struct uri *u)
 {
-  return u->has_scheme && (span_is_ci(u->scheme, u->scheme_n, "http") ||
-                           span_is_ci(u->scheme, u->scheme_n, "https")) &&
+  return u->has_scheme && (hoist_httptok_is_ci(u->scheme, u->scheme_n, "http") ||
+                           hoist_httptok_is_ci(u->scheme, u->scheme_n, "https")) &&
          u->has_auth && u->auth_n > 0;
 }
 
@@ -164,7 +136,7 @@ int hoist_url_origin(const char *url, char *out, size_t cap, struct hoist_err *e
   memcpy(out, https ? "https://" : "http://", https ? 8 : 7);
   o = https ? 8 : 7;
   for (i = 0; i < host_n; i++)
-    out[o++] = (char)ascii_lower((unsigned char)host[i]);
+    out[o++] = (char)hoist_httptok_lower((unsigned char)host[i]);
   out[o++] = ':';
   memcpy(out + o, port, port_n);
   o += port_n;
@@ -299,7 +271,7 @@ int hoist_url_resolve(const char *base, const char *ref, size_t ref_len, char **
   }
   o = res;
   for (i = 0; i < scheme_n; i++)
-    *o++ = (char)ascii_lower((unsigned char)scheme[i]);
+    *o++ = (char)hoist_httptok_lower((unsigned char)scheme[i]);
   memcpy(o, "://", 3);
   o += 3;
   memcpy(o, from_auth->auth, from_auth->auth_n);
@@ -324,63 +296,6 @@ int hoist_url_resolve(const char *base, const char *ref, size_t ref_len, char **
 }
 
 /* ------------------------------------------------------------------ Link */
-
-struct scan {
-  const char *s;
-  size_t n, i;
-  struct hoist_err *err;
-};
-
-static int bad_at(struct scan *sc, int code, size_t at, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int bad_at(struct scan *sc, int code, size_t at, const char *fmt, ...)
-{
-  char what[160], near[HOIST_ERR_SHOW_MAX];
-  size_t left = at < sc->n ? sc->n - at : 0;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
-  if (left == 0)
-    return hoist_err_set(sc->err, code, "invalid Link header: %s at its end", what);
-  return hoist_err_set(sc->err, code, "invalid Link header: %s at byte %zu near '%s'", what, at,
-                       hoist_err_show(near, sc->s + at, left));
-}
-
-static void skip_ows(struct scan *sc)
-{
-  while (sc->i < sc->n && is_ows((unsigned char)sc->s[sc->i]))
-    sc->i++;
-}
-
-/* A quoted-string at sc->i (the opening quote), as in RFC 9110 5.6.4; the span excludes the quotes. */
-static int scan_quoted(struct scan *sc, const char **val, size_t *val_n)
-{
-  size_t open = sc->i;
-  sc->i++;
-  *val = sc->s + sc->i;
-  while (sc->i < sc->n) {
-    unsigned char c = (unsigned char)sc->s[sc->i];
-    if (c == '"') {
-      *val_n = (size_t)(sc->s + sc->i - *val);
-      sc->i++;
-      return 0;
-    }
-    if (c == '\\') {
-      if (sc->i + 1 >= sc->n)
-        break;
-      c = (unsigned char)sc->s[sc->i + 1];
-      if ((c < 0x20 && c != '\t') || c == 0x7f)
-        return bad_at(sc, HOIST_EINVAL, sc->i + 1, "a control character escaped in a quoted string");
-      sc->i += 2;
-      continue;
-    }
-    if ((c < 0x20 && c != '\t') || c == 0x7f)
-      return bad_at(sc, HOIST_EINVAL, sc->i, "a control character in a quoted string");
-    sc->i++;
-  }
-  return bad_at(sc, HOIST_EINVAL, open, "an unterminated quoted string");
-}
 
 /* 1 when the rel value (quoted: with quoted-pairs) lists "next" among its blank-separated types. */
 static int rel_has_next(const char *v, size_t n, int quoted)
@@ -408,7 +323,7 @@ static int rel_has_next(const char *v, size_t n, int quoted)
       matched = 0;
       ok = 1;
     }
-    if (ok && matched < 4 && ascii_lower(c) == (unsigned char)want[matched])
+    if (ok && matched < 4 && hoist_httptok_lower(c) == (unsigned char)want[matched])
       matched++;
     else
       ok = 0;
@@ -419,7 +334,7 @@ static int rel_has_next(const char *v, size_t n, int quoted)
 int hoist_linkhdr_next(const char *s, size_t len, const char *base, char **next,
                        struct hoist_err *err)
 {
-  struct scan sc;
+  struct hoist_httptok sc;
   const char *found = NULL;
   size_t found_n = 0, nlinks = 0, nparams = 0;
   char shown[HOIST_ERR_SHOW_MAX];
@@ -433,29 +348,23 @@ int hoist_linkhdr_next(const char *s, size_t len, const char *base, char **next,
   if (len > HOIST_LINKHDR_MAX)
     return hoist_err_set(err, HOIST_ERANGE, "invalid Link header: longer than %d bytes",
                          HOIST_LINKHDR_MAX);
-  while (len > 0 && (s[len - 1] == '\r' || s[len - 1] == '\n' || is_ows((unsigned char)s[len - 1])))
-    len--;
-  sc.s = s;
-  sc.n = len;
-  sc.i = 0;
-  sc.err = err;
+  hoist_httptok_init(&sc, "Link", s, len, err);
   for (;;) {
     const char *target, *gt;
     size_t target_n, at;
     int rel_seen = 0, is_next = 0;
-    while (sc.i < sc.n && (is_ows((unsigned char)sc.s[sc.i]) || sc.s[sc.i] == ','))
-      sc.i++;
+    hoist_httptok_list_sep(&sc);
     if (sc.i >= sc.n)
       break;
     at = sc.i;
     if (sc.s[sc.i] != '<')
-      return bad_at(&sc, HOIST_EINVAL, sc.i, "expected '<' to start a link");
+      return hoist_httptok_fail(&sc, HOIST_EINVAL, sc.i, "expected '<' to start a link");
     if (nlinks == HOIST_LINKHDR_MAX_LINKS)
-      return bad_at(&sc, HOIST_ERANGE, at, "more than %d links", HOIST_LINKHDR_MAX_LINKS);
+      return hoist_httptok_fail(&sc, HOIST_ERANGE, at, "more than %d links", HOIST_LINKHDR_MAX_LINKS);
     nlinks++;
     gt = memchr(sc.s + sc.i + 1, '>', sc.n - sc.i - 1);
     if (!gt)
-      return bad_at(&sc, HOIST_EINVAL, at, "a '<' without its '>'");
+      return hoist_httptok_fail(&sc, HOIST_EINVAL, at, "a '<' without its '>'");
     target = sc.s + sc.i + 1;
     target_n = (size_t)(gt - target);
     sc.i = (size_t)(gt - sc.s) + 1;
@@ -463,48 +372,44 @@ int hoist_linkhdr_next(const char *s, size_t len, const char *base, char **next,
       const char *key, *val = NULL;
       size_t key_n, val_n = 0, pat;
       int quoted = 0;
-      skip_ows(&sc);
+      hoist_httptok_ows(&sc);
       if (sc.i >= sc.n || sc.s[sc.i] != ';')
         break;
       sc.i++;
-      skip_ows(&sc);
+      hoist_httptok_ows(&sc);
       if (sc.i >= sc.n || sc.s[sc.i] == ';' || sc.s[sc.i] == ',')
         continue;  /* an empty param: "<u>;;rel=next", "<u>;" */
       pat = sc.i;
       key = sc.s + sc.i;
-      while (sc.i < sc.n && is_tchar((unsigned char)sc.s[sc.i]))
-        sc.i++;
-      key_n = (size_t)(sc.s + sc.i - key);
+      key_n = hoist_httptok_token(&sc);
       if (key_n == 0)
-        return bad_at(&sc, HOIST_EINVAL, sc.i, "expected a parameter name");
+        return hoist_httptok_fail(&sc, HOIST_EINVAL, sc.i, "expected a parameter name");
       if (nparams == HOIST_LINKHDR_MAX_PARAMS)
-        return bad_at(&sc, HOIST_ERANGE, pat, "more than %d parameters", HOIST_LINKHDR_MAX_PARAMS);
+        return hoist_httptok_fail(&sc, HOIST_ERANGE, pat, "more than %d parameters", HOIST_LINKHDR_MAX_PARAMS);
       nparams++;
-      skip_ows(&sc);
+      hoist_httptok_ows(&sc);
       if (sc.i < sc.n && sc.s[sc.i] == '=') {
         sc.i++;
-        skip_ows(&sc);
+        hoist_httptok_ows(&sc);
         if (sc.i < sc.n && sc.s[sc.i] == '"') {
-          if ((rc = scan_quoted(&sc, &val, &val_n)) != 0)
+          if ((rc = hoist_httptok_quoted(&sc, &val, &val_n)) != 0)
             return rc;
           quoted = 1;
         } else {
           val = sc.s + sc.i;
-          while (sc.i < sc.n && is_bare((unsigned char)sc.s[sc.i]))
-            sc.i++;
-          val_n = (size_t)(sc.s + sc.i - val);
+          val_n = hoist_httptok_bare(&sc, ";");
           if (val_n == 0)
-            return bad_at(&sc, HOIST_EINVAL, sc.i, "parameter '%s' has no value",
+            return hoist_httptok_fail(&sc, HOIST_EINVAL, sc.i, "parameter '%s' has no value",
                           hoist_err_show(shown, key, key_n));
         }
       }
-      if (span_is_ci(key, key_n, "rel") && !rel_seen) {
+      if (hoist_httptok_is_ci(key, key_n, "rel") && !rel_seen) {
         rel_seen = 1;
         is_next = val && rel_has_next(val, val_n, quoted);
       }
     }
     if (sc.i < sc.n && sc.s[sc.i] != ',')
-      return bad_at(&sc, HOIST_EINVAL, sc.i, "expected ';', ',' or the end of the header");
+      return hoist_httptok_fail(&sc, HOIST_EINVAL, sc.i, "expected ';', ',' or the end of the header");
     if (is_next && !found) {
       found = target;
       found_n = target_n;
