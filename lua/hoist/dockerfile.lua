@@ -19,6 +19,7 @@ Problems are what docker build and the written extension.lua would not agree on;
 the reader should know but changes nothing in the image.
 ]]
 local fs = require("hoist.fs")
+local text = require("hoist.text")
 local json = require("hoist.json")
 local label = require("hoist.label")
 
@@ -190,7 +191,7 @@ local function name_val(args, keyword, escape)
   for _, w in ipairs(words) do
     local k, v = w:match("^([^=]*)=(.*)$")
     if not k then
-      return nil, "syntax error: can't find = in " .. string.format("%q", w) .. ", must be of the form: name=value"
+      return nil, "syntax error: can't find = in " .. text.quote(w) .. ", must be of the form: name=value"
     end
     pairs_[#pairs_ + 1] = { key = k, value = v }
   end
@@ -256,7 +257,7 @@ local function parse_args(ins, args, escape)
       elseif is_json then ins.health = { kind = "CMD", json = true, words = words }
       else ins.health = { kind = "CMD", json = false, rest = rest } end
     else
-      err = "HEALTHCHECK: unknown type " .. string.format("%q", typ) .. " (CMD or NONE)"
+      err = "HEALTHCHECK: unknown type " .. text.quote(typ) .. " (CMD or NONE)"
     end
   elseif form == "sub" then
     if args == "" then err = "ONBUILD needs an instruction" else ins.sub = parse_node(args, escape) end

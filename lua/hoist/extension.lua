@@ -2,6 +2,7 @@
 -- and checks everything a release needs before anything is built: the description, the labels,
 -- metadata.json, and that every file metadata.json names exists in every platform's image.
 local fs = require("hoist.fs")
+local text = require("hoist.text")
 local json = require("hoist.json")
 local keys = require("hoist.keys")
 local label = require("hoist.label")
@@ -109,8 +110,8 @@ function extension.platform_layers(desc, platform, problems)
         if type(e) ~= "table" or type(e.from) ~= "string" or type(e.to) ~= "string" then
           problems[#problems + 1] = string.format("extension.lua: layer %d entry %d needs 'from' and 'to' strings", i, k)
         elseif ("/" .. e.to .. "/"):find("/%.%./") then
-          problems[#problems + 1] = string.format("extension.lua: layer %d entry %d: 'to' path %q leaves the " ..
-            "image's root ('..' is not allowed)", i, k, e.to)
+          problems[#problems + 1] = string.format("extension.lua: layer %d entry %d: 'to' path %s leaves the " ..
+            "image's root ('..' is not allowed)", i, k, text.quote(e.to))
         else
           local mode, owner, exclude = e.mode, e.owner, e.exclude
           if mode ~= nil then
@@ -122,7 +123,7 @@ function extension.platform_layers(desc, platform, problems)
           end
           if owner ~= nil and not (type(owner) == "string" and owner:match("^%d+:%d+$")) then
             problems[#problems + 1] = string.format("extension.lua: layer %d entry %d: owner must be \"UID:GID\" " ..
-              "with numbers (like \"1000:1000\"), got %s", i, k, type(owner) == "string" and ("%q"):format(owner) or type(owner))
+              "with numbers (like \"1000:1000\"), got %s", i, k, type(owner) == "string" and text.quote(owner) or type(owner))
             owner = nil
           end
           if exclude ~= nil then
@@ -294,7 +295,7 @@ function extension.check_metadata_shape(meta, problems, warnings)
   table.sort(names)
   for _, k in ipairs(names) do
     -- Docker's (gojsonschema's) wording, seen for `name` and `provider`
-    if not extension.METADATA_KEYS[k] then p("(root): Additional property " .. k .. " is not allowed") end
+    if not extension.METADATA_KEYS[k] then p("(root): Additional property " .. text.bare(k) .. " is not allowed") end
   end
   if meta.ui == nil and meta.vm == nil and meta.host == nil then
     p("an extension needs at least one of ui, vm or host")
@@ -386,10 +387,7 @@ function extension.check_backend(meta, has_command, problems)
   end
 end
 
--- %q kept on one line: names are quoted as written (escapes only for what cannot be shown).
-local function quote(v)
-  return (string.format("%q", tostring(v)):gsub("\\\n", "\\n"))
-end
+local quote = text.quote
 
 -- A dashboard-tab src that is a URL (Portainer's is, and it is published) names no file.
 local function is_url(s)
@@ -525,7 +523,7 @@ function extension.normalize_config(c, problems)
       if not string_list_of(c.env) then p("env must be a list of \"NAME=value\" strings")
       else
         for _, e in ipairs(c.env) do
-          if not e:match("^[^=]+=") then p("env entry %q is not NAME=value", e) end
+          if not e:match("^[^=]+=") then p("env entry %s is not NAME=value", quote(e)) end
         end
         out.env = c.env
       end
@@ -556,10 +554,10 @@ function extension.normalize_config(c, problems)
     end
   end
   if out.workdir and out.workdir:sub(1, 1) ~= "/" then
-    p("workdir %q must be an absolute path", out.workdir); out.workdir = nil
+    p("workdir %s must be an absolute path", quote(out.workdir)); out.workdir = nil
   end
   if out.stop_signal and not (out.stop_signal:match("^SIG[A-Z0-9+-]+$") or out.stop_signal:match("^%d+$")) then
-    p("stop_signal %q must be a signal name like \"SIGTERM\" or a number", out.stop_signal); out.stop_signal = nil
+    p("stop_signal %s must be a signal name like \"SIGTERM\" or a number", quote(out.stop_signal)); out.stop_signal = nil
   end
   if c.exposed_ports ~= nil then
     if not string_list_of(c.exposed_ports) then p("exposed_ports must be a list like { \"8080/tcp\" }")
@@ -570,7 +568,7 @@ function extension.normalize_config(c, problems)
         proto = proto ~= "" and proto:lower() or "tcp"
         if not port or tonumber(port) < 1 or tonumber(port) > 65535 or
            not (proto == "tcp" or proto == "udp" or proto == "sctp") then
-          p("exposed_ports entry %q must be PORT or PORT/tcp|udp|sctp", e)
+          p("exposed_ports entry %s must be PORT or PORT/tcp|udp|sctp", quote(e))
         else
           out.exposed_ports[#out.exposed_ports + 1] = port .. "/" .. proto
         end
@@ -582,7 +580,7 @@ function extension.normalize_config(c, problems)
     else
       out.volumes = {}
       for _, v in ipairs(c.volumes) do
-        if v:sub(1, 1) ~= "/" then p("volumes entry %q must be an absolute path", v)
+        if v:sub(1, 1) ~= "/" then p("volumes entry %s must be an absolute path", quote(v))
         else out.volumes[#out.volumes + 1] = v end
       end
     end
@@ -652,7 +650,7 @@ function extension.base_refs(base, platforms, problems)
   for _, v in ipairs(platforms) do names[#names + 1] = v.name end
   for k, v in pairs(base) do
     if type(v) ~= "string" or v == "" then
-      problems[#problems + 1] = string.format("extension.lua: base[%q] must be an image reference", tostring(k))
+      problems[#problems + 1] = string.format("extension.lua: base[%s] must be an image reference", quote(k))
     end
   end
   keys.check(base, names, "base (a platform the extension does not ship)", problems, "extension.lua: ")

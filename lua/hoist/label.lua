@@ -17,6 +17,7 @@ validate_extension(), so a description can be built, inspected and reported on i
 pass. Values already given as strings are passed through untouched for the same reason.
 ]]
 local json = require("hoist.json")
+local text = require("hoist.text")
 local keys = require("hoist.keys")
 local semver = require("hoist.semver")
 
@@ -166,11 +167,11 @@ function label.extension(fields)
     elseif name:find(".", 1, true) then
       -- A raw label such as org.opencontainers.image.source: passed through unchanged.
       if type(v) ~= "string" then
-        error(string.format("label.extension: label %q must be a string, got %s", name, type(v)), 2)
+        error(string.format("label.extension: label %s must be a string, got %s", text.quote(name), type(v)), 2)
       end
     else
       local near = keys.closest(name, label.FIELDS)
-      error(string.format("label.extension: unknown field %q%s", name,
+      error(string.format("label.extension: unknown field %s%s", text.quote(name),
         near and (" (did you mean '" .. near .. "'?)") or ""), 2)
     end
   end
@@ -179,8 +180,8 @@ function label.extension(fields)
     local v = fields[name]
     if not by_field[name] and name:find(".", 1, true) then
       if out[name] ~= nil then
-        error(string.format("label.extension: label %q is set twice (as %s and as a raw key)",
-          name, by_key[name].field), 2)
+        error(string.format("label.extension: label %s is set twice (as %s and as a raw key)",
+          text.quote(name), by_key[name].field), 2)
       end
       out[name] = v
     end
@@ -214,10 +215,7 @@ end
 
 -- ---- validating ----
 
--- %q, kept on one line: every problem is one line, whatever the value holds.
-local function quote(s)
-  return (string.format("%q", s):gsub("\\\n", "\\n"))
-end
+local quote = text.quote
 
 -- "[" for a decoded JSON array, "{" for an object: decode marks the arrays it makes, so
 -- encoding again tells "[]" from "{}", which both arrive as empty tables.

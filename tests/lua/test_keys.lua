@@ -288,5 +288,21 @@ t.test("keys.closest: one typo away, not further", function()
   t.eq(keys.closest("category", { "categories" }, 4), "categories") -- ... but given a limit
 end)
 
+t.test("every problem stays one line, whatever a key or value holds (fuzz_metadata found a label key with a newline)", function()
+  local text = require("hoist.text")
+  t.eq(text.quote("a\nb"), '"a\\nb"')
+  t.eq(text.bare("org.op\ncontainer"), "org.op\\010container")
+  local problems, warnings = {}, {}
+  extension.check_metadata_shape(json.decode('{"org.op\\ncontainer": "x", "icon": "i.svg", "host": {"binaries": []}}'),
+    problems, warnings)
+  t.ok(#problems > 0, "the unknown root key is a problem")
+  for _, p in ipairs(problems) do t.ok(not p:find("\n", 1, true), p) end
+  t.ok(problems[1]:find("org.op\\010container", 1, true), problems[1])
+  local cfg_problems = {}
+  extension.normalize_config({ workdir = "rel\npath", env = { "A\nB" } }, cfg_problems)
+  t.eq(#cfg_problems, 2)
+  for _, p in ipairs(cfg_problems) do t.ok(not p:find("\n", 1, true), p) end
+end)
+
 fs.remove(dir)
 t.done()
