@@ -4,12 +4,14 @@
 --                       [--json]
 --
 -- REF: oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST] (without TAG: the highest semver tag).
--- From a registry only manifests and configs are read, and of the layers only those needed to
--- find metadata.json and every file it names are downloaded. The checks: the tag is semver; the
--- image is an index of linux/amd64 and linux/arm64 with nothing else in it (an attestation
--- manifest is a warning); every required extension label is set, well-formed and identical on
--- every platform; metadata.json is valid and every file it names (icon, UI, compose file, host
--- binaries) is in every platform's image (a host binary missing on some platforms only is a warning).
+-- Manifests and configs are read, and layers top-down only as far as the checks need (from a
+-- registry, a layer no answer depends on is not downloaded; --json says how much was read). The
+-- checks: the tag is semver; the image is an index of linux/amd64 and linux/arm64 with nothing
+-- else in it (an attestation manifest is a warning); every required extension label is set,
+-- well-formed and identical on every platform; metadata.json is valid and every file it names
+-- (icon, UI, compose file, host binaries) is in every platform's image (a host binary missing on
+-- some platforms only is a warning); host binaries are executable, and the backend that runs this
+-- image has a command whose program is in the image (PATH, symlinks and whiteouts followed).
 -- --sdk VERSION  also check that the api.version label accepts that extension SDK version (like
 --                `docker extension validate --sdk-compatibility`)
 -- --private      an extension installed with `docker extension install`, not listed in the
@@ -53,7 +55,8 @@ if opts.strict then
 end
 local result = { reference = args[1], tag = summary.tag, digest = summary.digest,
                  platforms = require("hoist.json").array(summary.platforms),
-                 valid = #problems == 0, problems = require("hoist.json").array(problems) }
+                 valid = #problems == 0, problems = require("hoist.json").array(problems),
+                 layers = summary.layers, read = summary.read }
 cli.warnings(warnings, result)
 if #problems > 0 then
   for _, p in ipairs(problems) do io.stderr:write(p, "\n") end

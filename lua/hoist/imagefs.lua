@@ -145,4 +145,83 @@ function imagefs.shell_words(s)
   return words
 end
 
+local function normalize(path)
+  return table.concat(split(path), "/")
+end
+
+--[[
+One layer's entries (what core.scan_layer gives with details: name -> { type, mode, link }) as
+the index a layered lookup reads: entries by normalised path, the folders its paths imply, its
+whiteouts (`.wh.NAME` hides NAME below) and opaque folders (`.wh..wh..opq` hides all below).
+]]
+function imagefs.layer_index(info)
+  local idx = { entries = {}, dirs = {}, whiteouts = {}, opaque = {} }
+  for name, e in pairs(info) do
+    local p = normalize(name)
+    local dir, leaf = p:match("^(.-)/?([^/]*)$")
+    if leaf == ".wh..wh..opq" then
+      idx.opaque[dir] = true
+    elseif leaf:sub(1, 4) == ".wh." then
+      idx.whiteouts[(dir ~= "" and dir .. "/" or "") .. leaf:sub(5)] = true
+    elseif p ~= "" then
+      idx.entries[p] = e
+    end
+    -- every folder on the way exists in this layer, written or not
+    local at = 1
+    while true do
+      local slash = p:find("/", at, true)
+      if not slash then break end
+      idx.dirs[p:sub(1, slash - 1)] = true
+      at = slash + 1
+    end
+  end
+  return idx
+end
+
+--[[
+A lookup over an image's layers, read top-down and only as far as a question needs: n layers
+(1 at the bottom), load(i) -> layer_index or nil, err, called once per layer at most. The
+topmost layer that holds a path decides it; a whiteout of it or of a folder above it, an opaque
+folder above it, or a non-folder in place of a folder above it hides what lower layers hold.
+Returns lookup(path) -> entry | nil (and the layer it came from), and failure() -> the first
+load error, or nil (a lookup that could not load a layer answers nil: check failure()).
+]]
+function imagefs.layered(n, load)
+  local loaded, failed = {}, nil
+  local function layer(i)
+    if loaded[i] == nil then
+      local idx, err = load(i)
+      if not idx then failed = failed or err; idx = false end
+      loaded[i] = idx
+    end
+    return loaded[i] or nil
+  end
+  local function lookup(path)
+    path = normalize(path)
+    if path == "" then return { type = "d", mode = tonumber("755", 8) } end
+    local parents = {}
+    local at = 1
+    while true do
+      local slash = path:find("/", at, true)
+      if not slash then break end
+      parents[#parents + 1] = path:sub(1, slash - 1)
+      at = slash + 1
+    end
+    for i = n, 1, -1 do
+      local l = layer(i)
+      if not l then return nil end
+      local e = l.entries[path]
+      if e then return e, i end
+      if l.dirs[path] then return { type = "d", mode = tonumber("755", 8) }, i end
+      if l.whiteouts[path] or l.opaque[""] then return nil end
+      for _, q in ipairs(parents) do
+        local qe = l.entries[q]
+        if l.whiteouts[q] or l.opaque[q] or (qe and qe.type ~= "d") then return nil end
+      end
+    end
+    return nil
+  end
+  return lookup, function() return failed end
+end
+
 return imagefs

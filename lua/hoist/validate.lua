@@ -4,6 +4,7 @@
 -- valid and every file it names is in every platform's filesystem.
 local core = require("hoist.oci.core")
 local extension = require("hoist.extension")
+local imagefs = require("hoist.imagefs")
 local json = require("hoist.json")
 local keys = require("hoist.keys")
 local label = require("hoist.label")
@@ -17,9 +18,9 @@ A source gives blobs: { display = "oci:dist/oci", tags = function() -> list,
 resolve = function(tag) -> descriptor | nil, err, read = function(desc) -> bytes | nil, err,
 manifest = function(desc) -> bytes | nil, err (optional; read is used without it),
 path = function(desc) -> a local file holding the blob | nil, err,
-(desc: a descriptor { digest, size }; a remote source reads no more than size bytes)
-lazy = true when each path() costs a download (then layers are read only until metadata.json
-and every file it names have been seen) }.
+(desc: a descriptor { digest, size }; a remote source reads no more than size bytes) }.
+Layers are read top-down and only as far as the checks need (hoist.imagefs.layered), so a
+remote source downloads no layer the answer does not depend on.
 ]]
 function validate.layout_source(store)
   return {
@@ -50,7 +51,6 @@ function validate.endpoint_source(ep)
       return bytes
     end,
     path = function(desc) return ep:blob_file(desc) end,
-    lazy = ep.remote,
   }
 end
 
@@ -66,57 +66,51 @@ local function read_json(src, desc, is_manifest)
   return doc
 end
 
--- What one layer holds: its paths and metadata.json's content; scanned once per digest, since
--- platforms share layers (memo: digest -> { paths, meta } or { err }).
+-- What one layer holds: the index of its entries (hoist.imagefs.layer_index), metadata.json's
+-- content and the local file of its blob; scanned once per digest, since platforms share layers
+-- (memo: digest -> that table or { err }).
 local function scan(src, desc, memo)
   local digest = desc.digest
   local hit = memo[digest]
   if hit then return hit end
   local path, err = src.path(desc)
   if path then
-    local paths, contents = core.scan_layer(path, { "metadata.json" }, extension.METADATA_MAX)
-    if paths then hit = { paths = paths, meta = contents["metadata.json"] } else err = contents end
+    local paths, contents, info = core.scan_layer(path, { "metadata.json" }, extension.METADATA_MAX, true)
+    if paths then
+      hit = { index = imagefs.layer_index(info), meta = contents["metadata.json"], path = path, size = desc.size }
+    else
+      err = contents
+    end
   end
   hit = hit or { err = err }
   memo[digest] = hit
   return hit
 end
 
--- True when every file metadata.json names is among files (so later layers need not be read).
-local function all_named_present(meta_text, files)
-  local meta = json.decode(meta_text)
-  if type(meta) ~= "table" then return false end
-  for _, f in ipairs(extension.named_files(meta)) do
-    if not files[extension.normalize(f.path)] then return false end
+--[[
+One platform's filesystem as a hoist.imagefs lookup over its layers, read top-down and only as
+far as each question needs: what a remote source does not need is not downloaded. Returns the
+lookup, a function giving the first layer that could not be read (a failure, not a problem of
+the image), and read_file(path) -> the content of a regular file in the image, or nil, why.
+]]
+local function platform_fs(src, manifest, pname, memo)
+  local layers = type(manifest.layers) == "table" and manifest.layers or {}
+  local lookup, failure = imagefs.layered(#layers, function(i)
+    local layer = scan(src, layers[i], memo)
+    if layer.err then return nil, string.format("%s: layer %d: %s", pname, i, layer.err) end
+    return layer.index
+  end)
+  local function read_file(path)
+    local e, i = lookup(path)
+    if not e then return nil, "'" .. path .. "' is not in the " .. pname .. " image" end
+    if e.type ~= "f" then return nil, "'" .. path .. "' is not a regular file in the " .. pname .. " image" end
+    local name = path:gsub("^/+", "")
+    local _, contents = core.scan_layer(memo[layers[i].digest].path, { name }, extension.METADATA_MAX)
+    local text = type(contents) == "table" and contents[name]
+    if not text then return nil, "'" .. path .. "' cannot be read from the " .. pname .. " image" end
+    return text
   end
-  return true
-end
-
--- The files of one platform's filesystem, layers applied in order (whiteouts honoured), and
--- metadata.json's content when a layer has it. A lazy source stops reading layers once
--- metadata.json and every file it names have been seen: what stays unread is not downloaded.
--- A layer that cannot be read is a failure (nil, message), not a problem of the image.
-local function platform_files(src, manifest, pname, memo)
-  local files, meta = {}, nil
-  for i, l in ipairs(manifest.layers or {}) do
-    local layer = scan(src, l, memo)
-    if layer.err then
-      return nil, string.format("%s: layer %d: %s", pname, i, layer.err)
-    else
-      for name in pairs(layer.paths) do
-        local dir, base = name:match("^(.-)/?([^/]*)$")
-        if base:sub(1, 4) == ".wh." then
-          local target = (dir ~= "" and dir .. "/" or "") .. base:sub(5)
-          files[extension.normalize(target)] = nil
-        else
-          files[extension.normalize(name)] = true
-        end
-      end
-      if layer.meta then meta = layer.meta end
-      if src.lazy and meta and all_named_present(meta, files) then break end
-    end
-  end
-  return files, meta
+  return lookup, failure, read_file
 end
 
 local function labels_equal(a, b)
@@ -184,7 +178,10 @@ function validate.image(src, tag, opts)
   end
   local top, err = src.resolve(tag)
   if not top then return nil, err end
-  local summary = { tag = tag, digest = top.digest, platforms = {}, warnings = warnings }
+  -- layers: every distinct layer of the image; read: those the checks had to read
+  local summary = { tag = tag, digest = top.digest, platforms = {}, warnings = warnings,
+    layers = { count = 0, bytes = 0 }, read = { count = 0, bytes = 0 } }
+  local all_layers = {}
   if top.mediaType ~= oci.MEDIA.index and top.mediaType ~= "application/vnd.docker.distribution.manifest.list.v2+json" then
     problems[#problems + 1] = "the image is not multi-platform: '" .. tag ..
       "' is a single manifest, not an index of linux/amd64 and linux/arm64"
@@ -233,10 +230,13 @@ function validate.image(src, tag, opts)
         elseif not labels_equal(first_labels, labels) then
           problems[#problems + 1] = pname .. ": labels differ from the other platforms' (they must be identical)"
         end
-        local files, meta_text = platform_files(src, manifest, pname, layer_memo)
-        if not files then return nil, meta_text end
+        local lookup, failure, read_file = platform_fs(src, manifest, pname, layer_memo)
+        local meta_entry, meta_layer = lookup("metadata.json")
+        if failure() then return nil, failure() end
+        local meta_text = meta_entry and meta_entry.type == "f" and layer_memo[manifest.layers[meta_layer].digest].meta
         if not meta_text then
-          problems[#problems + 1] = "metadata.json is missing from the " .. pname .. " image"
+          problems[#problems + 1] = "metadata.json is missing from the " .. pname .. " image" ..
+            (meta_entry and " (it is not a regular file)" or "")
         else
           local g = group_of[meta_text]
           if not g then
@@ -244,8 +244,16 @@ function validate.image(src, tag, opts)
             group_of[meta_text] = g
             groups[#groups + 1] = g
           end
-          g.views[#g.views + 1] = { name = pname, exists = function(path) return files[extension.normalize(path)] end }
+          g.views[#g.views + 1] = { name = pname, lookup = lookup, failure = failure, read_file = read_file,
+            exists = function(path) return lookup(path) ~= nil end }
           g.configs[#g.configs + 1] = config.config or {}
+        end
+        for _, l in ipairs(manifest.layers or {}) do
+          if not all_layers[l.digest] then
+            all_layers[l.digest] = true
+            summary.layers.count = summary.layers.count + 1
+            summary.layers.bytes = summary.layers.bytes + (tonumber(l.size) or 0)
+          end
         end
       end
     end
@@ -265,12 +273,25 @@ function validate.image(src, tag, opts)
       for _, x in ipairs(shape) do problems[#problems + 1] = x .. suffix end
       for _, x in ipairs(shape_w) do warnings[#warnings + 1] = x .. suffix end
       extension.check_named_files(meta, g.views, problems, warnings)
+      for _, view in ipairs(g.views) do
+        if view.failure() then return nil, view.failure() end
+      end
       for k, c in ipairs(g.configs) do
+        local view = g.views[k]
         local backend = {}
         extension.check_backend(meta, type(c.Entrypoint) == "table" and #c.Entrypoint > 0
           or type(c.Cmd) == "table" and #c.Cmd > 0, backend)
-        for _, x in ipairs(backend) do problems[#problems + 1] = x .. " (" .. g.views[k].name .. ")" end
+        for _, x in ipairs(backend) do problems[#problems + 1] = x .. " (" .. view.name .. ")" end
+        -- what would only fail once Desktop runs it: host binaries' modes, the backend's program
+        extension.check_runtime(meta, view, c, view.lookup, false, view.read_file, problems, {})
+        if view.failure() then return nil, view.failure() end
       end
+    end
+  end
+  for _, layer in pairs(layer_memo) do
+    if layer.index then
+      summary.read.count = summary.read.count + 1
+      summary.read.bytes = summary.read.bytes + (tonumber(layer.size) or 0)
     end
   end
   for _, req in ipairs(extension.REQUIRED_PLATFORMS) do

@@ -219,6 +219,7 @@ LAYERS='{ { from = "metadata.json", to = "/metadata.json" },
   { from = "host/${arch}", to = "/" } }'
 EXTRA='config = { cmd = { "/linux/tool" } },'; write_ext "$case"
 expect_valid --
+vm_img=$out_dest   # the runtime checks on built images start from it
 new_case "vm with neither image nor composefile"
 meta '{"icon": "docker.svg", "vm": {"exposes": {"socket": "rules.sock"}},
  "ui": {"dashboard-tab": {"title": "Rules", "root": "/ui", "src": "index.html"}}}'
@@ -407,6 +408,51 @@ else fail "validate --json: the warning is not listed"; cat "$tmp/out"; fi
 add_entry "$img" 2.0.0 armv7
 check_cmd "validate: an index with a linux/arm/v7 entry" 3 "$HOIST" validate "oci:$img:2.0.0" -- \
   -F 'index entry 3 (linux/arm/v7, sha256:' -F 'is not an image for linux/amd64 or linux/arm64'
+
+# ---------------------------------------------------------------- built images: runtime checks
+# What Docker only finds by installing the extension, on images another tool changed (a layer
+# added on top by add_layer.py): host binaries' modes and the backend's program, decided by the
+# topmost layer that holds a path (whiteouts and symlinks followed).
+rt=$tmp/rt
+rt_copy() { "$HOIST" copy "oci:$1" "oci:$rt:$2" >/dev/null 2>&1 || fail "copy $1 to $rt:$2"; }
+add_layer() { python3 "$HERE/add_layer.py" "$rt" "$@" || fail "add_layer.py $*"; }
+rt_copy "$dest:0.9.0" 1.0.0
+add_layer 1.0.0 file:/linux/tool:0644
+check_cmd "validate: a host binary at 0644 in a layer on top" 3 "$HOIST" validate "oci:$rt:1.0.0" -- \
+  -F "metadata.json: host.binaries[0].linux[0] (linux/amd64 image): '/linux/tool' is not executable (mode 0644)" \
+  -F "(linux/arm64 image): '/linux/tool' is not executable (mode 0644)"
+rt_copy "$dest:0.9.0" 1.1.0
+add_layer 1.1.0 file:/linux/tool:0644
+add_layer 1.1.0 file:/linux/tool:0755
+check_cmd "validate: made executable again by the layer above" 0 "$HOIST" validate "oci:$rt:1.1.0" --
+rt_copy "$dest:0.9.0" 1.2.0
+add_layer 1.2.0 whiteout:/linux/tool
+check_cmd "validate: a host binary whited out above" 3 "$HOIST" validate "oci:$rt:1.2.0" -- \
+  -F 'metadata.json: host.binaries[0].linux[0] "/linux/tool" is missing from the linux/amd64 and linux/arm64 images'
+rt_copy "$dest:0.9.0" 1.3.0
+add_layer 1.3.0 whiteout:/linux
+check_cmd "validate: the folder of a host binary whited out above" 3 "$HOIST" validate "oci:$rt:1.3.0" -- \
+  -F '"/linux/tool" is missing from the linux/amd64 and linux/arm64 images'
+rt_copy "$vm_img:1.0.0" 2.0.0
+check_cmd "validate: the backend's program is in the image" 0 "$HOIST" validate "oci:$rt:2.0.0" --
+rt_copy "$vm_img:1.0.0" 2.1.0
+add_layer 2.1.0 'cmd:["/service"]'
+check_cmd "validate: the backend's program is not in the image" 3 "$HOIST" validate "oci:$rt:2.1.0" -- \
+  -F "the backend (vm.image is this image) cannot start (linux/amd64 image): '/service' does not exist" \
+  -F "compose service 'backend' (image \${DESKTOP_PLUGIN_IMAGE}) cannot start (linux/arm64 image)"
+rt_copy "$vm_img:1.0.0" 2.2.0
+add_layer 2.2.0 link:/service:linux/tool 'cmd:["/service"]'
+check_cmd "validate: the backend's program through a symlink" 0 "$HOIST" validate "oci:$rt:2.2.0" --
+rt_copy "$vm_img:1.0.0" 2.3.0
+add_layer 2.3.0 'cmd:["sh", "-c", "exec /linux/tool"]'
+check_cmd "validate: a shell command in an image without a shell" 3 "$HOIST" validate "oci:$rt:2.3.0" -- \
+  -F "'sh' is not in the image's PATH"
+add_layer 2.3.0 file:/bin/sh:0755
+check_cmd "validate: the same once a layer adds /bin/sh" 0 "$HOIST" validate "oci:$rt:2.3.0" --
+"$HOIST" --json validate "oci:$rt:2.3.0" >"$tmp/out" 2>/dev/null
+if python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); l, x = r["layers"], r["read"]
+assert 0 < x["count"] <= l["count"] and 0 < x["bytes"] <= l["bytes"], r' "$tmp/out"; then pass
+else fail "validate --json: layers and read are not reported"; cat "$tmp/out"; fi
 
 # the labels rules on a built image: an image released as private
 new_case "released private, then validated"
