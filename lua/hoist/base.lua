@@ -7,6 +7,7 @@
 local core = require("hoist.oci.core")
 local endpoint = require("hoist.endpoint")
 local fs = require("hoist.fs")
+local imagefs = require("hoist.imagefs")
 local json = require("hoist.json")
 local oci = require("hoist.oci")
 local ref = require("hoist.ref")
@@ -89,7 +90,7 @@ EINVAL: the base has no image for that platform, or layers hoist cannot redistri
 ]]
 function base.session(opts)
   opts = opts or {}
-  local s = { opts = opts, eps = {}, tops = {}, resolved = {} }
+  local s = { opts = opts, eps = {}, tops = {}, resolved = {}, indexes = {} }
   local cache = opts.cache
   if cache == nil then cache = oci.cache_dir() end
   s.cache = cache or nil
@@ -233,22 +234,27 @@ function base.session(opts)
   end
 
   --[[
-  session:files(r) -> the files of base r's filesystem: normalised path -> { type, mode, link }
-  (see hoist.imagefs), its layers applied in order with whiteouts honoured; downloads the layers
-  it has not seen (once per digest). nil, message when a layer cannot be read.
+  session:lookup(r) -> lookup, failure: base r's filesystem as a hoist.imagefs lookup over its
+  layers, read top-down and only when a question reaches them (imagefs.layered): a layer is
+  downloaded (once per digest, into the cache) only when the layers above it do not decide a
+  path. failure() -> the first layer that could not be read, or nil.
   ]]
-  function s:files(r)
-    if r.files then return r.files end
-    local files = {}
-    for i, l in ipairs(r.layers) do
-      local path, err = self:blob_file(r, l)
-      if not path then return nil, err end
-      local _, _, info = core.scan_layer(path, nil, nil, true)
-      if not info then return nil, string.format("base %s: layer %d: cannot be read", r.name, i) end
-      base.apply_paths(files, info)
+  function s:lookup(r)
+    if not r.lookup then
+      r.lookup, r.failure = imagefs.layered(#r.layers, function(i)
+        local l = r.layers[i]
+        local idx = self.indexes[l.digest]
+        if idx then return idx end
+        local path, err = self:blob_file(r, l)
+        if not path then return nil, err end
+        local _, _, info = core.scan_layer(path, nil, nil, true)
+        if not info then return nil, string.format("base %s: layer %d: cannot be read", r.name, i) end
+        idx = imagefs.layer_index(info)
+        self.indexes[l.digest] = idx
+        return idx
+      end)
     end
-    r.files = files
-    return files
+    return r.lookup, r.failure
   end
 
   function s:close()
@@ -256,51 +262,6 @@ function base.session(opts)
   end
 
   return s
-end
-
-local function normalize(path)
-  local parts = {}
-  for part in path:gmatch("[^/]+") do if part ~= "." then parts[#parts + 1] = part end end
-  return table.concat(parts, "/")
-end
-
---[[
-Applies one layer's entries (name -> what core.scan_layer says of it: its kind, or with details
-{ type, mode, link }) to files (normalised path -> that value): a whiteout `.wh.NAME` removes NAME
-and what is under it, an opaque whiteout `.wh..wh..opq` empties its folder first (OCI image-spec,
-layer changesets), anything else is added or replaced.
-]]
-function base.apply_paths(files, paths)
-  local names = {}
-  for name in pairs(paths) do names[#names + 1] = name end
-  table.sort(names)
-  local function remove_tree(p)
-    files[p] = nil
-    local prefix = p == "" and "" or (p .. "/")
-    for f in pairs(files) do
-      if prefix == "" or f:sub(1, #prefix) == prefix then files[f] = nil end
-    end
-  end
-  -- whiteouts first: they hide what lower layers had, not what this layer adds
-  for _, name in ipairs(names) do
-    local dir, leaf = name:match("^(.-)/?([^/]*)$")
-    dir = normalize(dir)
-    if leaf == ".wh..wh..opq" then
-      for f in pairs(files) do
-        if dir == "" or f:sub(1, #dir + 1) == dir .. "/" then files[f] = nil end
-      end
-    elseif leaf:sub(1, 4) == ".wh." then
-      remove_tree(normalize((dir ~= "" and dir .. "/" or "") .. leaf:sub(5)))
-    end
-  end
-  for _, name in ipairs(names) do
-    local leaf = name:match("([^/]*)/?$")
-    if leaf:sub(1, 4) ~= ".wh." then
-      local p = normalize(name)
-      if p ~= "" then files[p] = paths[name] end
-    end
-  end
-  return files
 end
 
 return base

@@ -859,15 +859,18 @@ desc.platforms, single_platform = true to allow one platform (push by digest), p
 must accept it; overrides desc.sdk), pending = true (a before_build hook will run first: a layer
 source that does not exist yet is recorded in view.pending, not a problem),
 resolve_base = function(reference, platform name) -> resolved | nil, message, code,
-base_files = function(resolved) -> files | nil (unknown: a dry run) | nil, message }.
+base_lookup = function(resolved) -> lookup, failure (hoist.imagefs.layered over the base's layers;
+absent in a dry run, which downloads no layer: then what falls through is listed as unchecked) }.
 Returns plan, problems, warnings: plan = { platforms = {view...}, labels = {key=value},
 metadata = table, config = table (normalised), private = bool, bases = { [platform] =
 reference }, base = { [platform] = resolved }, base_failure = { message, code } | nil,
 unchecked = { { platform, path } } } even when there are problems; problems and warnings are
 arrays of one-line strings.
 ]]
+local CHECK_OPTS = { "platforms", "single_platform", "private", "sdk", "pending", "resolve_base", "base_lookup" }
+
 function extension.check(desc, opts)
-  opts = opts or {}
+  opts = keys.options(opts, CHECK_OPTS, "extension.check")
   local problems, warnings = {}, {}
   local plan = { desc = desc }
 
@@ -987,8 +990,8 @@ function extension.check(desc, opts)
       plan.metadata = meta
       extension.check_metadata_shape(meta, problems, warnings)
       -- a named file may come from the base image: its layers are looked through when
-      -- opts.base_files(resolved) can list them (nil: not in a dry run, which downloads no
-      -- layer; such files are listed in plan.unchecked)
+      -- opts.base_lookup(resolved) reads them (absent in a dry run, which downloads no layer;
+      -- such files are listed in plan.unchecked)
       plan.unchecked = {}
       local views = {}
       for _, view in ipairs(plan.platforms) do
@@ -997,14 +1000,14 @@ function extension.check(desc, opts)
           if extension.find_in_image(view, path) then return true end
           if extension.pending_covers(view, path) then return "pending" end
           if not r or plan.base_failure then return false end
-          local files, ferr = nil, nil
-          if opts.base_files then files, ferr = opts.base_files(r) end
-          if ferr then plan.base_failure = { ferr, "EREMOTE" }; return true end
-          if not files then
+          if not opts.base_lookup then
             plan.unchecked[#plan.unchecked + 1] = { platform = view.name, path = path }
             return true
           end
-          return files[normalize(path)] ~= nil
+          local lookup, failure = opts.base_lookup(r)
+          local e = lookup(path)
+          if failure() then plan.base_failure = { failure(), "EREMOTE" }; return true end
+          return e ~= nil
         end }
       end
       extension.check_named_files(meta, views, problems, warnings)
@@ -1041,12 +1044,16 @@ function extension.check(desc, opts)
         if extension.pending_covers(view, p) then return { type = "?" } end
         return nil
       end
-      local lookup, unknown = ours, false
+      local lookup, unknown, base_failure = ours, false, nil
       if r and not plan.base_failure then
-        local files, ferr
-        if opts.base_files then files, ferr = opts.base_files(r) end
-        if ferr then plan.base_failure = { ferr, "EREMOTE" } end
-        if files then lookup = imagefs.stack(ours, imagefs.from_entries(files)) else unknown = true end
+        -- the base's layers are read only when a path falls through the extension's own
+        if opts.base_lookup then
+          local blookup
+          blookup, base_failure = opts.base_lookup(r)
+          lookup = imagefs.stack(ours, blookup)
+        else
+          unknown = true
+        end
       elseif not r then
         lookup = imagefs.stack(ours)
       end
@@ -1061,6 +1068,7 @@ function extension.check(desc, opts)
         return nil, "'" .. path .. "' is not in the " .. view.name .. " image"
       end
       extension.check_runtime(plan.metadata, view, cfg, lookup, unknown, read_file, problems, plan.unchecked)
+      if base_failure and base_failure() then plan.base_failure = { base_failure(), "EREMOTE" }; break end
     end
   end
   return plan, problems, warnings

@@ -148,7 +148,7 @@ function release.validate(ctx)
     -- a dry run does not run before_build: what it would produce is not there yet
     pending = ctx.opts.dry_run and type(hooks) == "table" and type(hooks.before_build) == "function",
     resolve_base = bs and function(ref_s, pname) return bs:resolve(ref_s, pname) end,
-    base_files = bs and not ctx.opts.dry_run and function(r) return bs:files(r) end,
+    base_lookup = bs and not ctx.opts.dry_run and function(r) return bs:lookup(r) end,
   })
   ctx.plan = plan
   if plan.base_failure then return fail(plan.base_failure[2] or "EREMOTE", plan.base_failure[1]) end
