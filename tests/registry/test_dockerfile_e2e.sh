@@ -292,16 +292,18 @@ e2e() {
 # what init must write for each: the base (as written in the Dockerfile), the hook's outputs
 declare -A want_base want_needed
 want_base=([labels]=scratch [copy-modes]=scratch [dockerignore]=scratch [arg-env]=scratch [scratch-config]=scratch
-  [extension-sdk]=alpine [base-backend]=busybox:1.36 [base-vendor]=busybox:1.36)
+  [extension-sdk]=alpine [base-backend]=busybox:1.36 [base-vendor]=busybox:1.36 [arg-labels]=busybox:1.36)
 # fixtures where no check needs the base's files: a release to the base's registry downloads none
 declare -A base_not_needed=([base-vendor]=1)
 want_needed=([extension-sdk]='build/builder/${arch}/backend/bin/service@builder build/client-builder/ui/build@client-builder'
-  [base-backend]='build/backend/${arch}/out/disk-usage@backend build/ui/ui/dist@ui')
+  [base-backend]='build/backend/${arch}/out/disk-usage@backend build/ui/ui/dist@ui'
+  [arg-labels]='build/client-builder/ui/build@client-builder')
 
 prepare_extension_sdk() {
   standin_backend "$1" 'build/builder/${arch}/backend/bin/service'
   standin_ui "$1" build/client-builder/ui/build ui/public/index.html
 }
+prepare_arg_labels() { standin_ui "$1" build/client-builder/ui/build ui/public/index.html; }
 prepare_base_backend() {
   standin_backend "$1" 'build/backend/${arch}/out/disk-usage'
   standin_ui "$1" build/ui/ui/dist ui/index.html
@@ -316,6 +318,7 @@ e2e scratch-config
 e2e extension-sdk --variant
 e2e base-backend --variant
 e2e base-vendor
+e2e arg-labels --variant
 # run-final is what hoist cannot reproduce (RUN in the final stage): init says so, nothing to release
 rm -rf "$tmp/w/run-final"; cp -R "$FIX/run-final" "$tmp/w/run-final"
 run 3 "$HOIST" init -q --from-dockerfile "$tmp/w/run-final/Dockerfile" "$tmp/w/run-final"
