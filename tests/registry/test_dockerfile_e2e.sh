@@ -243,9 +243,11 @@ e2e() {
   XDG_CACHE_HOME=$tmp/cache-$name run 0 "$HOIST" --json release "$d" --version 1.0.0 --to "docker://$hub/e2e/$name"
   digest=$(jq_ out 'r.get("digest")')
   if [ "$was" != scratch ]; then
-    tail -n +"$((mark + 1))" "$tmp/hub/log" | grep -o '"GET /v2/library/[a-z]*/blobs/sha256:[0-9a-f]*' |
+    tail -n +"$((mark + 1))" "$tmp/hub/log" >"$tmp/push.log"
+    grep -o '"GET /v2/library/[a-z]*/blobs/sha256:[0-9a-f]*' "$tmp/push.log" |
       grep -o 'sha256:.*' | grep -F -x -f "$tmp/base-layers" | sort >"$tmp/base-gets"
-    grep -q "POST /v2/e2e/$name/blobs/uploads/?mount=" "$tmp/hub/log" && ok || ko "$name: no base layer was mounted"
+    grep -q "\"POST /v2/e2e/$name/blobs/uploads/?mount=[^\"]*\" 201 " "$tmp/push.log" &&
+      ok || ko "$name: no base layer was mounted"
     if [ -n "${base_not_needed[$name]}" ]; then
       # nothing here needs the base's files (the image's own layers hold every file metadata.json
       # and the config name), so a push to the base's registry mounts its layers and moves none
