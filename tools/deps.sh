@@ -5,8 +5,10 @@
 #   tests:  clang + compiler-rt (libFuzzer, sanitizers), valgrind, node + npm (node-semver
 #           differential test), python3 (benchmark workloads), skopeo + umoci + oci-image-tool
 #           (independent checks of the images hoist writes), docker-registry + apache2-utils
-#           (a real registry with htpasswd auth), buildah (the peer in benchmarks), git and
-#           cross compilers for the examples (linux/arm64 and windows/amd64 host binaries),
+#           (a real registry with htpasswd auth), buildah (the peer in benchmarks; the builds
+#           Dockerfile imports and base images are compared with), git and cross compilers for
+#           the examples and the Dockerfile tests' stand-in backends (linux/arm64 and
+#           windows/amd64 binaries),
 #           containerd + runc (tests/runtime: run the images hoist makes, as Docker Desktop does),
 #           busybox-static, with its amd64 and arm64 .debs kept in /var/cache/hoist/debs (dpkg's
 #           arm64 architecture is added for it) to build tests/fixtures/base offline

@@ -1250,6 +1250,27 @@ local function check_source(S, ins, rel)
   return st
 end
 
+-- The folders inside the context folder `rel` (not the ones .dockerignore leaves out) whose mode is
+-- not `mode` ("0750"), sorted. docker build's --chmod sets folders too (buildah the folders inside
+-- the source; BuildKit since 2025 also the destination and the folders it makes), while a layer
+-- entry's `mode` sets files only and folders keep their mode on disk.
+local function folders_not_in_mode(S, rel, mode)
+  local want, out, stack = tonumber(mode, 8), {}, { rel }
+  while #stack > 0 do
+    local d = table.remove(stack)
+    for _, name in ipairs(fs.list(S.opts.context .. "/" .. d) or {}) do
+      local p = join(d, name)
+      local st = fs.stat(S.opts.context .. "/" .. p)
+      if st and st.type == "dir" and not dockerfile.ignored(S.patterns, p) then
+        if st.mode & 0xfff ~= want then out[#out + 1] = { path = p, mode = st.mode & 0xfff } end
+        stack[#stack + 1] = p
+      end
+    end
+  end
+  table.sort(out, function(x, y) return x.path < y.path end)
+  return out
+end
+
 -- COPY and ADD: one layer, one entry per source.
 local function copy_layer(S, ins)
   local item = { line = ins.line, text = ins.text, entries = {} }
@@ -1290,6 +1311,13 @@ local function copy_layer(S, ins)
       if st and st.type == "dir" then
         -- a folder: its contents go to the destination, less what .dockerignore leaves out
         local e = entry(from, to_base)
+        local off = mode and S.opts.context and folders_not_in_mode(S, rel, mode) or {}
+        if #off > 0 then
+          S.problem(ins.line, string.format("%s --chmod=%s of the folder %s: docker build gives the folders " ..
+            "inside it mode %s too, hoist's mode sets files only and %s keeps %04o%s; chmod %s those folders " ..
+            "in the build context (hoist keeps a folder's mode)", kw, f.chmod, rel == "" and "." or rel, mode,
+            off[1].path, off[1].mode, #off > 1 and string.format(" (and %d more)", #off - 1) or "", mode))
+        end
         local ig = ignore_for(S, ins, rel)
         if #ig.patterns > 0 then
           e.exclude = e.exclude or {}
@@ -1580,10 +1608,14 @@ local function finish_labels(S)
     end
     fields[field], origin[field] = value, raw_origin[key]
   end
+  -- where a label that no LABEL gave comes from, for its comment in extension.lua (every part says)
+  S.result.label_sources = {}
   if S.opts.title then
     fields.title, origin.title = S.opts.title, nil
+    S.result.label_sources.title = "from --title"
   elseif fields.title == nil then
     fields.title = S.opts.default_title or "<fill in: the title shown in Docker Desktop>"
+    if S.opts.default_title then S.result.label_sources.title = "not in the Dockerfile: the folder's name" end
   end
   S.result.placeholders = {}
   for _, k in ipairs(label.KEYS) do
@@ -1836,7 +1868,8 @@ function dockerfile.render(result)
   local function label_line(k)
     local v = desc.labels[k]
     local where = result.origin.labels[k]
-    local comment = where and at(where) or (result.placeholders[k] and " -- not in the Dockerfile" or "")
+    local source = result.placeholders[k] and "not in the Dockerfile" or (result.label_sources or {})[k]
+    local comment = where and at(where) or (source and (" -- " .. source) or "")
     if type(v) == "table" and (k == "screenshots" or k == "additional_urls") then
       w("    " .. lua_key(k) .. " = {" .. comment)
       for _, rec in ipairs(v) do w("      " .. inline(rec) .. ",") end

@@ -128,7 +128,8 @@ assert l["org.opencontainers.image.source"] == "https://example.com/zoo" and l["
 assert len(l) == 17, sorted(l)
 assert r["label_problems"] == [], r["label_problems"]
 assert "base" not in r and "hooks" not in r, r'
-py labels.json 'assert r["layers"] == [[{"from": "metadata.json", "to": "/metadata.json"}, {"from": "docker.svg", "to": "/docker.svg"}]], r["layers"]
+py labels.json 'assert r["layers"] == [[{"from": "metadata.json", "to": "/metadata.json"}, {"from": "docker.svg", "to": "/docker.svg"}],
+  {"from": "ui", "to": "/ui"}], r["layers"]
 assert r["config"] == {"cmd": "/service -socket /run/guest-services/backend.sock"}, r["config"]'
 lines labels.err 0
 
@@ -227,7 +228,8 @@ done
 mkdir -p "$tmp/parent"; cp -R "$FIX/labels" "$tmp/parent/ctx"
 run 0 "$HOIST" init --from-dockerfile "$tmp/parent/ctx/Dockerfile" "$tmp/parent"
 run 0 "$HOIST" run "$tmp/dump.lua" "$tmp/parent"
-py out 'assert r["layers"] == [[{"from": "ctx/metadata.json", "to": "/metadata.json"}, {"from": "ctx/docker.svg", "to": "/docker.svg"}]], r["layers"]
+py out 'assert r["layers"] == [[{"from": "ctx/metadata.json", "to": "/metadata.json"}, {"from": "ctx/docker.svg", "to": "/docker.svg"}],
+  {"from": "ctx/ui", "to": "/ui"}], r["layers"]
 assert r["name"] == "acme/parent", r["name"]'
 run 3 "$HOIST" init --from-dockerfile "$tmp/parent/ctx/Dockerfile" "$tmp/elsewhere"
 expect err 'the build context \(the Dockerfile.s folder\) is outside DIR'

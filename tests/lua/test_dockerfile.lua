@@ -392,6 +392,29 @@ t.test(".dockerignore on COPY: folders get exclude lists, files and globs are ch
   t.same(f.desc.layers[1], { from = "ui", to = "/ui", exclude = { "*.txt" } })
 end)
 
+t.test("COPY --chmod of a folder: folders inside it in another mode are a problem (docker sets them too)", function()
+  local ctx = context("chmod-dirs", { ["tool/bin/x"] = "x", ["tool/y"] = "y", ["flat/z"] = "z", ["ui/a.js"] = "" })
+  assert(fs.mkdir(ctx .. "/tool/lib", { mode = "0750" }))
+  assert(fs.mkdir(ctx .. "/ui/node_modules/m", { mode = "0700" }))
+  local p = d.ignore_patterns("ui/node_modules\n")
+  local r = tr("FROM scratch\nCOPY --chmod=0750 tool /opt/tool/\nCOPY --chmod=0755 tool /t2/\n" ..
+    "COPY --chmod=0750 flat /f/\nCOPY --chmod=0755 ui /ui\n", { context = ctx, ignore = p })
+  has(r.problems, 2, "COPY --chmod=0750 of the folder tool: docker build gives the folders inside it mode 0750 too, " ..
+    "hoist's mode sets files only and tool/bin keeps 0755; chmod 0750 those folders")
+  has(r.problems, 3, "tool/lib keeps 0750")
+  t.eq(#r.problems, 2, "a folder without folders inside, and folders .dockerignore leaves out, are fine: " .. messages(r.problems))
+  t.same(r.desc.layers[1], { from = "tool", to = "/opt/tool", mode = "0750" }, "still translated")
+end)
+
+t.test("a title no LABEL gives says where it comes from in extension.lua", function()
+  local text = d.render(tr("FROM scratch\n", { default_title = "zoo" }))
+  t.ok(text:find('\n    title = "zoo", %-%- not in the Dockerfile: the folder\'s name\n'), text)
+  text = d.render(tr('FROM scratch\nLABEL org.opencontainers.image.title="Zoo"\n', { title = "Other" }))
+  t.ok(text:find('\n    title = "Other", %-%- from %-%-title\n'), text)
+  text = d.render(tr('FROM scratch\nLABEL org.opencontainers.image.title="Zoo"\n', { default_title = "zoo" }))
+  t.ok(text:find('\n    title = "Zoo", %-%- Dockerfile:2\n'), text)
+end)
+
 t.test("ADD: a URL and a local archive are problems, other files are copied", function()
   local ctx = context("add", { ["plain.txt"] = "text", ["a.tar.gz"] = "\31\139\8\0rest", ["t.tar"] = string.rep("\0", 257) .. "ustar\0" })
   local r = tr("FROM scratch\nADD https://example.com/x.tgz /opt/\nADD a.tar.gz /opt/\nADD t.tar /opt/\nADD plain.txt /opt/\n",
