@@ -1,6 +1,6 @@
 -- List the tags of an image repository (every page), optionally only semver ones by precedence.
 --
--- usage: hoist tags REF [--semver] [--creds USER:PASS] [--insecure] [--json]
+-- usage: hoist tags REF [--semver] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]
 --
 -- REF: docker://HOST/REPO (or HOST/REPO) or oci:DIR; a tag or digest in REF is ignored.
 -- Without --semver the tags come in the registry's order (lexical for the distribution
@@ -14,14 +14,12 @@ local endpoint = require("hoist.endpoint")
 local json = require("hoist.json")
 local semver = require("hoist.semver")
 
-local USAGE = "usage: hoist tags REF [--semver] [--creds USER:PASS] [--insecure] [--json]"
-local opts, args = cli.parse(arg, { usage = USAGE, options = {
+local USAGE = "usage: hoist tags REF [--semver] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = cli.registry_options({
   ["--semver"] = { key = "semver" },
-  ["--creds"] = { key = "creds", value = true },
-  ["--insecure"] = { key = "insecure" },
-} })
+}) })
 if #args ~= 1 then cli.usage_error(USAGE) end
-local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure })
+local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure, authfile = opts.authfile })
 if not ep then cli.fail(code, err) end
 local tags
 tags, err = ep:tags()

@@ -76,6 +76,9 @@ end
 
 local function short(d) return tostring(d):sub(1, 19) end
 
+-- A tag that names a version (semver, no leading 'v'): immutable once written.
+function publish.is_version_tag(t) return semver.valid(t) ~= nil and t:sub(1, 1) ~= "v" end
+
 -- The version tag points at found, not desc. concurrent: it changed since the caller looked
 -- (opts.seen), or right after we wrote it (a read-back); otherwise it simply exists.
 local function conflict(version, found, desc, where, concurrent)
@@ -100,7 +103,12 @@ local function layout_version(ep, desc, version, opts)
       return conflict(version, cur, desc, ep.display, changed_since(opts, cur))
     end
     written = publish.tags_for(version, view.tags(), opts)
-    for _, t in ipairs(opts.extra or {}) do written[#written + 1] = t end
+    for _, t in ipairs(opts.extra or {}) do
+      -- an extra tag that is a version is as immutable as the version tag itself
+      local other = publish.is_version_tag(t) and view.target(t)
+      if other and other ~= desc.digest and not opts.force then return conflict(t, other, desc, ep.display, false) end
+      written[#written + 1] = t
+    end
     return desc, written
   end)
   if not tags then return nil, err, code or "EIO" end
@@ -162,6 +170,11 @@ registry_version_locked = function(ep, desc, bytes, version, opts)
   if back ~= desc.digest then return conflict(version, back or "(nothing)", desc, ep.display, true) end
   local written = { version }
   for _, t in ipairs(opts.extra or {}) do
+    if publish.is_version_tag(t) and not opts.force then
+      local other, terr = target(t)
+      if other == nil then return nil, terr, EXIT_FAILURE end
+      if other and other ~= desc.digest then return conflict(t, other, desc, ep.display, false) end
+    end
     local ok, perr = put(bytes, desc.mediaType, t)
     if not ok then return nil, perr, EXIT_FAILURE end
     written[#written + 1] = t
