@@ -183,6 +183,18 @@ function cli.problem_line(text, problem)
   for _, q in ipairs(quoted) do
     if #q >= 3 then local n = find(q, true); if n then return n end end
   end
+  -- a label key ("org.opencontainers.image.vendor") is written as its field (vendor = ...)
+  local ok, label = pcall(require, "hoist.label")
+  if ok and type(label.KEYS) == "table" then
+    for _, q in ipairs(quoted) do
+      for _, k in ipairs(label.KEYS) do
+        if k.key == q and k.field then
+          local n = find("^%s*" .. k.field .. "%s*=") or find("[{,]%s*" .. k.field .. "%s*=")
+          if n then return n end
+        end
+      end
+    end
+  end
   -- a dotted key path at the start ("labels.vendor: ...", "layers[2].from ..."): its last name as a key
   local path = problem:match("^([%w_%.%[%]]+)[:%s]")
   if path then
@@ -200,6 +212,16 @@ Prints each problem on stderr (one line each, as recipes always have) and, under
 also as an `::error file=F,line=N::` workflow command so it shows on the pull request and the run.
 opts: { file = "extension.lua" path the problems are about (read to find lines), title = "..." }.
 ]]
+-- The path GitHub wants in an annotation: relative to the checkout ($GITHUB_WORKSPACE).
+local function workspace_path(path)
+  local fs = require("hoist.fs")
+  local ws = os.getenv("GITHUB_WORKSPACE")
+  local real = fs.realpath(path)
+  ws = ws and ws ~= "" and fs.realpath(ws)
+  if real and ws and real:sub(1, #ws + 1) == ws .. "/" then return real:sub(#ws + 2) end
+  return (path:gsub("^%./", ""))
+end
+
 function cli.problems(list, opts)
   opts = opts or {}
   local gh = cli.github_actions()
@@ -209,7 +231,7 @@ function cli.problems(list, opts)
     if gh then
       local props = {}
       if opts.file then
-        props[#props + 1] = "file=" .. gh_escape(opts.file, true)
+        props[#props + 1] = "file=" .. gh_escape(workspace_path(opts.file), true)
         local n = cli.problem_line(text, tostring(p))
         if n then props[#props + 1] = "line=" .. n end
       end

@@ -160,6 +160,14 @@ registry_version_locked = function(ep, desc, bytes, version, opts)
   if cur and cur ~= desc.digest and not opts.force then
     return conflict(version, cur, desc, ep.display, changed_since(opts, cur))
   end
+  -- extra tags that are versions are as immutable as the version: checked before anything is written
+  for _, t in ipairs(opts.extra or {}) do
+    if publish.is_version_tag(t) and not opts.force then
+      local other, terr = target(t)
+      if other == nil then return nil, terr, EXIT_FAILURE end
+      if other and other ~= desc.digest then return conflict(t, other, desc, ep.display, false) end
+    end
+  end
   if cur ~= desc.digest then
     local ok, perr = put(bytes, desc.mediaType, version)
     if not ok then return nil, perr, EXIT_FAILURE end
@@ -170,11 +178,6 @@ registry_version_locked = function(ep, desc, bytes, version, opts)
   if back ~= desc.digest then return conflict(version, back or "(nothing)", desc, ep.display, true) end
   local written = { version }
   for _, t in ipairs(opts.extra or {}) do
-    if publish.is_version_tag(t) and not opts.force then
-      local other, terr = target(t)
-      if other == nil then return nil, terr, EXIT_FAILURE end
-      if other and other ~= desc.digest then return conflict(t, other, desc, ep.display, false) end
-    end
     local ok, perr = put(bytes, desc.mediaType, t)
     if not ok then return nil, perr, EXIT_FAILURE end
     written[#written + 1] = t
@@ -222,7 +225,8 @@ end
 Tags desc (a manifest or index already at ep with all it names) as `version` on the endpoint ep
 (hoist.endpoint: an OCI layout or a registry), then `latest` / MAJOR / MAJOR.MINOR as opts asks.
 opts: { latest, float, force (replace a version tag pointing elsewhere), extra = { tag, ... }
-(more tags written with the version), seen = digest | false (what the version tag pointed at
+(more tags written with the version; one that is a version is immutable like it, checked before
+anything is written; others move), seen = digest | false (what the version tag pointed at
 when the caller looked before building; only sharpens the message) }. bytes: desc's content.
 Returns the tags written, or nil, message, kind: ECONFLICT for "tag 'V' already exists ..." and
 "V was released concurrently as sha256:...", EREMOTE/EAUTH/EIO when the destination fails.
