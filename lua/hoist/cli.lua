@@ -3,6 +3,9 @@ local host = require("hoist.host")
 
 local cli = {}
 
+-- recipes find a team's rocks too: ./.hoist/rocks, a luarocks tree (hoist.rocks)
+require("hoist.rocks").activate(".")
+
 -- Exit codes of the command line: 0 success, 1 a remote or runtime failure, 2 usage, 3 bad input
 -- (128 + the signal when SIGINT/SIGTERM stopped it).
 cli.EXIT = { ok = 0, failure = 1, usage = 2, validation = 3 }
