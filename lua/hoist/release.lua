@@ -594,10 +594,13 @@ function release.push(ctx)
   end
   for _, img in ipairs(ctx.images) do add(img.config, false) end
   local log = require("hoist.log")
-  -- counted in blobs: how many bytes will really be sent is known only once each is looked up
-  local bar = log.progress("pushing blobs to " .. ctx.dest.display, #jobs)
+  -- counted in bytes, a blob at a time (host/upload.c reports each finished blob with the bytes
+  -- done so far; a blob already there or mounted counts as done without being sent)
+  local total = 0
+  for _, j in ipairs(jobs) do total = total + (j.size or 0) end
+  local bar = log.progress("pushing " .. #jobs .. " blobs to " .. ctx.dest.display, total, { unit = "bytes" })
   local stats, err, pkind = client:push_blobs(repo, jobs, { parallel = ctx.opts.parallel,
-                                                      progress = function(p) bar:update(p.done) end })
+                                                      progress = function(p) bar:update(p.done_bytes) end })
   if not stats then bar:finish("push to " .. ctx.dest.display .. " failed"); return fail(pkind or "EREMOTE", err) end
   stats.existing = stats.existing + base_stats.existing
   stats.mounted = stats.mounted + base_stats.mounted

@@ -179,6 +179,16 @@ h bad_tag release "$EXT" --version 1.0.4 --to "docker://$A/acme/hello" --creds "
 h bad_label release "$EXT" --version 1.0.4 --to "docker://$A/acme/hello" --creds "$CA" --label org.opencontainers.image.vendor=x; rc=$?
 [ $rc = 2 ] && grep -q "set by hoist" "$tmp/logs/bad_label.err" && ok || { ko "--label on a checked label (exit $rc)"; show bad_label; }
 
+# push progress is counted in bytes: the last step is every byte of the blobs pushed
+HOIST_LOG_FORMAT=json h prog --json release "$EXT" --version 1.0.0 --to "docker://$A/acme/progress" --creds "$CA" --no-sbom --no-provenance
+python3 - "$tmp/logs/prog.out" "$tmp/logs/prog.err" <<'PY' && ok || { ko "push progress in bytes"; show prog; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+steps = [j for j in (json.loads(l) for l in open(sys.argv[2]) if l.startswith("{")) if str(j.get("progress", "")).startswith("pushing")]
+assert steps and steps[-1]["done"] == steps[-1]["total"] == r["uploaded_bytes"] > 1000, (steps, r["uploaded_bytes"])
+assert all(a["done"] <= b["done"] for a, b in zip(steps, steps[1:])), steps
+PY
+
 # --- 5. hoist digest, --authfile -------------------------------------------------------------------
 sk=$(skopeo inspect --raw --tls-verify=false --creds "$CA" "docker://$A/acme/hello:1.0.0" | sha256sum | cut -d' ' -f1)
 [ "$("$HOIST" digest "docker://$A/acme/hello:1.0.0" --creds "$CA" 2>/dev/null)" = "sha256:$sk" ] && ok || ko "hoist digest differs from skopeo's"
