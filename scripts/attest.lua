@@ -2,7 +2,7 @@
 --
 -- usage: hoist attest REF [--no-sbom] [--no-provenance] [--base NAME@DIGEST] [--extension FILE]
 --                    [--version V] [--commit SHA] [--source URI] [--input NAME@DIGEST]...
---                    [--out DIR] [--dry-run] [--creds USER:PASS] [--insecure] [--json]
+--                    [--out DIR] [--dry-run] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]
 --
 -- REF: docker://HOST/REPO[:TAG|@DIGEST] or oci:DIR[:TAG|@DIGEST]. For each platform image (or the
 -- image itself), an SPDX 2.3 JSON SBOM listing every regular file of its filesystem with its SHA-1
@@ -24,8 +24,8 @@ local fs = require("hoist.fs")
 local oci = require("hoist.oci")
 
 local USAGE = "usage: hoist attest REF [--no-sbom] [--no-provenance] [--base NAME@DIGEST] [--extension FILE] " ..
-  "[--version V] [--commit SHA] [--source URI] [--input NAME@DIGEST]... [--out DIR] [--dry-run] [--creds USER:PASS] [--insecure] [--json]"
-local opts, args = cli.parse(arg, { usage = USAGE, options = {
+  "[--version V] [--commit SHA] [--source URI] [--input NAME@DIGEST]... [--out DIR] [--dry-run] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = cli.registry_options({
   ["--no-sbom"] = { key = "no_sbom" },
   ["--no-provenance"] = { key = "no_provenance" },
   ["--base"] = { key = "base", value = true },
@@ -36,9 +36,7 @@ local opts, args = cli.parse(arg, { usage = USAGE, options = {
   ["--input"] = { key = "inputs", value = true, list = true },
   ["--out"] = { key = "out", value = true },
   ["--dry-run"] = { key = "dry_run" },
-  ["--creds"] = { key = "creds", value = true },
-  ["--insecure"] = { key = "insecure" },
-} })
+}) })
 if #args ~= 1 or (opts.dry_run and not opts.out) then cli.usage_error(USAGE) end
 
 local function name_at_digest(s, what)
@@ -59,7 +57,7 @@ if opts.extension then
   extension = { path = opts.extension:match("([^/]+)$"), digest = digest }
 end
 
-local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure })
+local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure, authfile = opts.authfile })
 if not ep then cli.fail(code, err) end
 local function check(ok, e)
   if not ok then ep:close(); cli.fail(cli.EXIT.failure, e) end

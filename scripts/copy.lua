@@ -1,7 +1,7 @@
 -- Copy an image or index with all its platforms from one place to another.
 --
 -- usage: hoist copy SRC DST [--platform P] [--force] [--creds USER:PASS] [--src-creds USER:PASS]
---                   [--dest-creds USER:PASS] [--insecure] [--json]
+--                   [--dest-creds USER:PASS] [--authfile FILE] [--insecure] [--json]
 --
 -- SRC: docker://HOST/REPO[:TAG|@DIGEST] (or HOST/REPO...) or oci:DIR[:TAG].
 -- DST: the same forms, or docker-archive:FILE[:REPO:TAG] (one platform: --platform, default
@@ -14,7 +14,12 @@
 -- between registries each missing blob is streamed through a temporary file. Manifests are
 -- copied byte for byte (digests do not change), children before their index, and the tag is
 -- written last, so a failure never leaves a tag pointing at something missing.
--- --creds applies to both sides; --src-creds / --dest-creds to one.
+-- Signatures (sha256-<hex>.sig) and referrers (sha256-<hex>: SBOMs, provenance) of every manifest
+-- copied go along, merged with any the destination has, before the tag (not into a
+-- docker-archive). A signature names the repository it was made for: a copy to another
+-- repository needs `hoist sign` there to verify under a matchRepository policy.
+-- --creds applies to both sides; --src-creds / --dest-creds to one; --authfile FILE is read first
+-- for stored credentials (like skopeo's).
 -- Output: the digest and tags; --json prints {"source", "destination", "digest", "tags",
 -- "blobs": {"existing", "mounted", "uploaded", "uploaded_bytes"}, "manifests"}.
 --
@@ -25,15 +30,13 @@ local endpoint = require("hoist.endpoint")
 local json = require("hoist.json")
 local ref = require("hoist.ref")
 
-local USAGE = "usage: hoist copy SRC DST [--platform P] [--force] [--creds USER:PASS] [--insecure] [--json]"
-local opts, args = cli.parse(arg, { usage = USAGE, options = {
+local USAGE = "usage: hoist copy SRC DST [--platform P] [--force] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = cli.registry_options({
   ["--platform"] = { key = "platform", value = true },
   ["--force"] = { key = "force" },
-  ["--creds"] = { key = "creds", value = true },
   ["--src-creds"] = { key = "src_creds", value = true },
   ["--dest-creds"] = { key = "dest_creds", value = true },
-  ["--insecure"] = { key = "insecure" },
-} })
+}) })
 if #args ~= 2 then cli.usage_error(USAGE) end
 local sref, err = ref.parse(args[1])
 if not sref then cli.usage_error(err) end
@@ -46,12 +49,13 @@ if opts.platform and dref.transport ~= "docker-archive" then
 end
 
 local src, code
-src, err, code = endpoint.open(sref, { creds = opts.src_creds or opts.creds, insecure = opts.insecure })
+src, err, code = endpoint.open(sref, { creds = opts.src_creds or opts.creds, insecure = opts.insecure,
+                                      authfile = opts.authfile })
 if not src then cli.fail(code, err) end
 local dst = dref
 if dref.transport ~= "docker-archive" then
   dst, err, code = endpoint.open(dref, { creds = opts.dest_creds or opts.creds, insecure = opts.insecure,
-                                         create = true })
+                                         create = true, authfile = opts.authfile })
   if not dst then src:close(); cli.fail(code, err) end
 end
 local result
@@ -60,8 +64,14 @@ src:close()
 if dst.close then dst:close() end
 if not result then cli.fail(code or cli.EXIT.failure, err) end
 local b = result.blobs
+local carried = ""
+if (result.signatures or 0) + (result.referrers or 0) > 0 then
+  carried = string.format("; with %d signature%s and %d referrer%s", result.signatures, result.signatures == 1 and "" or "s",
+    result.referrers, result.referrers == 1 and "" or "s")
+end
 cli.output({ source = args[1], destination = args[2], digest = result.digest, tags = json.array(result.tags),
-             blobs = b, manifests = result.manifests },
-  string.format("copied %s to %s%s (%d blobs sent, %d mounted, %d already there)", result.digest,
+             blobs = b, manifests = result.manifests, signatures = result.signatures or 0,
+             referrers = result.referrers or 0 },
+  string.format("copied %s to %s%s (%d blobs sent, %d mounted, %d already there%s)", result.digest,
     dst.display or args[2], #result.tags > 0 and (" as " .. table.concat(result.tags, ", ")) or "",
-    b.uploaded, b.mounted, b.existing))
+    b.uploaded, b.mounted, b.existing, carried))

@@ -1,7 +1,8 @@
 -- Assemble a multi-arch index from per-platform images pushed by digest, validate it, then tag it.
 --
 -- usage: hoist index --to REF:TAG SRC... [--latest] [--float] [--force] [--private] [--strict]
---                    [--creds USER:PASS] [--insecure] [--json]
+--                    [--sign KEY] [--identity HOST/REPO]
+--                    [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]
 --
 -- The last step of a release built on several CI runners (each ran `hoist release --platform P
 -- --push-by-digest`). REF: docker://HOST/REPO or oci:DIR; TAG: the version (semver).
@@ -15,6 +16,10 @@
 -- (--float) when TAG is the highest stable version (in its line). An existing TAG is replaced
 -- only with --force. TAG must be the version the images were built as (their
 -- org.opencontainers.image.version label, build metadata aside): exit 3 otherwise, unless --force.
+-- Sources copied from elsewhere bring their signatures and referrers (SBOMs, provenance) along.
+-- --sign KEY signs the index and each platform manifest (cosign's format; --identity HOST/REPO
+-- for an OCI layout) once the index is there by digest and before any tag is written; the key
+-- is loaded first (a missing key: exit 2; one that cannot be used: exit 3; nothing written).
 --
 -- Exit codes: 0 tagged; 1 a source or the destination failed, or TAG exists; 2 usage;
 -- 3 the assembled index has problems (one line each; nothing is tagged).
@@ -29,17 +34,24 @@ local semver = require("hoist.semver")
 local validate = require("hoist.validate")
 
 local USAGE = "usage: hoist index --to REF:TAG SRC... [--latest] [--float] [--force] [--private] [--strict] " ..
-  "[--creds USER:PASS] [--insecure] [--json]"
-local opts, args = cli.parse(arg, { usage = USAGE, options = {
+  "[--sign KEY] [--identity HOST/REPO] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = cli.registry_options({
   ["--to"] = { key = "to", value = true },
   ["--latest"] = { key = "latest" },
   ["--float"] = { key = "float" },
   ["--force"] = { key = "force" },
   ["--private"] = { key = "private" },
   ["--strict"] = { key = "strict" },
-  ["--creds"] = { key = "creds", value = true },
-  ["--insecure"] = { key = "insecure" },
-} })
+  ["--sign"] = { key = "sign", value = true },
+  ["--identity"] = { key = "identity", value = true },
+}) })
+-- the key before anything is read or written
+local key
+if opts.sign then
+  local kerr, kkind
+  key, kerr, kkind = require("hoist.attach").load_key(opts.sign)
+  if not key then cli.fail(kkind, kerr) end
+end
 if not opts.to then cli.usage_error("--to REF:TAG is required; " .. USAGE) end
 if #args == 0 then cli.usage_error("give at least one source image; " .. USAGE) end
 local dref, err = ref.parse(opts.to)
@@ -50,6 +62,9 @@ if not tag or dref.digest then cli.usage_error("give the version tag of the inde
 if not semver.valid(tag) or tag:sub(1, 1) == "v" then
   cli.usage_error("invalid version tag '" .. tag .. "' (semver like 1.2.0, no leading 'v', no '+')")
 end
+if key and dref.transport == "oci" and not opts.identity then
+  cli.usage_error("signing into " .. dref.display .. " needs --identity HOST/REPO (the repository it will be published as)")
+end
 
 local open_eps = {}
 local function finish(code, msg)
@@ -57,7 +72,8 @@ local function finish(code, msg)
   cli.fail(code, msg)
 end
 local function open(r)
-  local e, oerr, ocode = endpoint.open(r, { creds = opts.creds, insecure = opts.insecure, create = r == dref })
+  local e, oerr, ocode = endpoint.open(r, { creds = opts.creds, insecure = opts.insecure, create = r == dref,
+                                           authfile = opts.authfile })
   if not e then finish(ocode or cli.EXIT.failure, oerr) end
   open_eps[#open_eps + 1] = e
   return e
@@ -167,7 +183,7 @@ if opts.strict then
   warnings = {}
 end
 if #problems > 0 then
-  for _, p in ipairs(problems) do io.stderr:write(p, "\n") end
+  cli.problems(problems, { title = "hoist index" })
   cli.warnings(warnings)
   finish(cli.EXIT.validation, string.format("the index for %s:%s has %d problem%s; nothing was tagged",
     dst.display, tag, #problems, #problems == 1 and "" or "s"))
@@ -175,6 +191,12 @@ end
 
 local ok, perr = dst:put_manifest(index_bytes, oci.MEDIA.index, index_desc.digest)
 if not ok then finish(cli.EXIT.failure, perr) end
+-- signatures are keyed by digest: in place before the tag makes the index visible
+local signed
+if key then
+  signed, perr = require("hoist.sign").image(dst, index_desc, key, { identity = opts.identity })
+  if not signed then finish(cli.EXIT.failure, perr) end
+end
 -- the version tag (immutable unless --force), then latest/floats from the tags as they are now
 local tags, terr, tcode = require("hoist.publish").version(dst, index_desc, index_bytes, tag,
   { latest = opts.latest, float = opts.float, force = opts.force })
@@ -186,7 +208,15 @@ local lines = { string.format("indexed %s as %s", dst.display, table.concat(tags
 for _, c in ipairs(children) do
   lines[#lines + 1] = string.format("  %-12s %s", oci.platform_string(c.platform), c.digest)
 end
+if signed then
+  lines[#lines + 1] = string.format("  signed       as %s (%d manifests, %s)", signed.identity, 1 + #signed.children, signed.tag)
+end
 local out = { destination = dst.display, digest = index_desc.digest, platforms = by_platform,
-             tags = json.array(tags) }
+             tags = json.array(tags),
+             signed = signed and { identity = signed.identity, tag = signed.tag, manifests = 1 + #signed.children } or nil }
+local rows = { { "destination", dst.display }, { "index", index_desc.digest }, { "tags", table.concat(tags, ", ") } }
+for _, c in ipairs(children) do rows[#rows + 1] = { oci.platform_string(c.platform), c.digest } end
+rows[#rows + 1] = { "signed", signed and ("as " .. signed.identity) or "no" }
+require("hoist.summary").rows("hoist index " .. tag, rows)
 cli.warnings(warnings, out)
 cli.output(out, lines)

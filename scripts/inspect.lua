@@ -1,6 +1,7 @@
 -- Print an image's manifest or index as JSON, and with --config the configs of its images.
 --
--- usage: hoist inspect REF [--config] [--creds USER:PASS] [--insecure]
+-- usage: hoist inspect REF [--config] [--creds USER:PASS] [--authfile FILE] [--insecure]
+--        hoist inspect --referrers REF [--type T] [--platforms] ...   (the same as `hoist referrers`)
 --
 -- REF: docker://HOST/REPO[:TAG|@DIGEST] (or HOST/REPO...) or oci:DIR[:TAG] (default tag: latest).
 -- Without --config: the manifest or index exactly as stored (the bytes its digest is taken of),
@@ -12,18 +13,29 @@
 --
 -- Exit codes: 0 printed; 1 not found or unreadable; 2 usage.
 local cli = require("hoist.cli")
+
+-- --referrers: `hoist referrers` with the other arguments (what refers to REF: SBOMs, provenance,
+-- signatures), so that the same question has the name other tools give it
+for i, a in ipairs(arg) do
+  if a == "--referrers" then
+    table.remove(arg, i)
+    local path = arg[0]:gsub("inspect%.lua$", "referrers.lua")
+    if path == arg[0] then path = require("hoist.host").share .. "/scripts/referrers.lua" end
+    arg[0] = path
+    return dofile(path)
+  end
+end
+
 local endpoint = require("hoist.endpoint")
 local json = require("hoist.json")
 local oci = require("hoist.oci")
 
-local USAGE = "usage: hoist inspect REF [--config] [--creds USER:PASS] [--insecure]"
-local opts, args = cli.parse(arg, { usage = USAGE, options = {
+local USAGE = "usage: hoist inspect REF [--config | --referrers] [--creds USER:PASS] [--authfile FILE] [--insecure]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = cli.registry_options({
   ["--config"] = { key = "config" },
-  ["--creds"] = { key = "creds", value = true },
-  ["--insecure"] = { key = "insecure" },
-} })
+}) })
 if #args ~= 1 then cli.usage_error(USAGE) end
-local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure })
+local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure, authfile = opts.authfile })
 if not ep then cli.fail(code, err) end
 
 local function check(ok, e)

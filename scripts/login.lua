@@ -1,6 +1,6 @@
 -- Log in to a registry: verify the credentials, then store them like `docker login`.
 --
--- usage: hoist login HOST -u USER --password-stdin [--insecure] [--json]
+-- usage: hoist login HOST -u USER --password-stdin [--authfile FILE] [--insecure] [--json]
 --        hoist login HOST -u USER -p PASSWORD       (insecure: the password shows in `ps`)
 --
 -- HOST is a registry host (ghcr.io, localhost:5000; docker.io for Docker Hub).
@@ -8,6 +8,9 @@
 -- --password-stdin       read the password (or token) from the first line of stdin
 -- -p, --password PASS    the password on the command line (warns: prefer --password-stdin)
 -- --insecure             plain HTTP or unverified TLS for a registry that is not on loopback
+-- --authfile FILE        store the credentials in FILE (podman's auth.json format, made when
+--                        missing) instead of the docker config; `--authfile FILE` on other
+--                        commands reads them from there
 --
 -- The credentials are checked against the registry first; nothing is stored when it refuses
 -- them. They go where `docker login` puts them: $DOCKER_CONFIG/config.json (default
@@ -23,7 +26,7 @@ local cli = require("hoist.cli")
 local log = require("hoist.log")
 local ref = require("hoist.ref")
 
-local USAGE = "usage: hoist login HOST -u USER --password-stdin [--insecure] [--json]"
+local USAGE = "usage: hoist login HOST -u USER --password-stdin [--authfile FILE] [--insecure] [--json]"
 local opts, args = cli.parse(arg, { usage = USAGE, options = {
   ["-u"] = { key = "username", value = true },
   ["--username"] = { key = "username", value = true },
@@ -31,6 +34,7 @@ local opts, args = cli.parse(arg, { usage = USAGE, options = {
   ["--password"] = { key = "password", value = true },
   ["--password-stdin"] = { key = "password_stdin" },
   ["--insecure"] = { key = "insecure" },
+  ["--authfile"] = { key = "authfile", value = true },
 } })
 if #args ~= 1 then cli.usage_error("give one registry host; " .. USAGE) end
 
@@ -67,11 +71,11 @@ if not ok then
   cli.fail(cli.EXIT.failure, cerr)
 end
 
-local stored, where, helper = auth.store(r.registry, user, password)
+local stored, where, helper = auth.store(r.registry, user, password, { authfile = opts.authfile })
 if not stored then cli.fail(cli.EXIT.failure, where) end
 log.debug("credentials for %s stored in %s", r.registry, helper or where)
 -- $REGISTRY_AUTH_FILE is read first (podman's convention): say when it hides what was just stored
-if os.getenv("REGISTRY_AUTH_FILE") then
+if os.getenv("REGISTRY_AUTH_FILE") and not opts.authfile then
   local found, source = auth.credentials(r.registry)
   if found and source and source ~= where then
     log.warn("credentials for %s in '%s' take precedence over the ones just stored in '%s'",

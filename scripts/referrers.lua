@@ -1,6 +1,6 @@
 -- List what refers to an image: SBOMs, provenance and other OCI 1.1 artifacts, and its signatures.
 --
--- usage: hoist referrers REF [--type ARTIFACT_TYPE] [--platforms] [--creds USER:PASS] [--insecure] [--json]
+-- usage: hoist referrers REF [--type ARTIFACT_TYPE] [--platforms] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]
 --
 -- REF: docker://HOST/REPO[:TAG|@DIGEST] or oci:DIR[:TAG|@DIGEST]. Reads the referrers tag schema
 -- of the distribution spec (the index tagged sha256-<hex> beside the image, which is how hoist
@@ -17,15 +17,13 @@ local endpoint = require("hoist.endpoint")
 local oci = require("hoist.oci")
 local sign = require("hoist.sign")
 
-local USAGE = "usage: hoist referrers REF [--type ARTIFACT_TYPE] [--platforms] [--creds USER:PASS] [--insecure] [--json]"
-local opts, args = cli.parse(arg, { usage = USAGE, options = {
+local USAGE = "usage: hoist referrers REF [--type ARTIFACT_TYPE] [--platforms] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = cli.registry_options({
   ["--type"] = { key = "type", value = true },
   ["--platforms"] = { key = "platforms" },
-  ["--creds"] = { key = "creds", value = true },
-  ["--insecure"] = { key = "insecure" },
-} })
+}) })
 if #args ~= 1 then cli.usage_error(USAGE) end
-local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure })
+local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure, authfile = opts.authfile })
 if not ep then cli.fail(code, err) end
 local function check(ok, e)
   if ok == nil then ep:close(); cli.fail(cli.EXIT.failure, e) end

@@ -1,6 +1,6 @@
 -- Sign an image the way cosign does (the signatures cosign and containers/image read).
 --
--- usage: hoist sign REF --key KEY [--identity HOST/REPO] [--creds USER:PASS] [--insecure] [--json]
+-- usage: hoist sign REF --key KEY [--identity HOST/REPO] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]
 --
 -- REF: docker://HOST/REPO[:TAG|@DIGEST] or oci:DIR[:TAG|@DIGEST]; what it names (for a release,
 -- the index) is signed. KEY: a PEM private key (`hoist key generate`; PKCS#8, encrypted PKCS#8, or
@@ -17,19 +17,17 @@ local cli = require("hoist.cli")
 local endpoint = require("hoist.endpoint")
 local sign = require("hoist.sign")
 
-local USAGE = "usage: hoist sign REF --key KEY [--identity HOST/REPO] [--creds USER:PASS] [--insecure] [--json]"
-local opts, args = cli.parse(arg, { usage = USAGE, options = {
+local USAGE = "usage: hoist sign REF --key KEY [--identity HOST/REPO] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = cli.registry_options({
   ["--key"] = { key = "key", value = true },
   ["--identity"] = { key = "identity", value = true },
-  ["--creds"] = { key = "creds", value = true },
-  ["--insecure"] = { key = "insecure" },
-} })
+}) })
 if #args ~= 1 or not opts.key then cli.usage_error(USAGE) end
 
 local key, kerr, kind = sign.load_private(opts.key)
 if not key then cli.fail(kind == "ENOENT" and "EUSAGE" or kind == "EIO" and "EIO" or "EINVAL", kerr) end
 
-local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure })
+local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure, authfile = opts.authfile })
 if not ep then cli.fail(code, err) end
 if ep.transport ~= "docker" and not opts.identity then
   ep:close()

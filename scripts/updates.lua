@@ -1,6 +1,6 @@
 -- List the versions of an extension newer than the current one, newest first.
 --
--- usage: hoist updates REF --current V [--api API] [--creds USER:PASS] [--insecure] [--json]
+-- usage: hoist updates REF --current V [--api API] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]
 --
 -- REF: docker://HOST/REPO or oci:DIR. The candidates are the repository's tags that are valid
 -- semantic versions with a higher precedence than V (prereleases included: they are newer).
@@ -17,13 +17,11 @@ local json = require("hoist.json")
 local semver = require("hoist.semver")
 
 local API_LABEL = "com.docker.desktop.extension.api.version"
-local USAGE = "usage: hoist updates REF --current V [--api API] [--creds USER:PASS] [--insecure] [--json]"
-local opts, args = cli.parse(arg, { usage = USAGE, options = {
+local USAGE = "usage: hoist updates REF --current V [--api API] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = cli.registry_options({
   ["--current"] = { key = "current", value = true },
   ["--api"] = { key = "api", value = true },
-  ["--creds"] = { key = "creds", value = true },
-  ["--insecure"] = { key = "insecure" },
-} })
+}) })
 if #args ~= 1 then cli.usage_error(USAGE) end
 if not opts.current then cli.usage_error("--current V is required; " .. USAGE) end
 local current = semver.valid(opts.current)
@@ -31,7 +29,7 @@ if not current then cli.usage_error("invalid version '" .. opts.current .. "' fo
 local api = opts.api and semver.valid(opts.api)
 if opts.api and not api then cli.usage_error("invalid Extension API version '" .. opts.api .. "' for --api") end
 
-local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure })
+local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure, authfile = opts.authfile })
 if not ep then cli.fail(code, err) end
 
 -- The api.version label of a tag's image: its config (the first platform's, for an index).

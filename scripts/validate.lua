@@ -1,6 +1,6 @@
 -- Check a built extension image like `docker extension validate`: tag, platforms, labels, files.
 --
--- usage: hoist validate REF [--sdk VERSION] [--private] [--strict] [--creds USER:PASS] [--insecure]
+-- usage: hoist validate REF [--sdk VERSION] [--private] [--strict] [--creds USER:PASS] [--authfile FILE] [--insecure]
 --                       [--json]
 --
 -- REF: oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST] (without TAG: the highest semver tag).
@@ -25,14 +25,12 @@ local endpoint = require("hoist.endpoint")
 local ref = require("hoist.ref")
 local validate = require("hoist.validate")
 
-local USAGE = "usage: hoist validate REF [--sdk VERSION] [--private] [--strict] [--creds USER:PASS] [--insecure] [--json]"
-local opts, args = cli.parse(arg, { usage = USAGE, options = {
+local USAGE = "usage: hoist validate REF [--sdk VERSION] [--private] [--strict] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = cli.registry_options({
   ["--sdk"] = { key = "sdk", value = true },
   ["--private"] = { key = "private" },
   ["--strict"] = { key = "strict" },
-  ["--creds"] = { key = "creds", value = true },
-  ["--insecure"] = { key = "insecure" },
-} })
+}) })
 if #args ~= 1 then cli.usage_error(USAGE) end
 if opts.sdk and not require("hoist.semver").valid(opts.sdk) then
   cli.usage_error("invalid --sdk '" .. opts.sdk .. "' (an extension SDK version like 0.3.4)")
@@ -42,7 +40,7 @@ if not r then cli.usage_error(err) end
 if r.transport == "docker-archive" then
   cli.usage_error("validate reads oci:DIR[:TAG] or docker://HOST/REPO[:TAG]; docker-archive files are write-only")
 end
-local ep, eerr, ecode = endpoint.open(r, { creds = opts.creds, insecure = opts.insecure })
+local ep, eerr, ecode = endpoint.open(r, { creds = opts.creds, insecure = opts.insecure, authfile = opts.authfile })
 if not ep then cli.fail(ecode or cli.EXIT.failure, eerr) end
 local src = validate.endpoint_source(ep)
 local problems, summary = validate.image(src, r.digest or r.tag, { private = opts.private, sdk = opts.sdk })
@@ -59,7 +57,7 @@ local result = { reference = args[1], tag = summary.tag, digest = summary.digest
                  layers = summary.layers, read = summary.read }
 cli.warnings(warnings, result)
 if #problems > 0 then
-  for _, p in ipairs(problems) do io.stderr:write(p, "\n") end
+  cli.problems(problems, { title = "hoist validate" })
   cli.fail("EINVAL", string.format("%s:%s has %d problem%s", src.display, summary.tag,
     #problems, #problems == 1 and "" or "s"), { result = result, problems = problems, warnings = warnings })
 end

@@ -1,6 +1,6 @@
 -- Check an image's cosign signature with a public key (what skopeo's sigstoreSigned policy checks).
 --
--- usage: hoist verify REF --key PUB [--identity HOST/REPO | --any-identity] [--creds USER:PASS] [--insecure] [--json]
+-- usage: hoist verify REF --key PUB [--identity HOST/REPO | --any-identity] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]
 --
 -- Reads the sha256-<hex>.sig manifest beside the image REF names and accepts the image when one
 -- of its signatures verifies with PUB (a PEM public key), signs exactly that digest, and names
@@ -14,19 +14,17 @@ local cli = require("hoist.cli")
 local endpoint = require("hoist.endpoint")
 local sign = require("hoist.sign")
 
-local USAGE = "usage: hoist verify REF --key PUB [--identity HOST/REPO | --any-identity] [--creds USER:PASS] [--insecure] [--json]"
-local opts, args = cli.parse(arg, { usage = USAGE, options = {
+local USAGE = "usage: hoist verify REF --key PUB [--identity HOST/REPO | --any-identity] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]"
+local opts, args = cli.parse(arg, { usage = USAGE, options = cli.registry_options({
   ["--key"] = { key = "key", value = true },
   ["--identity"] = { key = "identity", value = true },
   ["--any-identity"] = { key = "any_identity" },
-  ["--creds"] = { key = "creds", value = true },
-  ["--insecure"] = { key = "insecure" },
-} })
+}) })
 if #args ~= 1 or not opts.key or (opts.identity and opts.any_identity) then cli.usage_error(USAGE) end
 
 local pub, kerr, kind = sign.load_public(opts.key)
 if not pub then cli.fail(kind == "ENOENT" and "EUSAGE" or kind == "EIO" and "EIO" or "EINVAL", kerr) end
-local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure })
+local ep, err, code = endpoint.open(args[1], { creds = opts.creds, insecure = opts.insecure, authfile = opts.authfile })
 if not ep then cli.fail(code, err) end
 if ep.transport ~= "docker" and not opts.identity and not opts.any_identity then
   ep:close()

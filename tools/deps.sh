@@ -11,7 +11,8 @@
 #           windows/amd64 binaries),
 #           containerd + runc (tests/runtime: run the images hoist makes, as Docker Desktop does),
 #           busybox-static, with its amd64 and arm64 .debs kept in /var/cache/hoist/debs (dpkg's
-#           arm64 architecture is added for it) to build tests/fixtures/base offline
+#           arm64 architecture is added for it) to build tests/fixtures/base offline,
+#           luarocks (tests/ci/test_rocks.sh: a team step installed as a rock into .hoist/rocks)
 set -eu
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -32,7 +33,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   clang libclang-rt-dev valgrind python3 $node_pkgs \
   skopeo umoci oci-image-tool docker-registry apache2-utils buildah curl \
   git gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-mingw-w64-x86-64-posix \
-  containerd runc busybox-static >/dev/null
+  containerd runc busybox-static luarocks >/dev/null
 # The busybox-static .debs of both architectures for tests/fixtures/base/make_base.sh, which unpacks
 # them offline (dpkg-deb -x); the arm64 one cannot be installed next to the amd64 one. Old versions
 # are removed first so the folder holds one version per architecture.

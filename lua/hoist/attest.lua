@@ -670,7 +670,7 @@ function attest.referrers(ep, desc, opts)
   if type(desc) ~= "table" or not digest_valid(desc.digest or "") then error("attest.referrers: a descriptor expected", 2) end
   local index, err = referrers_index(ep, desc.digest)
   if index == nil then return nil, err, "EIO" end
-  local out = {}
+  local out = json.array({})   -- [] in JSON when there is none
   for _, m in ipairs(index and index.manifests or {}) do
     if type(m) == "table" and digest_valid(m.digest or "") and
         (opts.artifact_type == nil or m.artifactType == opts.artifact_type) then

@@ -136,9 +136,11 @@ function auth.config_path(opts)
   return home .. "/.docker/config.json"
 end
 
--- The files read, in precedence order: { { path =, source = "REGISTRY_AUTH_FILE" | "docker" | ... } }.
+-- The files read, in precedence order: { { path =, source = "--authfile" | "REGISTRY_AUTH_FILE" |
+-- "docker" | ... } }. opts.authfile (skopeo's and podman's --authfile) takes REGISTRY_AUTH_FILE's
+-- place: the file a user named on the command line is read first, the usual ones after it.
 function auth.files(opts)
-  opts = keys.options(opts, { "env" }, "auth.files")
+  opts = keys.options(opts, { "env", "authfile" }, "auth.files")
   local getenv = getenv_of(opts)
   local files, seen = {}, {}
   local function add(path, source)
@@ -147,7 +149,12 @@ function auth.files(opts)
       files[#files + 1] = { path = path, source = source }
     end
   end
-  add(getenv("REGISTRY_AUTH_FILE"), "REGISTRY_AUTH_FILE")
+  if opts.authfile ~= nil then
+    if type(opts.authfile) ~= "string" or opts.authfile == "" then error("auth: authfile must be a path", 3) end
+    add(opts.authfile, "--authfile")
+  else
+    add(getenv("REGISTRY_AUTH_FILE"), "REGISTRY_AUTH_FILE")
+  end
   add((auth.config_path({ env = opts.env })), "docker")
   local run = getenv("XDG_RUNTIME_DIR")
   add(run and (run .. "/containers/auth.json"), "XDG_RUNTIME_DIR")
@@ -319,23 +326,37 @@ local function check_registry(registry, fname)
 end
 
 
+-- An --authfile must exist and be a file (podman checks it the same way): a typo in the path
+-- would otherwise fall back silently to other credentials. Returns true or nil, message.
+function auth.check_authfile(path)
+  if type(path) ~= "string" or path == "" then return nil, "--authfile needs a file" end
+  local st = fs.stat(path, true)
+  if not st then return nil, "authfile '" .. path .. "' does not exist" end
+  if st.type ~= "file" then return nil, "authfile '" .. path .. "' is not a file" end
+  return true
+end
+
 --[[
 Credentials for registry (a host such as "ghcr.io" or "localhost:5000"). opts: { creds = "USER:PASS"
-(overrides every file), env = {...} }. Returns { username =, password = } | { username =,
+(overrides every file), authfile = FILE (read first, instead of $REGISTRY_AUTH_FILE), env = {...} }. Returns { username =, password = } | { username =,
 identity_token = } | {} (anonymous), and the file they came from (or "--creds"); or nil, message,
 code: "EINVAL" for a malformed creds, "ECONFIG" for a file that cannot be read or parsed,
 "EHELPER" for a credential helper that failed.
 ]]
 function auth.credentials(registry, opts)
   local host = check_registry(registry, "credentials")
-  opts = keys.options(opts, { "creds", "env" }, "auth.credentials")
+  opts = keys.options(opts, { "creds", "env", "authfile" }, "auth.credentials")
   if opts.creds ~= nil then
     if type(opts.creds) ~= "string" then error("auth.credentials: creds must be a string", 2) end
     local user, pass = opts.creds:match("^([^:]+):(.*)$")
     if not user then return nil, "--creds must be USER:PASSWORD", "EINVAL" end
     return { username = user, password = pass }, "--creds"
   end
-  for _, f in ipairs(auth.files({ env = opts.env })) do
+  if opts.authfile ~= nil then
+    local ok, aerr = auth.check_authfile(opts.authfile)
+    if not ok then return nil, aerr, "EINVAL" end
+  end
+  for _, f in ipairs(auth.files({ env = opts.env, authfile = opts.authfile })) do
     local cfg, err = read_config(f.path)
     if cfg == nil then return nil, err, "ECONFIG" end
     if cfg then
@@ -362,8 +383,9 @@ function auth.connect(r, opts)
   if type(r) ~= "table" or type(r.api_host) ~= "string" then
     error("auth.connect: a docker:// reference expected (from hoist.ref.parse)", 2)
   end
-  opts = keys.options(opts, { "creds", "insecure", "env", "parallel", "chunk_size" }, "auth.connect")
-  local c, err, code = auth.credentials(r.registry or r.api_host, { creds = opts.creds, env = opts.env })
+  opts = keys.options(opts, { "creds", "insecure", "env", "parallel", "chunk_size", "authfile" }, "auth.connect")
+  local c, err, code = auth.credentials(r.registry or r.api_host, { creds = opts.creds, env = opts.env,
+                                                                    authfile = opts.authfile })
   if not c then return nil, err, code == "EINVAL" and "EUSAGE" or code end
   -- HOIST_REQUEST_TIMEOUT: the base of every request's deadline, in seconds (see hoist.registry)
   local timeout = getenv_of(opts)("HOIST_REQUEST_TIMEOUT")
@@ -398,10 +420,11 @@ the helper used (or nil); or nil, message, code.
 function auth.store(registry, user, password, opts)
   local host = check_registry(registry, "store")
   check_secret_args(user, password, "store")
-  opts = keys.options(opts, { "env" }, "auth.store")
+  opts = keys.options(opts, { "env", "authfile" }, "auth.store")
   if user == "" then return nil, "the user name is empty", "EINVAL" end
   if user:find(":", 1, true) then return nil, "a user name cannot contain ':'", "EINVAL" end
-  local path, perr = auth.config_path(opts)
+  local path, perr
+  if opts.authfile then path = opts.authfile else path, perr = auth.config_path({ env = opts.env }) end
   if not path then return nil, perr, "ECONFIG" end
   local cfg, err = read_config(path)
   if cfg == nil then return nil, err, "ECONFIG" end

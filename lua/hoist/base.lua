@@ -79,7 +79,7 @@ end
 
 --[[
 A context that opens each base once and remembers what it resolved: base.session(opts) with
-opts = { creds, insecure, cache = folder | false } (creds: the user's --creds apply only to the
+opts = { creds, insecure, authfile, cache = folder | false } (creds: the user's --creds apply only to the
 destination; bases use the stored credentials, like any pull). session:resolve(s, platform_name)
 returns the resolved base for one platform:
   { name, digest (what the reference resolved to: the index, or the image), manifest_digest,
@@ -99,7 +99,7 @@ function base.session(opts)
     local ep = self.eps[parsed.name]
     if ep then return ep end
     local err, code
-    ep, err, code = endpoint.open(parsed.ref, { insecure = self.opts.insecure })
+    ep, err, code = endpoint.open(parsed.ref, { insecure = self.opts.insecure, authfile = self.opts.authfile })
     if not ep then return nil, "base " .. parsed.name .. ": " .. tostring(err), code or EXIT_FAILURE end
     self.eps[parsed.name] = ep
     return ep

@@ -3,6 +3,9 @@ local host = require("hoist.host")
 
 local cli = {}
 
+-- recipes find a team's rocks too: ./.hoist/rocks, a luarocks tree (hoist.rocks)
+require("hoist.rocks").activate(".")
+
 -- Exit codes of the command line: 0 success, 1 a remote or runtime failure, 2 usage, 3 bad input
 -- (128 + the signal when SIGINT/SIGTERM stopped it).
 cli.EXIT = { ok = 0, failure = 1, usage = 2, validation = 3 }
@@ -52,6 +55,8 @@ extra: { problems = {...}, warnings = {...}, result = {...} }.
 function cli.fail(kind, message, extra)
   local code = cli.exit_code(kind or "EIO")
   local e = { exit = code, message = tostring(message) }
+  -- under GitHub Actions the failure shows on the run's page too (problems were annotated apiece)
+  if code ~= 0 then cli.annotate("error", e.message) end
   if type(kind) == "string" then e.kind = kind end
   extra = type(extra) == "table" and extra or {}
   e.problems, e.warnings = extra.problems, extra.warnings
@@ -130,6 +135,135 @@ function cli.parse(argv, spec)
     i = i + 1
   end
   return opts, positional
+end
+
+--[[
+Adds the options every recipe that talks to a registry takes to an options spec (and returns it):
+--creds USER:PASS, --insecure, --authfile FILE (like skopeo and podman: credentials looked up in
+FILE first; it must exist). opts.creds, opts.insecure, opts.authfile then go to endpoint.open.
+]]
+function cli.registry_options(options)
+  options = options or {}
+  options["--creds"] = options["--creds"] or { key = "creds", value = true }
+  options["--insecure"] = options["--insecure"] or { key = "insecure" }
+  options["--authfile"] = { key = "authfile", value = true }
+  return options
+end
+
+---------------------------------------------------------------------------------------------------
+-- CI engines: GitHub Actions workflow commands and the step summary
+
+-- Whether problems go to GitHub Actions as annotations too (GITHUB_ACTIONS=true, as its runners set).
+function cli.github_actions() return os.getenv("GITHUB_ACTIONS") == "true" end
+
+-- A workflow command's data and properties escaped as the runner expects (%, CR, LF; and : , in
+-- properties), so a message cannot end the command early or start another.
+local function gh_escape(s, property)
+  s = tostring(s):gsub("%%", "%%25"):gsub("\r", "%%0D"):gsub("\n", "%%0A")
+  if property then s = s:gsub(":", "%%3A"):gsub(",", "%%2C") end
+  return s
+end
+
+--[[
+The line of `file` a problem is about, when it can be told: the problem names a key ("labels.vendor",
+"layers[2].from", a quoted label key or value) that is written on one line of the file. nil when
+none is found (then the annotation names the file only).
+]]
+function cli.problem_line(text, problem)
+  if type(text) ~= "string" or type(problem) ~= "string" then return nil end
+  local lines = {}
+  for l in (text .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = l end
+  local function find(pat, plain)
+    for i, l in ipairs(lines) do
+      if not l:match("^%s*%-%-") and l:find(pat, 1, plain) then return i end
+    end
+  end
+  -- a quoted word of the message, longest first ('com.docker.extension.changelog', "hello")
+  local quoted = {}
+  for q in problem:gmatch("'([^'\n]+)'") do quoted[#quoted + 1] = q end
+  for q in problem:gmatch('"([^"\n]+)"') do quoted[#quoted + 1] = q end
+  table.sort(quoted, function(a, b) return #a > #b end)
+  for _, q in ipairs(quoted) do
+    if #q >= 3 then local n = find(q, true); if n then return n end end
+  end
+  -- a label key ("org.opencontainers.image.vendor") is written as its field (vendor = ...)
+  local ok, label = pcall(require, "hoist.label")
+  if ok and type(label.KEYS) == "table" then
+    for _, q in ipairs(quoted) do
+      for _, k in ipairs(label.KEYS) do
+        if k.key == q and k.field then
+          local n = find("^%s*" .. k.field .. "%s*=") or find("[{,]%s*" .. k.field .. "%s*=")
+          if n then return n end
+        end
+      end
+    end
+  end
+  -- a dotted key path at the start ("labels.vendor: ...", "layers[2].from ..."): its last name as a key
+  local path = problem:match("^([%w_%.%[%]]+)[:%s]")
+  if path then
+    local last = path:match("([%a_][%w_]*)[%]%[%d]*$")
+    if last and #last >= 3 then
+      local n = find("^%s*" .. last .. "%s*=") or find("[{,]%s*" .. last .. "%s*=")
+      if n then return n end
+    end
+  end
+  return nil
+end
+
+--[[
+Prints each problem on stderr (one line each, as recipes always have) and, under GitHub Actions,
+also as an `::error file=F,line=N::` workflow command so it shows on the pull request and the run.
+opts: { file = "extension.lua" path the problems are about (read to find lines), title = "..." }.
+]]
+-- The path GitHub wants in an annotation: relative to the checkout ($GITHUB_WORKSPACE).
+local function workspace_path(path)
+  local fs = require("hoist.fs")
+  local ws = os.getenv("GITHUB_WORKSPACE")
+  local real = fs.realpath(path)
+  ws = ws and ws ~= "" and fs.realpath(ws)
+  if real and ws and real:sub(1, #ws + 1) == ws .. "/" then return real:sub(#ws + 2) end
+  return (path:gsub("^%./", ""))
+end
+
+function cli.problems(list, opts)
+  opts = opts or {}
+  local gh = cli.github_actions()
+  local text = gh and opts.file and require("hoist.fs").read(opts.file, 4 * 1024 * 1024) or nil
+  for _, p in ipairs(list or {}) do
+    io.stderr:write(tostring(p), "\n")
+    if gh then
+      local props = {}
+      if opts.file then
+        props[#props + 1] = "file=" .. gh_escape(workspace_path(opts.file), true)
+        local n = cli.problem_line(text, tostring(p))
+        if n then props[#props + 1] = "line=" .. n end
+      end
+      if opts.title then props[#props + 1] = "title=" .. gh_escape(opts.title, true) end
+      io.stdout:flush()
+      io.stderr:write("::error", #props > 0 and (" " .. table.concat(props, ",")) or "", "::", gh_escape(p), "\n")
+    end
+  end
+end
+
+-- Under GitHub Actions, a warning or error as a workflow command (nothing elsewhere).
+function cli.annotate(level, message, file)
+  if not cli.github_actions() then return end
+  io.stderr:write("::", level, file and (" file=" .. gh_escape(file, true)) or "", "::", gh_escape(message), "\n")
+end
+
+--[[
+Appends markdown to the job's summary ($GITHUB_STEP_SUMMARY, which GitHub's runner sets to a file
+it shows on the run's page). Does nothing elsewhere; a file that cannot be written is a warning,
+never a failure of the release. Returns true when written.
+]]
+function cli.step_summary(markdown)
+  local path = os.getenv("GITHUB_STEP_SUMMARY")
+  if not path or path == "" then return false end
+  local f, err = io.open(path, "a")
+  if not f then require("hoist.log").warn("cannot write the step summary: %s", tostring(err)); return false end
+  f:write(markdown, markdown:sub(-1) == "\n" and "" or "\n")
+  f:close()
+  return true
 end
 
 -- Prints a recipe's leading comment block (its help text).

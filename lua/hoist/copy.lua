@@ -98,12 +98,15 @@ into an OCI layout must name what it writes (a layout entry without a name is in
 tools): without a tag it fails (exit 2) unless opts.tags is given, even empty, by a caller that
 tags afterwards. A version tag (semver) is immutable: one pointing at other content is refused
 unless opts.force (hoist.publish, with the layout's lock or the registry's read-back).
+Signatures (`sha256-<hex>.sig`) and referrers (`sha256-<hex>`: SBOMs, provenance) of every
+manifest copied go along, merged with what dst has, before any tag (hoist.attach.carry);
+opts.attachments = false leaves them. A docker-archive gets none.
 src: an endpoint; dst: an endpoint or a parsed docker-archive reference.
 Returns { digest, mediaType, tags, blobs = { existing, mounted, uploaded, uploaded_bytes },
-manifests = n } or nil, message, exit code.
+manifests = n, signatures = n, referrers = n } or nil, message, kind.
 ]]
 function copy.run(src, dst, opts)
-  opts = keys.options(opts, { "reference", "tags", "platform", "force" }, "copy.run")
+  opts = keys.options(opts, { "reference", "tags", "platform", "force", "attachments" }, "copy.run")
   local top, err, code = src:resolve(opts.reference)
   if not top then return nil, err, code end
   local set
@@ -132,6 +135,17 @@ function copy.run(src, dst, opts)
     local ok, merr = dst:put_manifest(e.bytes, e.desc.mediaType, e.desc.digest)
     if not ok then return fail(merr) end
   end
+  -- signatures and referrers (SBOMs, provenance) of every manifest copied, before any tag
+  local carried
+  if opts.attachments ~= false then
+    local digests = {}
+    for i, e in ipairs(set.manifests) do digests[i] = e.desc.digest end
+    carried, err, code = require("hoist.attach").carry(src, dst, digests)
+    if not carried then return nil, err, code end
+    for _, k in ipairs({ "existing", "mounted", "uploaded", "uploaded_bytes" }) do
+      stats[k] = stats[k] + (carried.blobs[k] or 0)
+    end
+  end
   local semver = require("hoist.semver")
   for _, t in ipairs(tags) do
     local ok, terr, tcode
@@ -145,7 +159,8 @@ function copy.run(src, dst, opts)
     if not ok then return nil, terr, tcode or "EREMOTE" end
   end
   return { digest = top.digest, mediaType = set.top.desc.mediaType, tags = tags, blobs = stats,
-           manifests = #set.manifests, top = { desc = set.top.desc, bytes = set.top.bytes } }
+           manifests = #set.manifests, top = { desc = set.top.desc, bytes = set.top.bytes },
+           signatures = carried and carried.signatures or 0, referrers = carried and carried.referrers or 0 }
 end
 
 return copy

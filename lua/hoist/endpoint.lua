@@ -279,11 +279,11 @@ end
 --[[
 Opens an endpoint. r: a reference string or what hoist.ref.parse returns. opts: { creds =
 "USER:PASS", insecure = bool, create = bool (an OCI layout that does not exist yet is made),
-parallel = n }. Returns the endpoint ({ transport, display, ref, ... } with the methods above),
+parallel = n, authfile = FILE (credentials looked up there first: hoist.auth) }. Returns the endpoint ({ transport, display, ref, ... } with the methods above),
 or nil, message, exit code.
 ]]
 function endpoint.open(r, opts)
-  opts = keys.options(opts, { "creds", "insecure", "create", "parallel" }, "endpoint.open")
+  opts = keys.options(opts, { "creds", "insecure", "create", "parallel", "authfile" }, "endpoint.open")
   if type(r) == "string" then
     local parsed, err = ref.parse(r)
     if not parsed then return nil, err, EXIT_USAGE end
@@ -294,7 +294,8 @@ function endpoint.open(r, opts)
     if not store then return fail(err) end
     return setmetatable({ transport = "oci", display = r.display, ref = r, store = store }, Layout)
   elseif r.transport == "docker" then
-    local client, err, code = require("hoist.auth").connect(r, { creds = opts.creds, insecure = opts.insecure })
+    local client, err, code = require("hoist.auth").connect(r, { creds = opts.creds, insecure = opts.insecure,
+                                                                 authfile = opts.authfile })
     if not client then return nil, err, code or "EAUTH" end
     return setmetatable({ transport = "docker", display = r.display, ref = r, client = client,
                           repo = r.repository, files = {}, parallel = opts.parallel, remote = true }, Registry)

@@ -56,7 +56,8 @@ end
 --[[
 Loads DIR/extension.lua. Returns the description table (with .dir, .path) or nil, err.
 The file runs in its own environment (standard globals readable, its own globals private), with
-DIR/.hoist on package.path so a team's modules are found by require.
+DIR/.hoist on package.path so a team's modules are found by require, and DIR/.hoist/rocks (a
+luarocks tree: hoist.rocks) on package.path and package.cpath.
 ]]
 function extension.load(dir)
   dir = dir or "."
@@ -68,6 +69,8 @@ function extension.load(dir)
   local env = setmetatable({}, { __index = _G })
   local chunk, err = load(text, "@" .. path, "t", env)
   if not chunk then return nil, err end
+  -- a team's rocks (DIR/.hoist/rocks, a luarocks tree) stay on the path: hooks may require later
+  require("hoist.rocks").activate(dir)
   local saved = package.path
   package.path = dir .. "/.hoist/?.lua;" .. dir .. "/.hoist/?/init.lua;" .. saved
   local ok, desc = pcall(chunk)

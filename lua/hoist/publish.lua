@@ -76,6 +76,9 @@ end
 
 local function short(d) return tostring(d):sub(1, 19) end
 
+-- A tag that names a version (semver, no leading 'v'): immutable once written.
+function publish.is_version_tag(t) return semver.valid(t) ~= nil and t:sub(1, 1) ~= "v" end
+
 -- The version tag points at found, not desc. concurrent: it changed since the caller looked
 -- (opts.seen), or right after we wrote it (a read-back); otherwise it simply exists.
 local function conflict(version, found, desc, where, concurrent)
@@ -100,7 +103,12 @@ local function layout_version(ep, desc, version, opts)
       return conflict(version, cur, desc, ep.display, changed_since(opts, cur))
     end
     written = publish.tags_for(version, view.tags(), opts)
-    for _, t in ipairs(opts.extra or {}) do written[#written + 1] = t end
+    for _, t in ipairs(opts.extra or {}) do
+      -- an extra tag that is a version is as immutable as the version tag itself
+      local other = publish.is_version_tag(t) and view.target(t)
+      if other and other ~= desc.digest and not opts.force then return conflict(t, other, desc, ep.display, false) end
+      written[#written + 1] = t
+    end
     return desc, written
   end)
   if not tags then return nil, err, code or "EIO" end
@@ -151,6 +159,14 @@ registry_version_locked = function(ep, desc, bytes, version, opts)
   if cur == nil then return nil, err, EXIT_FAILURE end
   if cur and cur ~= desc.digest and not opts.force then
     return conflict(version, cur, desc, ep.display, changed_since(opts, cur))
+  end
+  -- extra tags that are versions are as immutable as the version: checked before anything is written
+  for _, t in ipairs(opts.extra or {}) do
+    if publish.is_version_tag(t) and not opts.force then
+      local other, terr = target(t)
+      if other == nil then return nil, terr, EXIT_FAILURE end
+      if other and other ~= desc.digest then return conflict(t, other, desc, ep.display, false) end
+    end
   end
   if cur ~= desc.digest then
     local ok, perr = put(bytes, desc.mediaType, version)
@@ -209,7 +225,8 @@ end
 Tags desc (a manifest or index already at ep with all it names) as `version` on the endpoint ep
 (hoist.endpoint: an OCI layout or a registry), then `latest` / MAJOR / MAJOR.MINOR as opts asks.
 opts: { latest, float, force (replace a version tag pointing elsewhere), extra = { tag, ... }
-(more tags written with the version), seen = digest | false (what the version tag pointed at
+(more tags written with the version; one that is a version is immutable like it, checked before
+anything is written; others move), seen = digest | false (what the version tag pointed at
 when the caller looked before building; only sharpens the message) }. bytes: desc's content.
 Returns the tags written, or nil, message, kind: ECONFLICT for "tag 'V' already exists ..." and
 "V was released concurrently as sha256:...", EREMOTE/EAUTH/EIO when the destination fails.

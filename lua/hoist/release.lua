@@ -25,17 +25,69 @@ local function fail(kind, msg) return nil, msg, kind end
 --[[
 A new release context. opts: { dir = ".", version = "1.2.0" | bump = "minor" | "prerelease:rc",
 to = "oci:dist/oci", platforms = {"linux/amd64", ...}, latest, float, force, dry_run,
-push_by_digest, creds, insecure, parallel, sdk = "0.3.4", private, strict }. An unknown key
-raises: `dryrun = true` must not publish for real.
+push_by_digest, creds, insecure, parallel, sdk = "0.3.4", private, strict, authfile = FILE
+(credentials looked up there first, like skopeo's --authfile), sign = KEY FILE (the index and
+every platform manifest signed; the key is loaded before anything is built), identity = HOST/REPO
+(what a layout release is signed as), sbom = bool, provenance = bool (default: true for a
+registry, false elsewhere), labels = { KEY = VALUE } (extra labels), tags = { TAG, ... } (extra
+tags; a semver one is immutable like the version) }. An unknown key raises: `dryrun = true` must
+not publish for real.
 ]]
 release.OPTIONS = { "dir", "version", "bump", "to", "platforms", "latest", "float", "force", "dry_run",
-                    "push_by_digest", "creds", "insecure", "parallel", "sdk", "private", "strict" }
+                    "push_by_digest", "creds", "insecure", "parallel", "sdk", "private", "strict",
+                    "authfile", "sign", "identity", "sbom", "provenance", "labels", "tags" }
 function release.context(opts)
   opts = keys.options(opts, release.OPTIONS, "release.context")
   return { opts = opts, dir = opts.dir or ".", problems = {}, warnings = {} }
 end
 
+-- A tag as the distribution spec allows it: [A-Za-z0-9_][A-Za-z0-9._-]{0,127}.
+function release.valid_tag(t)
+  return type(t) == "string" and #t <= 128 and t:match("^[%w_][%w._-]*$") ~= nil
+end
+
+-- Labels hoist sets or checks itself: --label cannot set them (that would bypass validation).
+local function reserved_label(k)
+  return k:match("^com%.docker%.extension%.") or k:match("^com%.docker%.desktop%.extension%.")
+    or k == VERSION_LABEL or k == CREATED_LABEL or k == REVISION_LABEL or k == BASE_NAME or k == BASE_DIGEST
+    or k == "org.opencontainers.image.title" or k == "org.opencontainers.image.description"
+    or k == "org.opencontainers.image.vendor"
+end
+
+-- What the options ask that can be refused before anything is read: extra labels and tags.
+local function check_extras(ctx)
+  local o = ctx.opts
+  for k, v in pairs(o.labels or {}) do
+    if type(k) ~= "string" or k == "" or type(v) ~= "string" then
+      return fail("EUSAGE", "a label is KEY=VALUE, got '" .. tostring(k) .. "'")
+    end
+    if reserved_label(k) then
+      return fail("EUSAGE", "label '" .. k .. "' is set by hoist from extension.lua and checked there; " ..
+        "--label adds other labels")
+    end
+  end
+  for _, t in ipairs(o.tags or {}) do
+    if not release.valid_tag(t) then
+      return fail("EUSAGE", "invalid tag '" .. tostring(t) .. "' (letters, digits, '_', '.', '-'; 128 at most)")
+    end
+    if t == "latest" then return fail("EUSAGE", "use --latest for 'latest': it only moves forward") end
+  end
+  if o.tags and #o.tags > 0 and o.push_by_digest then
+    return fail("EUSAGE", "--tag and --push-by-digest: a push by digest writes no tag")
+  end
+  return true
+end
+
 function release.load(ctx)
+  local ok, xerr, xkind = check_extras(ctx)
+  if not ok then return nil, xerr, xkind end
+  -- the signing key first: a missing key, a wrong password or a key of the wrong type stops the
+  -- release before the extension runs, anything is built, or the destination is touched
+  if ctx.opts.sign then
+    local key, kerr, kkind = require("hoist.attach").load_key(ctx.opts.sign)
+    if not key then return fail(kkind, kerr) end
+    ctx.key = key
+  end
   local desc, err = extension.load(ctx.dir)
   if not desc then return fail("EINVAL", err) end
   ctx.desc = desc
@@ -44,10 +96,27 @@ function release.load(ctx)
   if (dest.transport == "oci" or dest.transport == "docker") and (dest.tag or dest.digest) then
     return fail("EUSAGE", "give the destination without a tag ('" .. dest.display .. "'): the version is the tag")
   end
+  if dest.transport == "docker-archive" then
+    if ctx.opts.sign or ctx.opts.sbom or ctx.opts.provenance then
+      return fail("EUSAGE", "a docker-archive holds no signature or attestation: --sign, --sbom and --provenance " ..
+        "need a registry or an OCI layout")
+    end
+    if ctx.opts.tags and #ctx.opts.tags > 0 then
+      return fail("EUSAGE", "a docker-archive has one name: give it in the destination (docker-archive:FILE:REPO:TAG)")
+    end
+  end
+  if dest.transport == "oci" and ctx.key and not ctx.opts.identity then
+    return fail("EUSAGE", "signing a release into " .. dest.display .. " needs --identity HOST/REPO " ..
+      "(the repository it will be published as)")
+  end
+  -- attestations: on by default for a registry (what a pull finds), asked for elsewhere
+  local default = dest.transport == "docker"
+  ctx.want_sbom = ctx.opts.sbom == nil and default or ctx.opts.sbom == true
+  ctx.want_provenance = ctx.opts.provenance == nil and default or ctx.opts.provenance == true
   if dest.transport == "docker" then
     -- --creds USER:PASS, else what docker/podman login stored (hoist.auth)
     local ep, cerr, ccode = endpoint.open(dest, { creds = ctx.opts.creds, insecure = ctx.opts.insecure,
-                                                  parallel = ctx.opts.parallel })
+                                                  parallel = ctx.opts.parallel, authfile = ctx.opts.authfile })
     if not ep then return fail(ccode or "EIO", cerr) end
     ctx.endpoint = ep
     ctx.client = ep.client
@@ -139,7 +208,7 @@ function release.validate(ctx)
   -- base images: resolved here (manifests and configs only); their layers are looked into only
   -- when a file metadata.json names is not in the extension's own layers, and never in a dry run
   if ctx.desc.base ~= nil and not ctx.base_session then
-    ctx.base_session = require("hoist.base").session({ insecure = ctx.opts.insecure })
+    ctx.base_session = require("hoist.base").session({ insecure = ctx.opts.insecure, authfile = ctx.opts.authfile })
   end
   local bs = ctx.base_session
   local plan, problems, warnings = extension.check(ctx.desc, {
@@ -234,6 +303,42 @@ function release.git_revision(dir)
   end
 end
 
+--[[
+The time of the last commit of the extension folder's git repository (seconds since the epoch),
+for `created` when SOURCE_DATE_EPOCH is unset: reproducible (the same commit gives the same time)
+and meaningful, unlike 1970. git stores commits zlib-compressed, loose or packed, so this asks
+`git log -1 --format=%ct` (through hoist.exec); nil when git is not installed or DIR is not in a
+repository.
+]]
+function release.commit_time(dir)
+  local ok, exec = pcall(require, "hoist.exec")
+  if not ok then return nil end
+  local r = exec.run({ "git", "-C", dir, "log", "-1", "--format=%ct", capture = true, timeout = 30 })
+  if not r or not r.ok then return nil end
+  local t = math.tointeger(tonumber((r.stdout or ""):match("^%s*(%d+)%s*$")))
+  return t
+end
+
+--[[
+The time written as `created` (image configs, the created label and annotation, SBOM and
+provenance): SOURCE_DATE_EPOCH when set, else the last commit's time, else 0. Files in layers keep
+SOURCE_DATE_EPOCH (default 0) as their mtime, so an unchanged layer keeps its digest from one
+commit to the next. Returns epoch, or nil, message.
+]]
+function release.created_epoch(ctx)
+  if ctx.created_epoch then return ctx.created_epoch end
+  local v = os.getenv("SOURCE_DATE_EPOCH")
+  if v and v ~= "" then
+    local epoch, err = oci.source_date_epoch()
+    if not epoch then return nil, err end
+    ctx.created_epoch, ctx.created_from = epoch, "SOURCE_DATE_EPOCH"
+  else
+    local t = release.commit_time(ctx.dir)
+    ctx.created_epoch, ctx.created_from = t or 0, t and "commit" or nil
+  end
+  return ctx.created_epoch
+end
+
 layer_specs = function(ctx)
   local specs, owner = {}, {}
   for pi, view in ipairs(ctx.plan.platforms) do
@@ -287,7 +392,10 @@ function release.build(ctx)
   for k, v in pairs(ctx.plan.labels) do labels[k] = v end
   local config_labels = ctx.plan.config.labels
   if type(config_labels) == "table" then for k, v in pairs(config_labels) do labels[k] = v end end
-  local created = oci.timestamp(epoch)
+  for k, v in pairs(ctx.opts.labels or {}) do labels[k] = v end
+  local created_epoch, cerr = release.created_epoch(ctx)
+  if not created_epoch then return fail("EUSAGE", cerr) end
+  local created = oci.timestamp(created_epoch)
   labels[VERSION_LABEL] = ctx.version
   labels[CREATED_LABEL] = created
   ctx.revision = release.git_revision(ctx.dir)
@@ -320,7 +428,7 @@ function release.build(ctx)
       end
     end
     local img, ierr = oci.image(layout, {
-      platform = view.name, layers = per_platform[pi] or {}, created = epoch, history = history,
+      platform = view.name, layers = per_platform[pi] or {}, created = created_epoch, history = history,
       config = c, annotations = img_annotations,
       base = b and { config = b.config, layers = b.layers } or nil,
     })
@@ -363,14 +471,44 @@ end
 
 local function publish_opts(ctx)
   return { latest = ctx.opts.latest, float = ctx.opts.float, force = ctx.opts.force,
-           seen = ctx.seen_version }
+           seen = ctx.seen_version, extra = ctx.opts.tags }
+end
+
+--[[
+Signatures and attestations of the built release at its destination endpoint ep, keyed by digest
+and written before any tag (ctx.index must already be there by digest): the index and each
+platform manifest signed with ctx.key (--sign), an SBOM per platform image (SBOMs read from the
+staging store, base layers through the base session), one provenance statement for the index.
+Fills ctx.attached (see hoist.attach.release). Nothing to do without a key, SBOM or provenance.
+]]
+function release.attach(ctx, ep)
+  if not (ctx.key or ctx.want_sbom or ctx.want_provenance) then return true end
+  local attach = require("hoist.attach")
+  local identity = ctx.opts.identity or require("hoist.sign").identity_of(ep)
+  local created = release.created_epoch(ctx)
+  local res, err, kind = attach.release(ctx, ep, {
+    key = ctx.key, identity = identity, sbom = ctx.want_sbom, provenance = ctx.want_provenance,
+    source = attach.staging_source(ctx.store, ctx.base_session, ctx.base_blobs),
+    -- a time only when one was given (SOURCE_DATE_EPOCH or the commit): else none, reproducibly
+    created = ctx.created_from and created or nil,
+    name = identity or ctx.desc.name,
+  })
+  if not res then return fail(kind or "EREMOTE", err) end
+  ctx.attached = res
+  return true
 end
 
 function release.publish(ctx)
   if ctx.dest.transport == "oci" then
     ctx.tags = {}
-    if ctx.opts.push_by_digest then return true end
     local ep = { transport = "oci", display = ctx.dest.display, store = ctx.store }
+    if ctx.key or ctx.want_sbom or ctx.want_provenance then
+      local lep, lerr, lkind = endpoint.open(ctx.dest, { create = true })
+      if not lep then return fail(lkind or "EIO", lerr) end
+      local ok, aerr, akind = release.attach(ctx, lep)
+      if not ok then return nil, aerr, akind end
+    end
+    if ctx.opts.push_by_digest then return true end
     local tags, err, code = publish.version(ep, ctx.index, nil, ctx.tag, publish_opts(ctx))
     if not tags then return fail(code or "EIO", err) end
     ctx.tags = tags
@@ -456,10 +594,13 @@ function release.push(ctx)
   end
   for _, img in ipairs(ctx.images) do add(img.config, false) end
   local log = require("hoist.log")
-  -- counted in blobs: how many bytes will really be sent is known only once each is looked up
-  local bar = log.progress("pushing blobs to " .. ctx.dest.display, #jobs)
+  -- counted in bytes, a blob at a time (host/upload.c reports each finished blob with the bytes
+  -- done so far; a blob already there or mounted counts as done without being sent)
+  local total = 0
+  for _, j in ipairs(jobs) do total = total + (j.size or 0) end
+  local bar = log.progress("pushing " .. #jobs .. " blobs to " .. ctx.dest.display, total, { unit = "bytes" })
   local stats, err, pkind = client:push_blobs(repo, jobs, { parallel = ctx.opts.parallel,
-                                                      progress = function(p) bar:update(p.done) end })
+                                                      progress = function(p) bar:update(p.done_bytes) end })
   if not stats then bar:finish("push to " .. ctx.dest.display .. " failed"); return fail(pkind or "EREMOTE", err) end
   stats.existing = stats.existing + base_stats.existing
   stats.mounted = stats.mounted + base_stats.mounted
@@ -484,11 +625,14 @@ function release.push(ctx)
   local ok, perr, mkind = client:put_manifests(repo, items)
   if not ok then return fail(mkind or "EREMOTE", perr) end
   ctx.tags = {}
-  if ctx.opts.push_by_digest then
+  if ctx.opts.push_by_digest or ctx.key or ctx.want_sbom or ctx.want_provenance then
+    -- the index by digest: signatures and attestations refer to it before any tag does
     ok, perr, mkind = push_manifest(ctx.index, ctx.index.digest)
     if not ok then return fail(mkind or "EREMOTE", perr) end
-    return true
+    ok, perr, mkind = release.attach(ctx, ctx.endpoint)
+    if not ok then return nil, perr, mkind end
   end
+  if ctx.opts.push_by_digest then return true end
   -- the index goes up under its version tag directly (the registry takes it only when every
   -- manifest it names is there), checked before and read back after; then the float tags
   local tags, err, code = publish.version(ctx.endpoint, ctx.index, assert(store:read(ctx.index.digest)),
@@ -499,6 +643,7 @@ function release.push(ctx)
 end
 
 function release.result(ctx)
+  local a = ctx.attached
   local platforms = {}
   for _, img in ipairs(ctx.images or {}) do platforms[oci.platform_string(img.platform)] = img.digest end
   return {
@@ -507,6 +652,11 @@ function release.result(ctx)
     tags = require("hoist.json").array(ctx.tags or {}), uploaded_bytes = ctx.built_bytes or 0,
     uploaded_layer_bytes = ctx.layer_bytes or ctx.built_bytes or 0,
     warnings = require("hoist.json").array(ctx.warnings or {}),
+    created = ctx.created_epoch and oci.timestamp(ctx.created_epoch) or nil,
+    signed = a and a.signed and { identity = a.signed.identity, tag = a.signed.tag,
+                                  manifests = 1 + #a.signed.children } or nil,
+    sbom = a and #a.sbom > 0 and a.sbom or nil,
+    provenance = a and a.provenance and a.provenance.digest or nil,
   }
 end
 
@@ -549,6 +699,13 @@ function release.report(ctx)
   table.sort(names)
   for _, name in ipairs(names) do lines[#lines + 1] = string.format("  %-12s %s", name, r.platforms[name]) end
   lines[#lines + 1] = "  tags         " .. (#r.tags > 0 and table.concat(r.tags, ", ") or "(none: pushed by digest)")
+  if r.signed then
+    lines[#lines + 1] = string.format("  signed       as %s (%d manifests, %s)", r.signed.identity, r.signed.manifests, r.signed.tag)
+  end
+  for _, sb in ipairs(r.sbom or {}) do
+    lines[#lines + 1] = string.format("  sbom         %-12s %s", sb.platform, tostring(sb.digest))
+  end
+  if r.provenance then lines[#lines + 1] = "  provenance   " .. r.provenance end
   if ctx.warnings and #ctx.warnings > 0 then r.warnings = require("hoist.json").array(ctx.warnings) end
   return r, lines
 end

@@ -120,6 +120,8 @@ def terminal(raw):
 MASKS = [
     (re.compile(r"sha256:[0-9a-f]{6,64}(\.\.\.)?"), "sha256:<digest>"),
     (re.compile(r"\b[0-9a-f]{40}\b"), "<commit>"),
+    # `created` is the last commit's time when SOURCE_DATE_EPOCH is unset: it moves like <commit>
+    (re.compile(r'("org\.opencontainers\.image\.created": ")\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'), r"\1<time>"),
     (re.compile(r"\b(127\.0\.0\.1|localhost):\d+"), r"\1:<port>"),
     (re.compile(r"/tmp/[^\s'\"]+"), "<tmp>"),
     (re.compile(r"\b\d+(\.\d+)? ?(ms|s)\b"), "<time>"),

@@ -16,7 +16,8 @@ local MODULES = {
   { "hoist.keys", "keys" }, { "hoist.archive", "archive" },
 }
 for _, extra in ipairs({ { "hoist.exec", "exec" }, { "hoist.auth", "auth" }, { "hoist.sign", "sign" },
-                         { "hoist.attest", "attest" }, { "hoist.dockerfile", "dockerfile" } }) do
+                         { "hoist.attest", "attest" }, { "hoist.dockerfile", "dockerfile" },
+                         { "hoist.attach", "attach" }, { "hoist.summary", "summary" }, { "hoist.rocks", "rocks" } }) do
   if package.preload[extra[1]] or package.searchpath(extra[1], package.path) then MODULES[#MODULES + 1] = extra end
 end
 

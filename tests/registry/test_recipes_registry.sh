@@ -85,10 +85,11 @@ for mode in token none; do
   # shellcheck disable=SC2086
   skopeo copy -q --all --src-tls-verify=false ${pw:+--src-creds hoist:$pw} "docker://$host/fromlayout/hello:2.0.0" "oci:$tmp/back:2.0.0" \
     && run 0 "$HOIST" validate "oci:$tmp/back:2.0.0" || ko "skopeo could not read the copy"
-  # copying by digest with no tag leaves the destination untagged
+  # copying by digest with no tag leaves the destination untagged (only the referrers tag schema's
+  # sha256-<hex> tags of the SBOMs and provenance a registry release attaches, which are not names)
   run 0 "$HOIST" --json copy "docker://$host/fromlayout/hello@$dig" "docker://$host/bydigest/hello" "$@"
   py out 'assert r["tags"] == [], r'
-  run 0 "$HOIST" --json tags "docker://$host/bydigest/hello" "$@"; py out 'assert r == [], r'
+  run 0 "$HOIST" --json tags "docker://$host/bydigest/hello" "$@"; py out 'assert [t for t in r if not t.startswith("sha256-")] == [], r'
 
   # index from per-platform images pushed by digest
   for p in amd64 arm64; do
@@ -96,10 +97,10 @@ for mode in token none; do
       --push-by-digest --to "docker://$host/acme/multi" "$@"
     echo "$(jq_ out 'r["digest"]')" >"$tmp/d-$p"
   done
-  run 0 "$HOIST" --json tags "docker://$host/acme/multi" "$@"; py out 'assert r == [], r'
+  run 0 "$HOIST" --json tags "docker://$host/acme/multi" "$@"; py out 'assert [t for t in r if not t.startswith("sha256-")] == [], r'
   run 3 "$HOIST" index --to "docker://$host/acme/multi:3.0.0" "$(cat "$tmp/d-amd64")" "$@"
   expect err 'platform "linux/arm64" is missing'
-  run 0 "$HOIST" --json tags "docker://$host/acme/multi" "$@"; py out 'assert r == [], r'
+  run 0 "$HOIST" --json tags "docker://$host/acme/multi" "$@"; py out 'assert [t for t in r if not t.startswith("sha256-")] == [], r'
   run 0 "$HOIST" --json index --to "docker://$host/acme/multi:3.0.0" "$(cat "$tmp/d-amd64")" "$(cat "$tmp/d-arm64")" --latest "$@"
   py out 'assert r["tags"] == ["3.0.0", "latest"] and sorted(r["platforms"]) == ["linux/amd64", "linux/arm64"], r'
   run 0 "$HOIST" validate "docker://$host/acme/multi:3.0.0" "$@"
