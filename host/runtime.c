@@ -95,11 +95,16 @@ static void set_package_path(lua_State *L)
     luaL_addchar(&b, ';');
   }
   luaL_addstring(&b, "./.hoist/?.lua;./.hoist/?/init.lua;");
+  /* a luarocks tree in ./.hoist/rocks (hoist.rocks): found by `hoist run` and `eval` too */
+  luaL_addstring(&b, "./.hoist/rocks/share/lua/5.4/?.lua;./.hoist/rocks/share/lua/5.4/?/init.lua;");
   lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s/scripts/?.lua", share, share, share);
   luaL_addvalue(&b);
   luaL_pushresult(&b);
   lua_setfield(L, -2, "path");
-  lua_pop(L, 1);
+  lua_getfield(L, -1, "cpath");
+  lua_pushfstring(L, "./.hoist/rocks/lib/lua/5.4/?.so;%s", lua_tostring(L, -1));
+  lua_setfield(L, -3, "cpath");
+  lua_pop(L, 2);
 }
 
 static void preload_native(lua_State *L)

@@ -2,7 +2,8 @@
 -- as rocks are found by require. A tree is what `luarocks --tree DIR/.hoist/rocks --lua-version
 -- 5.4 install|make ...` writes: Lua modules under share/lua/5.4/, C modules under lib/lua/5.4/
 -- (luarocks path conventions). hoist adds DIR/.hoist/rocks for the extension folder it loads
--- (hoist.extension) and ./.hoist/rocks for recipes (hoist.cli), after the .hoist/ folder itself.
+-- (hoist.extension); ./.hoist/rocks is on the paths of every run (host/runtime.c), after the
+-- .hoist/ folder itself.
 local rocks = {}
 
 rocks.LUA_VERSION = "5.4"

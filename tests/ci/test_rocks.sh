@@ -53,6 +53,11 @@ print(changelog.VERSION .. ": " .. tostring(changelog.entry(text, args[1])))
 LUA
 (cd "$EXT" && "$HOIST" changelog-entry 0.9.0) >"$tmp/out3" 2>&1
 grep -q "^1.0.0: Older.$" "$tmp/out3" && ok || { ko "a recipe using the rock"; cat "$tmp/out3"; }
+# `hoist run` and `eval` find it without hoist.cli (the runtime puts ./.hoist/rocks on the paths)
+(cd "$EXT" && "$HOIST" eval 'print(require("hoist_team.changelog").VERSION)') >"$tmp/out5" 2>&1 \
+  && grep -q '^1.0.0$' "$tmp/out5" && ok || { ko "hoist eval does not find the rock"; cat "$tmp/out5"; }
+(cd "$EXT" && "$HOIST" eval 'print((package.cpath:find("./.hoist/rocks/lib/lua/5.4/?.so", 1, true)))') >"$tmp/out6" 2>&1 \
+  && grep -q '^1$' "$tmp/out6" && ok || { ko "package.cpath lacks the rock tree"; cat "$tmp/out6"; }
 # hoist's own modules cannot be shadowed by a rock
 mkdir -p "$EXT/.hoist/rocks/share/lua/5.4/hoist"
 echo 'return { shadowed = true }' >"$EXT/.hoist/rocks/share/lua/5.4/hoist/semver.lua"
