@@ -18,7 +18,7 @@ int luaopen_hoist_registry(lua_State *L);
 
 struct lclient {
   struct hoist_registry *r;
-  int busy;   /* a push_blobs runs on it: its progress callback must not use it */
+  int busy;   /* a put_blobs runs on it: its progress callback must not use it */
 };
 
 #define push_err hoist_lua_push_err
@@ -29,7 +29,7 @@ static struct hoist_registry *check_client(lua_State *L)
   if (!c->r)
     luaL_error(L, "attempt to use a closed registry client");
   if (c->busy)
-    luaL_error(L, "registry client is busy: push_blobs is running on it (its progress callback "
+    luaL_error(L, "registry client is busy: put_blobs is running on it (its progress callback "
                   "must use another client)");
   return c->r;
 }
@@ -115,13 +115,13 @@ static int l_client_gc(lua_State *L)
 {
   struct lclient *c = luaL_checkudata(L, 1, CLIENT_MT);
   if (c->busy)
-    return luaL_error(L, "registry client is busy: push_blobs is running on it");
+    return luaL_error(L, "registry client is busy: put_blobs is running on it");
   hoist_registry_free(c->r);
   c->r = NULL;
   return 0;
 }
 
-static int l_client_blob_exists(lua_State *L)
+static int l_client_has_blob(lua_State *L)
 {
   struct hoist_registry *r = check_client(L);
   const char *repo = luaL_checkstring(L, 2), *digest = luaL_checkstring(L, 3);
@@ -169,7 +169,7 @@ static int push_owned(lua_State *L, char *body, size_t len)
   return 1;
 }
 
-static int l_client_get_manifest(lua_State *L)
+static int l_client_manifest(lua_State *L)
 {
   struct hoist_registry *r = check_client(L);
   const char *repo = luaL_checkstring(L, 2), *ref = luaL_checkstring(L, 3);
@@ -195,8 +195,8 @@ static int l_client_check_auth(lua_State *L)
   return 1;
 }
 
-/* c:get_blob(repo, digest [, max_bytes]) -> bytes; max_bytes: the descriptor's size (default 4 MiB) */
-static int l_client_get_blob(lua_State *L)
+/* c:blob(repo, digest [, max_bytes]) -> bytes; max_bytes: the descriptor's size (default 4 MiB) */
+static int l_client_blob(lua_State *L)
 {
   struct hoist_registry *r = check_client(L);
   const char *repo = luaL_checkstring(L, 2), *digest = luaL_checkstring(L, 3);
@@ -210,8 +210,8 @@ static int l_client_get_blob(lua_State *L)
   return push_owned(L, body, len);
 }
 
-/* c:get_blob_file(repo, digest, size, path) -> size; size is the descriptor's (more is refused) */
-static int l_client_get_blob_file(lua_State *L)
+/* c:blob_file(repo, digest, size, path) -> size; size is the descriptor's (more is refused) */
+static int l_client_blob_file(lua_State *L)
 {
   struct hoist_registry *r = check_client(L);
   const char *repo = luaL_checkstring(L, 2), *digest = luaL_checkstring(L, 3);
@@ -240,8 +240,8 @@ static int l_client_mount_blob(lua_State *L)
   return 1;
 }
 
-/* c:head_manifest(repo, ref) -> digest, media_type, size | false | nil, err, code */
-static int l_client_head_manifest(lua_State *L)
+/* c:resolve(repo, ref) -> { digest, mediaType, size } | false | nil, err, code (a HEAD) */
+static int l_client_resolve(lua_State *L)
 {
   struct hoist_registry *r = check_client(L);
   const char *repo = luaL_checkstring(L, 2), *ref = luaL_checkstring(L, 3);
@@ -255,10 +255,14 @@ static int l_client_head_manifest(lua_State *L)
     lua_pushboolean(L, 0);
     return 1;
   }
+  lua_createtable(L, 0, 3);
   lua_pushstring(L, digest);
+  lua_setfield(L, -2, "digest");
   lua_pushstring(L, mt);
+  lua_setfield(L, -2, "mediaType");
   lua_pushinteger(L, (lua_Integer)size);
-  return 3;
+  lua_setfield(L, -2, "size");
+  return 1;
 }
 
 /* c:delete_manifest(repo, ref) -> true | nil, err, code */
@@ -289,7 +293,7 @@ static const char *job_string(lua_State *L, int anchor, const char *key, int req
     return NULL;
   }
   if (t != LUA_TSTRING)
-    luaL_error(L, "bad job #%I to 'push_blobs' ('%s' must be a string)", i, key);
+    luaL_error(L, "bad job #%I to 'put_blobs' ('%s' must be a string)", i, key);
   s = lua_tolstring(L, -1, &len);
   /* a userdata held by the anchor table (on the stack for the whole call) owns the copy */
   copy = lua_newuserdatauv(L, len + 1, 0);
@@ -300,11 +304,11 @@ static const char *job_string(lua_State *L, int anchor, const char *key, int req
 }
 
 /*
-** c:push_blobs(repo, { {digest=, path=, size=, mount_from=}, ... } [, { parallel = n }])
+** c:put_blobs(repo, { {digest=, path=, size=, mount_from=}, ... } [, { parallel = n }])
 **   -> { existing = n, mounted = n, uploaded = n, uploaded_bytes = n,
 **        results = { "existing"|"mounted"|"uploaded", ... in job order } } | nil, err, code
 */
-/* What the progress callback of push_blobs needs: the Lua state (this thread's) and the totals. */
+/* What the progress callback of put_blobs needs: the Lua state (this thread's) and the totals. */
 struct push_progress {
   lua_State *L;
   int fn;                       /* stack index of the Lua function */
@@ -347,7 +351,7 @@ static int on_push_progress(void *ud, size_t index, const struct hoist_push_stat
   return 0;
 }
 
-static int l_client_push_blobs(lua_State *L)
+static int l_client_put_blobs(lua_State *L)
 {
   struct hoist_registry *r = check_client(L);
   struct lclient *c = lua_touserdata(L, 1);
@@ -381,14 +385,14 @@ static int l_client_push_blobs(lua_State *L)
     lua_Integer size;
     int isnum;
     if (lua_rawgeti(L, 3, i) != LUA_TTABLE)
-      return luaL_error(L, "bad job #%I to 'push_blobs' (table expected)", i);
+      return luaL_error(L, "bad job #%I to 'put_blobs' (table expected)", i);
     j->digest = job_string(L, anchor, "digest", 1, i);
     j->path = job_string(L, anchor, "path", 1, i);
     j->mount_from = job_string(L, anchor, "mount_from", 0, i);
     lua_getfield(L, -1, "size");
     size = lua_tointegerx(L, -1, &isnum);
     if (!isnum || size < 0)
-      return luaL_error(L, "bad job #%I to 'push_blobs' ('size' must be a non-negative integer)", i);
+      return luaL_error(L, "bad job #%I to 'put_blobs' ('size' must be a non-negative integer)", i);
     j->size = (unsigned long long)size;
     j->outcome = HOIST_BLOB_PENDING;
     lua_pop(L, 2);
@@ -536,17 +540,17 @@ static int l_client_retries(lua_State *L)
 static const luaL_Reg client_methods[] = {
   {"retries", l_client_retries},
   {"check_auth", l_client_check_auth},
-  {"blob_exists", l_client_blob_exists},
-  {"get_blob", l_client_get_blob},
-  {"get_blob_file", l_client_get_blob_file},
+  {"has_blob", l_client_has_blob},
+  {"blob", l_client_blob},
+  {"blob_file", l_client_blob_file},
   {"mount_blob", l_client_mount_blob},
-  {"push_blobs", l_client_push_blobs},
-  {"head_manifest", l_client_head_manifest},
+  {"put_blobs", l_client_put_blobs},
+  {"resolve", l_client_resolve},
   {"delete_manifest", l_client_delete_manifest},
   {"put_blob_file", l_client_put_blob_file},
   {"put_manifest", l_client_put_manifest},
   {"put_manifests", l_client_put_manifests},
-  {"get_manifest", l_client_get_manifest},
+  {"manifest", l_client_manifest},
   {"tags", l_client_tags},
   {NULL, NULL}
 };

@@ -207,7 +207,7 @@ function base.session(opts)
     local st = fs.stat(path, true)
     if st and st.size == desc.size and core.digest_file(path) == desc.digest then return path end
     if st then fs.remove(path) end
-    local size, err = r.ep.client:get_blob_file(r.ep.repo, desc.digest, desc.size, path)
+    local size, err = r.ep.client:blob_file(r.ep.repo, desc.digest, desc.size, path)
     if not size then return nil, "base " .. r.name .. ": " .. tostring(err) end
     return path
   end

@@ -151,17 +151,17 @@ end
 
 function Registry:resolve(name)
   name = name or self.ref.digest or self.ref.tag or "latest"
-  local digest, mt, size = self.client:head_manifest(self.repo, name)
-  if digest == false then
+  local desc, err, code = self.client:resolve(self.repo, name)
+  if desc == false then
     return fail((is_digest(name) and "manifest " or "tag '") .. name .. (is_digest(name) and "" or "'") ..
       " not found in " .. self.display)
   end
-  if not digest then return fail(mt) end
-  return { mediaType = mt, digest = digest, size = size }
+  if not desc then return fail(err, code) end
+  return desc
 end
 
 function Registry:manifest(desc)
-  local bytes, mt = self.client:get_manifest(self.repo, desc.digest)
+  local bytes, mt = self.client:manifest(self.repo, desc.digest)
   if not bytes then return fail(mt) end
   local m, derr = endpoint.decode(bytes, desc.mediaType or mt, self.display .. "@" .. desc.digest)
   if not m then return nil, derr, EXIT_FAILURE end
@@ -170,7 +170,7 @@ end
 
 -- A small blob (a config) by its descriptor: more bytes than desc.size are refused.
 function Registry:blob(desc)
-  local bytes, err = self.client:get_blob(self.repo, desc.digest, desc.size)
+  local bytes, err = self.client:blob(self.repo, desc.digest, desc.size)
   if not bytes then return fail(err) end
   return bytes
 end
@@ -186,14 +186,14 @@ function Registry:blob_file(desc)
   end
   path = self.scratch .. "/" .. desc.digest:gsub(":", "-")
   if math.type(desc.size) ~= "integer" then error("blob_file: the descriptor of " .. desc.digest .. " has no size", 2) end
-  local size, err = self.client:get_blob_file(self.repo, desc.digest, desc.size, path)
+  local size, err = self.client:blob_file(self.repo, desc.digest, desc.size, path)
   if not size then return fail(err) end
   self.files[desc.digest] = path
   return path
 end
 
 function Registry:has_blob(digest)
-  local exists, err = self.client:blob_exists(self.repo, digest)
+  local exists, err = self.client:has_blob(self.repo, digest)
   if exists == nil then return fail(err) end
   return exists
 end
@@ -231,7 +231,7 @@ function Registry:put_blobs(descs, src)
     end
   end
   if #jobs > 0 then
-    local r, err = self.client:push_blobs(self.repo, jobs, { parallel = self.parallel })
+    local r, err = self.client:put_blobs(self.repo, jobs, { parallel = self.parallel })
     if not r then return fail(err) end
     for _, k in ipairs({ "existing", "mounted", "uploaded", "uploaded_bytes" }) do
       stats[k] = stats[k] + (r[k] or 0)

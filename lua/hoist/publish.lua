@@ -139,9 +139,9 @@ end
 registry_version_locked = function(ep, desc, bytes, version, opts)
   local client, repo = ep.client, ep.repo
   local function target(tag)
-    local d, err = client:head_manifest(repo, tag)
+    local d, err = client:resolve(repo, tag)
     if d == nil then return nil, err end
-    return d or false
+    return d and d.digest or false
   end
   local function put(b, mt, tag)
     local ok, err = client:put_manifest(repo, tag, mt, b)
@@ -205,7 +205,7 @@ registry_version_locked = function(ep, desc, bytes, version, opts)
     for _, f in ipairs(floats) do
       local best = publish.highest(names, f.range, version)
       if best and not semver.eq(best, version) then
-        local theirs, mt = client:get_manifest(repo, best)
+        local theirs, mt = client:manifest(repo, best)
         if not theirs then return nil, mt, EXIT_FAILURE end
         local ok, perr = put(theirs, mt, f.name)
         if not ok then return nil, perr, EXIT_FAILURE end

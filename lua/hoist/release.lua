@@ -551,7 +551,7 @@ function release.base_jobs(ctx)
     local b = ctx.base_blobs[d]
     local desc
     for _, l in ipairs(b.layers) do if l.digest == d then desc = l end end
-    local exists, err = client:blob_exists(repo, d)
+    local exists, err = client:has_blob(repo, d)
     if exists == nil then return nil, err end
     local done = exists
     if exists then stats.existing = stats.existing + 1 end
@@ -599,7 +599,7 @@ function release.push(ctx)
   local total = 0
   for _, j in ipairs(jobs) do total = total + (j.size or 0) end
   local bar = log.progress("pushing " .. #jobs .. " blobs to " .. ctx.dest.display, total, { unit = "bytes" })
-  local stats, err, pkind = client:push_blobs(repo, jobs, { parallel = ctx.opts.parallel,
+  local stats, err, pkind = client:put_blobs(repo, jobs, { parallel = ctx.opts.parallel,
                                                       progress = function(p) bar:update(p.done_bytes) end })
   if not stats then bar:finish("push to " .. ctx.dest.display .. " failed"); return fail(pkind or "EREMOTE", err) end
   stats.existing = stats.existing + base_stats.existing
@@ -724,11 +724,11 @@ function release.destination_view(ctx)
     local repo = ctx.dest.repository
     return {
       target = function(tag)
-        local d, err = ctx.client:head_manifest(repo, tag)
+        local d, err = ctx.client:resolve(repo, tag)
         if d == nil then return nil, err end
-        return d or nil
+        return d and d.digest or nil
       end,
-      has = function(digest) return ctx.client:blob_exists(repo, digest) == true end,
+      has = function(digest) return ctx.client:has_blob(repo, digest) == true end,
     }
   end
   -- a file is written whole: nothing is there yet

@@ -50,27 +50,27 @@ if user ~= "-" then
         and not err:find("lua-wrong-pw", 1, true), "wrong password", tostring(err), tostring(code))
 end
 
--- push_blobs: everything uploaded (the big ones in chunks), then everything found
+-- put_blobs: everything uploaded (the big ones in chunks), then everything found
 local jobs = {}
 local total = 0
 for i = 1, 5 do
   jobs[i] = { digest = list[i].digest, path = list[i].path, size = list[i].size }
   total = total + list[i].size
 end
-local st, err = c:push_blobs("lua/app", jobs, { parallel = 4 })
+local st, err = c:put_blobs("lua/app", jobs, { parallel = 4 })
 check(st and st.uploaded == 5 and st.existing == 0 and st.mounted == 0 and st.uploaded_bytes == total,
-      "push_blobs uploads", tostring(err))
-st = assert(c:push_blobs("lua/app", jobs))
-check(st.existing == 5 and st.uploaded == 0 and st.uploaded_bytes == 0, "push_blobs again")
-check(#st.results == 5 and st.results[1] == "existing" and st.results[5] == "existing", "push_blobs results")
+      "put_blobs uploads", tostring(err))
+st = assert(c:put_blobs("lua/app", jobs))
+check(st.existing == 5 and st.uploaded == 0 and st.uploaded_bytes == 0, "put_blobs again")
+check(#st.results == 5 and st.results[1] == "existing" and st.results[5] == "existing", "put_blobs results")
 -- results follow the job order: one new blob among found ones
-assert(c:push_blobs("lua/results", { jobs[2] }))
-st = assert(c:push_blobs("lua/results", { jobs[2], jobs[3], jobs[4] }, { parallel = 2 }))
+assert(c:put_blobs("lua/results", { jobs[2] }))
+st = assert(c:put_blobs("lua/results", { jobs[2], jobs[3], jobs[4] }, { parallel = 2 }))
 check(st.results[1] == "existing" and st.results[2] == "uploaded" and st.results[3] == "uploaded"
-      and st.uploaded_bytes == list[3].size + list[4].size, "push_blobs results in job order")
+      and st.uploaded_bytes == list[3].size + list[4].size, "put_blobs results in job order")
 -- progress: called on this thread once per job, in completion order, with running totals
 local seen, last = {}, nil
-assert(c:push_blobs("lua/progress", jobs, { parallel = 3, progress = function(p)
+assert(c:put_blobs("lua/progress", jobs, { parallel = 3, progress = function(p)
   seen[#seen + 1] = p.job
   check(p.total == 5 and p.total_bytes == total and p.done == #seen and p.outcome == "uploaded"
         and p.digest == jobs[p.job].digest, "progress fields")
@@ -80,7 +80,7 @@ end }))
 table.sort(seen)
 check(#seen == 5 and seen[1] == 1 and seen[5] == 5 and last == total, "progress saw every job once")
 -- a progress function that raises stops the push, and its error comes out
-local perr_ok, perr_msg = pcall(c.push_blobs, c, "lua/progress2", jobs, { progress = function() error("stop here") end })
+local perr_ok, perr_msg = pcall(c.put_blobs, c, "lua/progress2", jobs, { progress = function() error("stop here") end })
 check(not perr_ok and tostring(perr_msg):find("stop here", 1, true), "progress error raised")
 -- a progress callback that misbehaves: it rewrites the job tables (the C side must have copied
 -- what its threads read), collects garbage, and tries to use the client the push runs on (a clear
@@ -92,24 +92,24 @@ do
   end
   local busy_errors, other_ok = 0, 0
   local other = assert(registry.connect(host, opts({})))
-  local mst = assert(c:push_blobs("lua/misbehave", mjobs, { parallel = 4, progress = function(p)
+  local mst = assert(c:put_blobs("lua/misbehave", mjobs, { parallel = 4, progress = function(p)
     for _, j in ipairs(mjobs) do
       j.digest = string.rep("x", 64 + p.done); j.path = nil; j.mount_from = {}
     end
     for _ = 1, 3 do collectgarbage("collect") end
-    local ok, e = pcall(c.blob_exists, c, "lua/misbehave", list[1].digest)
+    local ok, e = pcall(c.has_blob, c, "lua/misbehave", list[1].digest)
     if not ok and tostring(e):find("busy", 1, true) then busy_errors = busy_errors + 1 end
-    if other:blob_exists("lua/misbehave", list[1].digest) ~= nil then other_ok = other_ok + 1 end
+    if other:has_blob("lua/misbehave", list[1].digest) ~= nil then other_ok = other_ok + 1 end
   end }))
   check(mst.uploaded == 5 and busy_errors == 5 and other_ok == 5, "misbehaving progress callback",
         tostring(mst.uploaded), tostring(busy_errors), tostring(other_ok))
   for i = 1, 5 do
-    check(select(2, c:blob_exists("lua/misbehave", list[i].digest)) == list[i].size, "blob intact after misbehaving callback")
+    check(select(2, c:has_blob("lua/misbehave", list[i].digest)) == list[i].size, "blob intact after misbehaving callback")
   end
 end
 -- put_manifests: independent manifests at once; a bad one fails the call with its error
 do
-  local cfg = assert(c:push_blobs("lua/many", { jobs[1], jobs[2] }))
+  local cfg = assert(c:put_blobs("lua/many", { jobs[1], jobs[2] }))
   local docs = {}
   for i = 1, 3 do
     docs[i] = json.encode({ schemaVersion = 2, mediaType = "application/vnd.oci.image.manifest.v1+json",
@@ -123,7 +123,7 @@ do
   end
   check(cfg and c:put_manifests("lua/many", items) == true, "put_manifests")
   for _, it in ipairs(items) do
-    local body = c:get_manifest("lua/many", it.ref)
+    local body = c:manifest("lua/many", it.ref)
     check(body == it.bytes, "put_manifests stored " .. it.ref)
   end
   local missing = json.encode({ schemaVersion = 2, mediaType = "application/vnd.oci.image.manifest.v1+json",
@@ -133,34 +133,34 @@ do
   check(ok2 == nil and tostring(merr):find("refused a manifest: MANIFEST_", 1, true), "put_manifests reports the failing one", tostring(merr))
 end
 -- a job mounted from another repository
-st = assert(c:push_blobs("lua/other", { { digest = list[1].digest, path = list[1].path, size = list[1].size,
+st = assert(c:put_blobs("lua/other", { { digest = list[1].digest, path = list[1].path, size = list[1].size,
                                           mount_from = "lua/app" } }))
-check(st.mounted == 1 and st.uploaded == 0 and st.results[1] == "mounted", "push_blobs mounts")
-local ok, perr = pcall(c.push_blobs, c, "lua/app", { { digest = list[1].digest, size = 1 } })
+check(st.mounted == 1 and st.uploaded == 0 and st.results[1] == "mounted", "put_blobs mounts")
+local ok, perr = pcall(c.put_blobs, c, "lua/app", { { digest = list[1].digest, size = 1 } })
 check(not ok and tostring(perr):find("bad job #1", 1, true), "a job without path raises", tostring(perr))
-local bad, berr, bcode = c:push_blobs("lua/app", { { digest = list[6].digest, path = blobs .. "/nope", size = 3 } })
+local bad, berr, bcode = c:put_blobs("lua/app", { { digest = list[6].digest, path = blobs .. "/nope", size = 3 } })
 check(bad == nil and bcode == "EIO" and berr:find("nope", 1, true), "a job that fails", tostring(berr))
 
 -- downloads
 local small = list[1]
-check(c:get_blob("lua/app", small.digest) == read(small.path), "get_blob")
-local none, gerr, gcode = c:get_blob("lua/app", list[5].digest, 10)
-check(none == nil and gcode == "EREMOTE" and gerr:find("more than 10 bytes", 1, true), "get_blob max_bytes", tostring(gerr))
+check(c:blob("lua/app", small.digest) == read(small.path), "blob")
+local none, gerr, gcode = c:blob("lua/app", list[5].digest, 10)
+check(none == nil and gcode == "EREMOTE" and gerr:find("more than 10 bytes", 1, true), "blob max_bytes", tostring(gerr))
 local out = blobs .. "/download.out"
-check(c:get_blob_file("lua/app", list[5].digest, list[5].size, out) == list[5].size, "get_blob_file size")
-check(read(out) == read(list[5].path), "get_blob_file content")
+check(c:blob_file("lua/app", list[5].digest, list[5].size, out) == list[5].size, "blob_file size")
+check(read(out) == read(list[5].path), "blob_file content")
 os.remove(out)
-none, gerr, gcode = c:get_blob_file("lua/app", list[5].digest, list[5].size - 1, out)
+none, gerr, gcode = c:blob_file("lua/app", list[5].digest, list[5].size - 1, out)
 check(none == nil and gcode == "EREMOTE" and gerr:find("more than its", 1, true) and not io.open(out),
-      "get_blob_file refuses more bytes than the descriptor says", tostring(gerr))
-none, gerr, gcode = c:get_blob_file("lua/app", list[6].digest, 100, out)
+      "blob_file refuses more bytes than the descriptor says", tostring(gerr))
+none, gerr, gcode = c:blob_file("lua/app", list[6].digest, 100, out)
 check(none == nil and gcode == "EREMOTE" and gerr:find("BLOB_UNKNOWN", 1, true) and not io.open(out),
-      "get_blob_file of a missing blob", tostring(gerr))
+      "blob_file of a missing blob", tostring(gerr))
 
 -- mounts
 check(c:mount_blob("lua/third", list[2].digest, "lua/app") == true, "mount_blob 201")
 check(c:mount_blob("lua/third", list[3].digest, "lua/not-there") == false, "mount_blob 202")
-check(select(2, c:blob_exists("lua/third", list[2].digest)) == list[2].size, "mounted blob exists")
+check(select(2, c:has_blob("lua/third", list[2].digest)) == list[2].size, "mounted blob exists")
 
 -- manifests: head, delete
 local cfg = list[1]
@@ -168,21 +168,21 @@ local manifest = string.format('{"schemaVersion":2,"mediaType":"application/vnd.
   .. '"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},"layers":[]}',
   cfg.digest, cfg.size)
 local md = assert(c:put_manifest("lua/app", "1.0.0", "application/vnd.oci.image.manifest.v1+json", manifest))
-local d, mt, size = c:head_manifest("lua/app", "1.0.0")
-check(d == md and mt == "application/vnd.oci.image.manifest.v1+json" and size == #manifest, "head_manifest",
-      tostring(d), tostring(mt), tostring(size))
-check(c:head_manifest("lua/app", "0.0.1") == false, "head_manifest of an absent tag")
+local desc = c:resolve("lua/app", "1.0.0") or {}
+check(desc.digest == md and desc.mediaType == "application/vnd.oci.image.manifest.v1+json" and desc.size == #manifest,
+      "resolve", tostring(desc.digest), tostring(desc.mediaType), tostring(desc.size))
+check(c:resolve("lua/app", "0.0.1") == false, "resolve of an absent tag")
 local dok, derr, dcode = c:delete_manifest("lua/app", "1.0.0")
 check(dok == nil and dcode == "EREMOTE" and derr:find("does not allow deleting tags", 1, true), "delete by tag",
       tostring(derr))
 check(c:delete_manifest("lua/app", md) == true, "delete_manifest")
-check(c:head_manifest("lua/app", md) == false, "deleted")
+check(c:resolve("lua/app", md) == false, "deleted")
 
 -- the identity token (an OAuth2 refresh token) instead of a password
 if mode == "token" then
   local it = assert(registry.connect(host, { identity_token = refresh }))
   check(it:check_auth() == true, "identity_token check_auth")
-  check(it:blob_exists("lua/app", list[2].digest) == true, "identity_token pull")
+  check(it:has_blob("lua/app", list[2].digest) == true, "identity_token pull")
   local bad_it = assert(registry.connect(host, { identity_token = "lua-bogus-refresh" }))
   local iok, ierr, icode = bad_it:check_auth()
   check(iok == nil and icode == "EAUTH" and not ierr:find("lua-bogus-refresh", 1, true), "bad identity token",
