@@ -638,7 +638,7 @@ static void test_layer_write(void)
   static const enum hoist_compression comps[] = { HOIST_COMPRESS_GZIP, HOIST_COMPRESS_ZSTD,
                                                   HOIST_COMPRESS_NONE };
   char tree[PATH_MAX], dir[PATH_MAX], diff_ids[3][HOIST_DIGEST_LEN + 1];
-  struct hoist_layer_input in = { NULL, "/", -1 };
+  struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
   struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 1700000000LL, NULL };
   struct hoist_layer_result r;
   struct hoist_err err;
@@ -665,7 +665,7 @@ static void test_layer_write(void)
 
   /* under a prefix, with files forced to 0600 (folders keep theirs) */
   {
-    struct hoist_layer_input in2 = { NULL, "/app", 0600 };
+    struct hoist_layer_input in2 = { NULL, "/app", 0600, 0, 0, NULL, 0 };
     struct hoist_layer_plan *p = NULL;
     in2.from = tree;
     o.compression = HOIST_COMPRESS_GZIP;
@@ -710,7 +710,7 @@ static void test_layer_reproducible(void)
   char tree[PATH_MAX], dir[PATH_MAX], p[PATH_MAX];
   char key1[HOIST_DIGEST_LEN + 1], key2[HOIST_DIGEST_LEN + 1], key3[HOIST_DIGEST_LEN + 1];
   char key4[HOIST_DIGEST_LEN + 1];
-  struct hoist_layer_input in = { NULL, "/ui", -1 };
+  struct hoist_layer_input in = { NULL, "/ui", -1, 0, 0, NULL, 0 };
   struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 1234567890LL, NULL };
   struct hoist_layer_result r1, r2, r3, r4;
   struct hoist_layer_plan *plan = NULL;
@@ -783,9 +783,9 @@ static void test_layer_mapping(void)
   {
     /* "to" ending in '/' keeps the file's name; a later input for a name wins */
     struct hoist_layer_input in[3] = {
-      { NULL, "/etc/conf/", -1 },
-      { NULL, "//x/./y", -1 },
-      { NULL, "x/y", 0700 },
+      { NULL, "/etc/conf/", -1, 0, 0, NULL, 0 },
+      { NULL, "//x/./y", -1, 0, 0, NULL, 0 },
+      { NULL, "x/y", 0700, 0, 0, NULL, 0 },
     };
     in[0].from = a;
     in[1].from = a;
@@ -813,7 +813,7 @@ static void test_layer_mapping(void)
   }
   {
     /* a file needs a name in the image */
-    struct hoist_layer_input in = { NULL, "/", -1 };
+    struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
     in.from = a;
     in.to = "";
     p = (struct hoist_layer_plan *)&err;  /* must be reset to NULL on failure */
@@ -823,7 +823,7 @@ static void test_layer_mapping(void)
   }
   {
     /* a missing source is named */
-    struct hoist_layer_input in = { NULL, "/x", -1 };
+    struct hoist_layer_input in = { NULL, "/x", -1, 0, 0, NULL, 0 };
     char missing[PATH_MAX];
     in.from = tmp_path(missing, "tree/not-there");
     memset(&err, 0, sizeof err);
@@ -836,7 +836,7 @@ static void test_layer_mapping(void)
 static void test_layer_escapes(void)
 {
   char root[PATH_MAX], from[PATH_MAX], p[PATH_MAX];
-  struct hoist_layer_input in = { NULL, "/x", -1 };
+  struct hoist_layer_input in = { NULL, "/x", -1, 0, 0, NULL, 0 };
   struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
   struct hoist_layer_plan *plan = NULL;
   struct hoist_err err;
@@ -904,7 +904,7 @@ static void test_layer_escapes(void)
   CHECK(rc == HOIST_EINVAL && plan == NULL && contains(err.msg, from));
   /* one bad input among good ones fails the plan */
   {
-    struct hoist_layer_input two[2] = { { NULL, "/ui", -1 }, { NULL, "/x", -1 } };
+    struct hoist_layer_input two[2] = { { NULL, "/ui", -1, 0, 0, NULL, 0 }, { NULL, "/x", -1, 0, 0, NULL, 0 } };
     char good[PATH_MAX];
     two[0].from = tmp_path(good, "esc/root/ui");
     two[1].from = tmp_path(from, "esc/root/escape");
@@ -944,7 +944,7 @@ static void test_layer_escapes(void)
 static void test_layer_failures(void)
 {
   char tree[PATH_MAX], dir[PATH_MAX], p[PATH_MAX], shrink[PATH_MAX];
-  struct hoist_layer_input in = { NULL, "/", -1 };
+  struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
   struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
   struct hoist_layer_plan *plan = NULL;
   struct hoist_layer_result r;
@@ -976,7 +976,7 @@ static void test_layer_failures(void)
   CHECK(make_dir(tmp_path(p, "shrink"), 0755) == 0);
   tmp_path(shrink, "shrink/data.bin");
   for (i = 0; i < 3; i++) {
-    struct hoist_layer_input sin = { NULL, "/data", -1 };
+    struct hoist_layer_input sin = { NULL, "/data", -1, 0, 0, NULL, 0 };
     o.compression = i == 0 ? HOIST_COMPRESS_GZIP : i == 1 ? HOIST_COMPRESS_ZSTD
                                                           : HOIST_COMPRESS_NONE;
     sin.from = tmp_path(p, "shrink");
@@ -998,7 +998,7 @@ static void test_layer_failures(void)
 
   /* a file removed after planning */
   {
-    struct hoist_layer_input sin = { NULL, "/data", -1 };
+    struct hoist_layer_input sin = { NULL, "/data", -1, 0, 0, NULL, 0 };
     sin.from = tmp_path(p, "shrink");
     o.compression = HOIST_COMPRESS_GZIP;
     CHECK(write_file(shrink, data, 1000, 0644) == 0);
@@ -1022,7 +1022,7 @@ static void test_layer_failures(void)
     size_t t;
     for (t = 0; t < 3; t++) {
       struct hoist_layer_input ins[3] = {
-        { NULL, "/", -1 }, { NULL, "/data", -1 }, { NULL, "/bin", -1 },
+        { NULL, "/", -1, 0, 0, NULL, 0 }, { NULL, "/data", -1, 0, 0, NULL, 0 }, { NULL, "/bin", -1, 0, 0, NULL, 0 },
       };
       struct hoist_layer_plan *plans[3] = { NULL, NULL, NULL };
       struct hoist_layer_result res[3];
@@ -1165,7 +1165,7 @@ static int child_status(void (*fn)(void))
 static void child_layer_utf8(void)
 {
   char dir[PATH_MAX], blobs[PATH_MAX], blob[PATH_MAX];
-  struct hoist_layer_input in = { NULL, "/", -1 };
+  struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
   struct hoist_layer_opts o = { HOIST_COMPRESS_NONE, -1, 0, NULL };
   struct hoist_layer_result r;
   struct hoist_err err;
