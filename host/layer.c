@@ -2,7 +2,7 @@
 
 #include "layer.h"
 
-#include "glob.h"
+#include "pathglob.h"
 #include "pgzip.h"
 #include "pool.h"
 #include "strbuf.h"

@@ -38,7 +38,7 @@ struct hoist_layer_input {
   int mode;           /* permission bits forced on regular files, or -1 to keep them */
   /* what a zeroed tail means: owner 0:0, nothing excluded */
   unsigned long uid, gid;             /* every entry's owner in the tar (no names) */
-  const char *const *exclude;         /* globs (glob.h) on paths under a folder `from`; */
+  const char *const *exclude;         /* globs (pathglob.h) on paths under a folder `from`; */
   size_t n_exclude;                   /* ignored when `from` is a file */
 };
 

@@ -275,7 +275,7 @@ end
 Builds several layers into a store: oci.layers(store, { spec, ... } [, opts]) where a spec is
 { inputs = { {from=, to=, mode=, owner=, exclude=}, ... }, compression = "gzip"|"zstd"|"none",
   level = n }. An input's owner is "uid:gid" (default "0:0"), its exclude a list of globs on
-paths under a folder `from` (see host/glob.h: "*.map", "/build", "docs/", "!docs/README.md");
+paths under a folder `from` (see host/pathglob.h: "*.map", "/build", "docs/", "!docs/README.md");
 `source` is allowed and ignored (extension.lua's spelling of `from`); other keys raise.
 opts: { mtime = SOURCE_DATE_EPOCH, root = folder every `from` must stay in, threads = n,
         cache = folder | false }.

@@ -1,5 +1,5 @@
 /*
-** test_glob: the exclude matcher (host/glob.c) against tests/unit/cases/glob.txt.
+** test_glob: the exclude matcher (host/pathglob.c) against tests/unit/cases/glob.txt.
 **
 **   test_glob CASES_DIR
 **
@@ -8,7 +8,7 @@
 ** the file holds no case.
 */
 #include "err.h"
-#include "glob.h"
+#include "pathglob.h"
 
 #include <stdarg.h>
 #include <stdio.h>

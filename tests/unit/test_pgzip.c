@@ -548,8 +548,9 @@ static void test_emit_failure(void)
     memset(&err, 0, sizeof err);
     rc = hoist_pgzip_new(pool, NULL, 6, buf_emit, &b, &z, &err);
     while (!rc && at < len) {
-      rc = hoist_pgzip_write(z, data + at, 30000, &err);
-      at += 30000;
+      size_t n = len - at < 30000 ? len - at : 30000;
+      rc = hoist_pgzip_write(z, data + at, n, &err);
+      at += n;
     }
     if (!rc)
       rc = hoist_pgzip_finish(z, &err);

@@ -1,5 +1,5 @@
 /*
-** glob: the exclusion list of a layer input, .dockerignore-style, matched
+** pathglob: the exclusion list of a layer input, .dockerignore-style, matched
 ** against paths relative to the input's folder ("assets/app.js.map").
 **
 **   *        any run of characters within one path segment (never '/')
@@ -17,8 +17,8 @@
 ** folders is not a '!' one: excluding a folder excludes everything in it,
 ** and a later "!folder/keep.txt" brings that one file back.
 */
-#ifndef HOIST_GLOB_H
-#define HOIST_GLOB_H
+#ifndef HOIST_PATHGLOB_H
+#define HOIST_PATHGLOB_H
 
 #include "err.h"
 

@@ -1,4 +1,4 @@
-#include "glob.h"
+#include "pathglob.h"
 
 #include <stdlib.h>
 #include <string.h>
