@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RECENT_BITS 14  /* 16384 slots, 64 KiB: fits the caches */
+
 /* One block: its input, the dictionary before it, its output, and a deflate
    state kept across uses (a reset is much cheaper than an init). */
 struct block {
@@ -18,6 +20,7 @@ struct block {
   unsigned long crc;        /* of the input alone */
   size_t dict_len, in_len, out_len, out_cap;
   unsigned char *out;
+  uint32_t recent[1 << RECENT_BITS];  /* incompressible()'s table of 4-byte sequences */
   unsigned char dict[HOIST_PGZIP_DICT];
   unsigned char in[HOIST_PGZIP_BLOCK];
 };
@@ -140,10 +143,95 @@ static int grow_out(struct block *b)
   return HOIST_OK;
 }
 
+static uint32_t read32(const unsigned char *p)
+{
+  uint32_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/*
+** 1 when deflate could not shrink the block by 1%: its bytes are nearly uniform
+** (sum of squared byte counts within 2% of a uniform spread: Renyi entropy >= 7.97
+** bits, so Huffman codes save under 0.4%) and under 1% of its positions start a
+** 4-byte sequence seen shortly before (in it or the 32 KiB before it), which is
+** what deflate's matches would use. Integers only: the answer, like the bytes,
+** never depends on the machine. Such blocks are stored, as deflate would store
+** them, without the search that costs most of deflate's time on compressed or
+** random data.
+*/
+static int incompressible(struct block *b)
+{
+  uint32_t hist[4][256];  /* four counters a byte value: no store waits for the previous one */
+  uint64_t sq = 0, n = b->in_len;
+  size_t i, hits = 0, limit = b->in_len / 100;
+  memset(hist, 0, sizeof hist);
+  for (i = 0; i + 4 <= b->in_len; i += 4) {
+    hist[0][b->in[i]]++;
+    hist[1][b->in[i + 1]]++;
+    hist[2][b->in[i + 2]]++;
+    hist[3][b->in[i + 3]]++;
+  }
+  for (; i < b->in_len; i++)
+    hist[0][b->in[i]]++;
+  for (i = 0; i < 256; i++) {
+    uint64_t c = (uint64_t)hist[0][i] + hist[1][i] + hist[2][i] + hist[3][i];
+    sq += c * c;
+  }
+  if (sq * 256 * 100 > n * n * 102)
+    return 0;
+  /* the last 4-byte sequence of each hash: a hit is a sequence seen before (a repeat a
+     window back survives in 1 slot of 7; a repeat worth 1% of a block is 1300 tries) */
+  memset(b->recent, 0, sizeof b->recent);
+  for (i = 0; i + 4 <= b->dict_len; i++) {
+    uint32_t v = read32(b->dict + i);
+    b->recent[(v * 2654435761u) >> (32 - RECENT_BITS)] = v;
+  }
+  for (i = 0; i + 4 <= b->in_len; i++) {
+    uint32_t v = read32(b->in + i), *slot = &b->recent[(v * 2654435761u) >> (32 - RECENT_BITS)];
+    hits += *slot == v;  /* no branch: on random bytes it would be mispredicted */
+    *slot = v;
+    if ((i & 8191) == 0 && hits > limit)
+      return 0;
+  }
+  return hits <= limit;
+}
+
+/* Stored deflate blocks (at most 65535 bytes each), byte-aligned like a sync flush. */
+static int block_store(struct block *b)
+{
+  size_t at = 0, need = b->in_len + (b->in_len / 65535 + 1) * 5;
+  if (b->out_cap < need) {
+    unsigned char *n = realloc(b->out, need);
+    if (!n)
+      return HOIST_ENOMEM;
+    b->out = n;
+    b->out_cap = need;
+  }
+  b->out_len = 0;
+  do {
+    size_t len = b->in_len - at > 65535 ? 65535 : b->in_len - at;
+    unsigned char *o = b->out + b->out_len;
+    o[0] = b->last && at + len == b->in_len;  /* BFINAL, BTYPE 00 */
+    o[1] = (unsigned char)(len & 0xff);
+    o[2] = (unsigned char)(len >> 8);
+    o[3] = (unsigned char)(~len & 0xff);
+    o[4] = (unsigned char)((~len >> 8) & 0xff);
+    memcpy(o + 5, b->in + at, len);
+    b->out_len += 5 + len;
+    at += len;
+  } while (at < b->in_len);
+  return HOIST_OK;
+}
+
 static int block_compress(struct block *b)
 {
   z_stream *s = &b->zs;
   int flush = b->last ? Z_FINISH : Z_SYNC_FLUSH;
+  if (b->level > 0 && b->in_len >= 4096 && incompressible(b)) {
+    b->crc = crc32(0L, b->in, (uInt)b->in_len);
+    return block_store(b);
+  }
   if (b->zs_level != b->level) {
     if (b->zs_level >= 0)
       deflateEnd(s);

@@ -78,9 +78,10 @@ static unsigned long long rnd(void)
 
 /*
 ** Like shared/bench/make_fixture.py: words of a fixed vocabulary (UI code), and
-** binaries half incompressible, half a short repeated pattern. Deterministic.
+** binaries half incompressible, half a short repeated pattern, in parts of 20000 to
+** max_part bytes. Deterministic. Below 262144, no block is all noise.
 */
-static unsigned char *make_mix(size_t len, unsigned long long seed)
+static unsigned char *make_mix(size_t len, unsigned long long seed, size_t max_part)
 {
   static char words[512][10];
   unsigned char *d = malloc(len ? len : 1);
@@ -93,7 +94,7 @@ static unsigned char *make_mix(size_t len, unsigned long long seed)
     words[w][n] = '\0';
   }
   while (d && i < len) {
-    size_t part = (size_t)(20000 + rnd() % 200000), k;
+    size_t part = (size_t)(20000 + rnd() % (max_part - 20000)), k;
     if (part > len - i)
       part = len - i;
     if (rnd() % 3) {  /* text */
@@ -361,7 +362,7 @@ static void test_sizes(void)
                                   5 * HOIST_PGZIP_BLOCK + 12345 };
   static const int workers[] = { 0, 1, 3, 7 };
   size_t max = 5 * HOIST_PGZIP_BLOCK + 12345, si, wi;
-  unsigned char *data = make_mix(max, 42);
+  unsigned char *data = make_mix(max, 42, 220000);
   struct hoist_pool *pools[4] = { NULL, NULL, NULL, NULL };
   struct hoist_err err;
 
@@ -415,7 +416,7 @@ static void test_sizes(void)
 static void test_levels(void)
 {
   size_t len = 3 * HOIST_PGZIP_BLOCK + 99;
-  unsigned char *data = make_mix(len, 7);
+  unsigned char *data = make_mix(len, 7, 220000);
   struct hoist_pool *pool = NULL;
   struct hoist_pgzip *z = (struct hoist_pgzip *)&len;
   struct hoist_err err;
@@ -459,6 +460,56 @@ static void test_levels(void)
   done("pgzip: levels 0..9");
 }
 
+/* Noise, and noise with repeats deflate can use: stored only when deflate could not do better. */
+static void test_stored(void)
+{
+  size_t len = 5 * HOIST_PGZIP_BLOCK + 100, k;
+  unsigned char *noise = malloc(len);
+  struct hoist_pool *p0 = NULL, *p3 = NULL;
+  struct hoist_err err;
+  int round;
+  CHECK(noise != NULL);
+  CHECK_OK(hoist_pool_new(0, &p0, &err), &err);
+  CHECK_OK(hoist_pool_new(3, &p3, &err), &err);
+  if (!noise || !p0 || !p3)
+    goto out;
+  g_rng = 77;
+  for (k = 0; k < len; k++)
+    noise[k] = (unsigned char)(rnd() >> 13);
+  for (round = 0; round < 3; round++) {
+    struct buf a = { NULL, 0, 0, 0 }, b = { NULL, 0, 0, 0 }, shot = { NULL, 0, 0, 0 };
+    if (round == 1)  /* 30000 bytes repeated 30000 bytes later, inside the second block */
+      memcpy(noise + HOIST_PGZIP_BLOCK + 40000, noise + HOIST_PGZIP_BLOCK + 10000, 30000);
+    if (round == 2)  /* the start of the fourth block repeats the end of the third */
+      memcpy(noise + 3 * HOIST_PGZIP_BLOCK, noise + 3 * HOIST_PGZIP_BLOCK - 31000, 20000);
+    CHECK_OK(pgz(p0, NULL, 6, noise, len, 0, &a, &err), &err);
+    CHECK_OK(pgz(p3, NULL, 6, noise, len, 33333, &b, &err), &err);
+    CHECK(same(&a, &b));
+    CHECK(gunzip_is(&a, noise, len));
+    CHECK(one_shot(6, noise, len, &shot) == 0);
+    printf("  noise (round %d): pgzip %zu bytes, zlib in one stream %zu, input %zu\n", round, a.n,
+           shot.n, len);
+    if (round == 0) {
+      /* stored: 5 bytes a 65535-byte piece, no more than zlib's own stored blocks */
+      CHECK(a.n == 18 + len + 5 * ((HOIST_PGZIP_BLOCK + 65534) / 65535) * 5 + 5);
+      CHECK(a.n >= 15 && a.p[10] == 0 && a.p[11] == 0xff && a.p[12] == 0xff && a.p[13] == 0 &&
+            a.p[14] == 0);
+      CHECK(a.n <= shot.n);
+    } else {
+      /* the repeat is found and used */
+      CHECK(a.n + 15000 < len && (double)a.n <= 1.01 * (double)shot.n);
+    }
+    free(a.p);
+    free(b.p);
+    free(shot.p);
+  }
+out:
+  hoist_pool_free(p0);
+  hoist_pool_free(p3);
+  free(noise);
+  done("pgzip: noise is stored, noise with repeats is not");
+}
+
 struct worker_arg {
   struct hoist_pool *pool;
   struct hoist_pgzip_budget *budget;
@@ -489,7 +540,7 @@ static void test_shared_budget(void)
   int k;
   CHECK_OK(hoist_pool_new(2, &pool, &err), &err);
   for (k = 0; k < 3; k++) {
-    data[k] = make_mix(len, 100 + (unsigned long long)k);
+    data[k] = make_mix(len, 100 + (unsigned long long)k, 1000000);
     memset(&ref[k], 0, sizeof ref[k]);
     CHECK(data[k] && pool);
     if (data[k] && pool)
@@ -533,12 +584,21 @@ static void test_shared_budget(void)
 /* The output fails midway, with blocks in flight: errors stick, nothing leaks or hangs. */
 static void test_emit_failure(void)
 {
-  size_t len = 40 * HOIST_PGZIP_BLOCK, limits[] = { 5, 10, 200000, 2000000 }, li;
-  unsigned char *data = make_mix(len, 9);
+  size_t len = 40 * HOIST_PGZIP_BLOCK, limits[] = { 5, 10, 0, 0, 0 }, li;
+  unsigned char *data = make_mix(len, 9, 1000000);
   struct hoist_pool *pool = NULL;
   struct hoist_err err;
   CHECK(data != NULL);
   CHECK_OK(hoist_pool_new(3, &pool, &err), &err);
+  if (data && pool) {
+    /* refused: in the middle, in the last block, in the trailer */
+    struct buf whole = { NULL, 0, 0, 0 };
+    CHECK_OK(pgz(pool, NULL, 6, data, len, 0, &whole, &err), &err);
+    limits[2] = whole.n / 3;
+    limits[3] = whole.n - 100;
+    limits[4] = whole.n - 3;
+    free(whole.p);
+  }
   for (li = 0; data && pool && li < sizeof limits / sizeof limits[0]; li++) {
     struct buf b = { NULL, 0, 0, 0 };
     struct hoist_pgzip *z = NULL;
@@ -636,7 +696,7 @@ static void test_other_readers(void)
   const char *py[8] = { "python3", "-c", PY_READ };
   char paths[4][PATH_MAX], expect[4 * (HOIST_DIGEST_LEN + 1) + 1];
   size_t elen = 0;
-  unsigned char *data = make_mix(9 * HOIST_PGZIP_BLOCK + 4321, 3);
+  unsigned char *data = make_mix(9 * HOIST_PGZIP_BLOCK + 4321, 3, 1000000);
   struct hoist_pool *pool = NULL;
   struct hoist_err err;
   char *out = NULL;
@@ -672,7 +732,7 @@ static void test_other_readers(void)
 static void test_ratio(void)
 {
   size_t len = (size_t)3 << 20;
-  unsigned char *data = make_mix(len, 2024);
+  unsigned char *data = make_mix(len, 2024, 2000000);
   const char *gz[] = { "gzip", "-6", "-n", "-c", NULL };
   struct hoist_pool *pool = NULL;
   struct buf ours = { NULL, 0, 0, 0 }, zlib1 = { NULL, 0, 0, 0 };
@@ -685,7 +745,7 @@ static void test_ratio(void)
     CHECK_OK(pgz(pool, NULL, 6, data, len, 0, &ours, &err), &err);
     CHECK(one_shot(6, data, len, &zlib1) == 0);
     CHECK(run(gz, data, len, &gzip_out, &gzip_len) == 0 && gzip_len > 0);
-    printf("  3 MiB of text and binary: pgzip %zu bytes, zlib in one stream %zu (%.4fx), "
+    printf("  3 MiB of text and binary (parts of up to 2 MB): pgzip %zu bytes, zlib in one stream %zu (%.4fx), "
            "gzip -6 %zu (%.4fx)\n", ours.n, zlib1.n, (double)ours.n / (double)zlib1.n, gzip_len,
            gzip_len ? (double)ours.n / (double)gzip_len : 0.0);
     CHECK(gzip_len > 0 && (double)ours.n <= 1.01 * (double)gzip_len);
@@ -734,6 +794,7 @@ int main(int argc, char **argv)
   test_pool();
   test_sizes();
   test_levels();
+  test_stored();
   test_shared_budget();
   test_emit_failure();
   test_other_readers();
