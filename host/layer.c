@@ -788,7 +788,7 @@ static int blob_open(void *ctx, size_t i, struct hoist_err *err)
     strbuf_release(&tmp);
     return rc;
   }
-  bf->tmp = tmp.buf;  /* the strbuf's buffer is ours now */
+  bf->tmp = strbuf_detach(&tmp, NULL);
   return HOIST_OK;
 }
 
