@@ -150,6 +150,18 @@ static uint32_t read32(const unsigned char *p)
   return v;
 }
 
+/* The sum of the squared counts of four histograms added up. */
+static uint64_t squares(uint32_t (*hist)[256])
+{
+  uint64_t sq = 0;
+  int k;
+  for (k = 0; k < 256; k++) {
+    uint64_t c = (uint64_t)hist[0][k] + hist[1][k] + hist[2][k] + hist[3][k];
+    sq += c * c;
+  }
+  return sq;
+}
+
 /*
 ** 1 when deflate could not shrink the block by 1%: its bytes are nearly uniform
 ** (sum of squared byte counts within 2% of a uniform spread: Renyi entropy >= 7.97
@@ -163,7 +175,7 @@ static uint32_t read32(const unsigned char *p)
 static int incompressible(struct block *b)
 {
   uint32_t hist[4][256];  /* four counters a byte value: no store waits for the previous one */
-  uint64_t sq = 0, n = b->in_len;
+  uint64_t n = b->in_len;
   size_t i, hits = 0, limit = b->in_len / 100;
   memset(hist, 0, sizeof hist);
   for (i = 0; i + 4 <= b->in_len; i += 4) {
@@ -171,14 +183,14 @@ static int incompressible(struct block *b)
     hist[1][b->in[i + 1]]++;
     hist[2][b->in[i + 2]]++;
     hist[3][b->in[i + 3]]++;
+    /* text and code are plain from their first 16 KiB (1.5 times a uniform spread): most
+       blocks stop here */
+    if (i + 4 == 16384 && n > 16384 && squares(hist) * 256 * 100 > (uint64_t)16384 * 16384 * 150)
+      return 0;
   }
   for (; i < b->in_len; i++)
     hist[0][b->in[i]]++;
-  for (i = 0; i < 256; i++) {
-    uint64_t c = (uint64_t)hist[0][i] + hist[1][i] + hist[2][i] + hist[3][i];
-    sq += c * c;
-  }
-  if (sq * 256 * 100 > n * n * 102)
+  if (squares(hist) * 256 * 100 > n * n * 102)
     return 0;
   /* the last 4-byte sequence of each hash: a hit is a sequence seen before (a repeat a
      window back survives in 1 slot of 7; a repeat worth 1% of a block is 1300 tries) */

@@ -219,14 +219,22 @@ local function plan_specs(specs, opts)
     -- the same inputs on several platforms (metadata, UI) are walked once
     local sig, inputs = { compression, tostring(level) }, {}
     for k, e in ipairs(spec.inputs) do
-      local excl = type(e.exclude) == "table" and table.concat(e.exclude, "\0") or tostring(e.exclude)
+      local excl = tostring(e.exclude)
+      if type(e.exclude) == "table" then
+        excl = {}
+        for j, pat in ipairs(e.exclude) do excl[j] = tostring(pat) end  -- the core checks types
+        excl = table.concat(excl, "\0")
+      end
       sig[#sig + 1] = tostring(e.from) .. "\0" .. tostring(e.to) .. "\0" .. tostring(e.mode) ..
         "\0" .. tostring(e.owner) .. "\0" .. excl
       -- `source` (how extension.lua spelled `from`) is for messages; every other key goes to the
       -- core, which refuses the ones it does not know
-      local copy = {}
-      for key, v in pairs(e) do
-        if key ~= "source" then copy[key] = v end
+      local copy = e
+      if type(e) == "table" then
+        copy = {}
+        for key, v in pairs(e) do
+          if key ~= "source" then copy[key] = v end
+        end
       end
       inputs[k] = copy
     end
