@@ -143,11 +143,11 @@ static int grow_out(struct block *b)
   return HOIST_OK;
 }
 
+/* Little-endian whatever the machine: which sequences share a hash slot decides a block's
+   fate, so it must not depend on byte order (compilers make this one load on x86 and arm). */
 static uint32_t read32(const unsigned char *p)
 {
-  uint32_t v;
-  memcpy(&v, p, sizeof v);
-  return v;
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 /* The sum of the squared counts of four histograms added up. */
