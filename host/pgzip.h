@@ -8,8 +8,12 @@
 ** (deflateSetDictionary), and ended with Z_SYNC_FLUSH, or Z_FINISH for the
 ** last one: the blocks, written in order after a fixed 10-byte header (no
 ** name, MTIME 0, OS 3) and followed by the CRC-32 (crc32_combine of the
-** blocks' CRCs) and ISIZE, are ONE standard single-member gzip stream. Neither
-** the number of threads nor the timing decides a block boundary or a byte.
+** blocks' CRCs) and ISIZE, are ONE standard single-member gzip stream. A
+** block deflate could not shrink by 1% (nearly uniform bytes and no 4-byte
+** repeats within reach: random or already compressed data) is written as stored
+** deflate blocks instead, without deflate's search; that test reads the block's
+** bytes alone. Neither the number of threads nor the timing decides a block
+** boundary or a byte.
 **
 ** The producer (the thread calling write/finish) copies the input into
 ** blocks and submits them; it also retires finished blocks in order, passing
