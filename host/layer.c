@@ -1,7 +1,10 @@
-#define _GNU_SOURCE 1  /* realpath, lstat, readlink, mkstemp, sched_getaffinity */
+#define _GNU_SOURCE 1  /* realpath, lstat, readlink, mkstemp */
 
 #include "layer.h"
 
+#include "pathglob.h"
+#include "pgzip.h"
+#include "pool.h"
 #include "strbuf.h"
 
 #include <archive.h>
@@ -14,8 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <locale.h>
-#include <pthread.h>
-#include <sched.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,7 @@ struct entry {
   const char *hardlink;  /* earlier entry sharing the inode */
   unsigned type;         /* AE_IFREG, AE_IFDIR, AE_IFLNK */
   unsigned perm;
+  unsigned long uid, gid;
   unsigned long long size;
   long long mtime_ns;
   long long ctime_ns;    /* for the key: an edit that restores the mtime still moves ctime */
@@ -160,14 +163,51 @@ static int set_from_stat(struct entry *e, const struct stat *st)
   return 0;
 }
 
-static int walk(struct hoist_layer_plan *p, const char *src, const char *name, int follow,
-                int mode, int depth, struct hoist_err *err)
+/* What walking one input needs besides the current path. */
+struct walk_ctx {
+  struct hoist_layer_plan *p;
+  const struct hoist_layer_input *in;
+  const struct hoist_glob *exclude;  /* NULL: nothing excluded */
+  size_t root_off;                   /* where a name's path relative to `from` starts */
+};
+
+/* Adds what src is (stat'ed as st) to the plan under name, with the input's owner and mode. */
+static int add_walked(struct walk_ctx *w, const char *src, const char *name, const struct stat *st,
+                      struct hoist_err *err)
+{
+  struct entry *e = plan_add(w->p, name, err);
+  if (!e)
+    return HOIST_ENOMEM;
+  set_from_stat(e, st);
+  e->uid = w->in->uid;
+  e->gid = w->in->gid;
+  if (!(e->src = strdup(src)))
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  if (e->type == AE_IFREG) {
+    if (w->in->mode >= 0)
+      e->perm = (unsigned)w->in->mode;
+    w->p->bytes += e->size;
+  }
+  if (e->type == AE_IFLNK) {
+    char target[PATH_MAX];
+    ssize_t n = readlink(src, target, sizeof target - 1);
+    if (n < 0)
+      return hoist_err_set(err, HOIST_EIO, "cannot read link '%s': %s", src, strerror(errno));
+    target[n] = '\0';
+    if (!(e->link = strdup(target)))
+      return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  }
+  return HOIST_OK;
+}
+
+static int walk(struct walk_ctx *w, const char *src, const char *name, int follow, int depth,
+                struct hoist_err *err)
 {
   struct stat st;
-  struct entry *e;
   DIR *d;
   struct dirent *de;
-  int rc = HOIST_OK;
+  size_t before;
+  int rc = HOIST_OK, excluded = 0;
 
   if (depth > 256)
     return hoist_err_set(err, HOIST_EINVAL, "'%s' is nested too deeply", src);
@@ -178,32 +218,21 @@ static int walk(struct hoist_layer_plan *p, const char *src, const char *name, i
     return hoist_err_set(err, HOIST_EINVAL, "'%s' is not a file, folder or symlink", src);
   if (name[0] == '\0' && !S_ISDIR(st.st_mode))
     return hoist_err_set(err, HOIST_EINVAL, "'%s' is a file: it needs a file name in the image", src);
-  if (name[0]) {
-    if (!(e = plan_add(p, name, err)))
-      return HOIST_ENOMEM;
-    set_from_stat(e, &st);
-    if (!(e->src = strdup(src)))
-      return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-    if (e->type == AE_IFREG) {
-      if (mode >= 0)
-        e->perm = (unsigned)mode;
-      p->bytes += e->size;
-    }
-    if (e->type == AE_IFLNK) {
-      char target[PATH_MAX];
-      ssize_t n = readlink(src, target, sizeof target - 1);
-      if (n < 0)
-        return hoist_err_set(err, HOIST_EIO, "cannot read link '%s': %s", src, strerror(errno));
-      target[n] = '\0';
-      if (!(e->link = strdup(target)))
-        return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-    }
+  /* `from` itself is never excluded; what is under it is matched by its path below it */
+  if (depth > 0 && w->exclude) {
+    excluded = hoist_glob_excluded(w->exclude, name + w->root_off, S_ISDIR(st.st_mode));
+    /* an excluded folder is only entered when a '!' pattern may bring something back */
+    if (excluded && (!S_ISDIR(st.st_mode) || !hoist_glob_has_negations(w->exclude)))
+      return HOIST_OK;
   }
+  if (name[0] && !excluded && (rc = add_walked(w, src, name, &st, err)) != HOIST_OK)
+    return rc;
   if (!S_ISDIR(st.st_mode))
     return HOIST_OK;
   d = opendir(src);
   if (!d)
     return hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", src, strerror(errno));
+  before = w->p->n;
   while (!rc && (errno = 0, de = readdir(d)) != NULL) {
     struct strbuf cs, cn;
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -214,13 +243,16 @@ static int walk(struct hoist_layer_plan *p, const char *src, const char *name, i
         (name[0] ? strbuf_addf(&cn, "%s/%s", name, de->d_name) : strbuf_addstr(&cn, de->d_name)))
       rc = hoist_err_set(err, HOIST_ERANGE, "path too long under '%s'", src);
     else
-      rc = walk(p, cs.buf, cn.buf, 0, mode, depth + 1, err);
+      rc = walk(w, cs.buf, cn.buf, 0, depth + 1, err);
     strbuf_release(&cs);
     strbuf_release(&cn);
   }
   if (!rc && errno)
     rc = hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", src, strerror(errno));
   closedir(d);
+  /* an excluded folder holding re-included paths comes with them, as it is on the host */
+  if (!rc && excluded && w->p->n > before)
+    rc = add_walked(w, src, name, &st, err);
   return rc;
 }
 
@@ -319,22 +351,37 @@ static int link_hardlinks(struct hoist_layer_plan *p, struct hoist_err *err)
   return HOIST_OK;
 }
 
-static int compute_key(struct hoist_layer_plan *p, struct hoist_err *err)
+/*
+** Version 2: gzip is written in parallel blocks (pgzip), zstd by its workers, and
+** entries have owners: the bytes of version 1 keys are not what this writes.
+*/
+static int compute_key(struct hoist_layer_plan *p, const struct hoist_layer_input *in, size_t nin,
+                       struct hoist_err *err)
 {
   struct hoist_digest d;
   char buf[256];
-  size_t i;
+  size_t i, k;
   int rc = hoist_digest_init(&d, err), n;
   if (rc)
     return rc;
-  n = snprintf(buf, sizeof buf, "hoist-layer-1 %d %d %lld\n", (int)p->opts.compression,
+  n = snprintf(buf, sizeof buf, "hoist-layer-2 %d %d %lld\n", (int)p->opts.compression,
                p->opts.level, p->opts.mtime);
-  hoist_digest_update(&d, buf, (size_t)n);
+  rc = hoist_digest_update(&d, buf, (size_t)n);
+  /* the patterns themselves, not only what they left out: a new file they would
+     exclude must not make an old key look right */
+  for (i = 0; i < nin && !rc; i++) {
+    if (!in[i].n_exclude)
+      continue;
+    n = snprintf(buf, sizeof buf, "exclude %zu %zu\n", i, in[i].n_exclude);
+    rc = hoist_digest_update(&d, buf, (size_t)n);
+    for (k = 0; k < in[i].n_exclude && !rc; k++)
+      rc = hoist_digest_update(&d, in[i].exclude[k], strlen(in[i].exclude[k]) + 1);
+  }
   for (i = 0; i < p->n && !rc; i++) {
     const struct entry *e = &p->e[i];
-    n = snprintf(buf, sizeof buf, "%u %o %llu %lld %lld %llu %llu\n", e->type, e->perm, e->size,
-                 e->mtime_ns, e->ctime_ns, (unsigned long long)e->dev,
-                 (unsigned long long)e->ino);
+    n = snprintf(buf, sizeof buf, "%u %o %llu %lld %lld %llu %llu %lu:%lu\n", e->type, e->perm,
+                 e->size, e->mtime_ns, e->ctime_ns, (unsigned long long)e->dev,
+                 (unsigned long long)e->ino, e->uid, e->gid);
     /* the file is known by device and inode, not by the path it was named with
        ("fx", "./fx" and "/abs/fx" are one cache entry) */
     rc = hoist_digest_update(&d, e->name, strlen(e->name) + 1);
@@ -355,6 +402,7 @@ int hoist_layer_plan(const struct hoist_layer_input *in, size_t n, const struct 
                      struct hoist_layer_plan **out, struct hoist_err *err)
 {
   struct hoist_layer_plan *p;
+  struct hoist_glob *glob = NULL;
   char root_real[PATH_MAX];
   size_t i;
   int rc = HOIST_OK;
@@ -390,14 +438,25 @@ int hoist_layer_plan(const struct hoist_layer_input *in, size_t n, const struct 
         strncat(name, "/", sizeof name - strlen(name) - 1);
       strncat(name, base, sizeof name - strlen(name) - 1);
     }
-    rc = walk(p, in[i].from, name, 1, in[i].mode, 0, err);
+    if (in[i].n_exclude)
+      rc = hoist_glob_compile(in[i].exclude, in[i].n_exclude, &glob, err);
+    if (!rc) {
+      struct walk_ctx w;
+      w.p = p;
+      w.in = &in[i];
+      w.exclude = glob;
+      w.root_off = name[0] ? strlen(name) + 1 : 0;
+      rc = walk(&w, in[i].from, name, 1, 0, err);
+    }
+    hoist_glob_free(glob);
+    glob = NULL;
   }
   rc = rc ? rc : add_parents(p, err);
   if (!rc) {
     dedupe(p);
     rc = link_hardlinks(p, err);
   }
-  rc = rc ? rc : compute_key(p, err);
+  rc = rc ? rc : compute_key(p, in, n, err);
   if (rc) {
     hoist_layer_plan_free(p);
     return rc;
@@ -410,63 +469,69 @@ int hoist_layer_plan(const struct hoist_layer_input *in, size_t n, const struct 
 
 #define OUT_BLOCK (128 * 1024)
 
-/* Where the tar goes: hashed, compressed, hashed again, written. */
+/* What one call writing layers shares: the pool, the gzip block budget, the output. */
+struct run {
+  struct hoist_pool *pool;
+  struct hoist_pgzip_budget *budget;
+  int nthreads;
+  const struct hoist_layer_out *out;
+};
+
+/*
+** Where one layer's tar goes: hashed (diff_id) as libarchive produces it,
+** compressed, then hashed again (digest) and handed to the output in order.
+*/
 struct sink {
   struct hoist_digest tar, blob;
   enum hoist_compression comp;
-  z_stream z;
-  int z_ready;
+  struct hoist_pgzip *gz;
   ZSTD_CCtx *zc;
-  FILE *f;
+  const struct hoist_layer_out *out;
+  size_t index;
   unsigned long long tar_size, blob_size;
   int failed;
   struct hoist_err *err;
-  unsigned char out[OUT_BLOCK];
+  unsigned char zout[OUT_BLOCK];
 };
 
-static int emit(struct sink *s, const void *buf, size_t n)
+static int emit(struct sink *s, const void *buf, size_t n, struct hoist_err *err)
 {
+  int rc;
   if (n == 0)
-    return 0;
-  if (hoist_digest_update(&s->blob, buf, n) || fwrite(buf, 1, n, s->f) != n) {
-    hoist_err_set(s->err, HOIST_EIO, "cannot write the layer blob: %s", strerror(errno));
-    return -1;
-  }
+    return HOIST_OK;
+  if (hoist_digest_update(&s->blob, buf, n))
+    return hoist_err_set(err, HOIST_EIO, "cannot hash the layer blob");
+  rc = s->out->write(s->out->ctx, s->index, buf, n, err);
+  if (rc)
+    return err->code ? err->code : rc;
   s->blob_size += n;
-  return 0;
+  return HOIST_OK;
+}
+
+static int gz_emit(void *ctx, const void *buf, size_t n, struct hoist_err *err)
+{
+  return emit(ctx, buf, n, err);
 }
 
 static int compress_chunk(struct sink *s, const void *buf, size_t n, int finish)
 {
   if (s->comp == HOIST_COMPRESS_NONE)
-    return emit(s, buf, n);
+    return emit(s, buf, n, s->err) ? -1 : 0;
   if (s->comp == HOIST_COMPRESS_GZIP) {
-    int zr;
-    s->z.next_in = (Bytef *)(uintptr_t)buf;
-    s->z.avail_in = (uInt)n;
-    do {
-      s->z.next_out = s->out;
-      s->z.avail_out = sizeof s->out;
-      zr = deflate(&s->z, finish ? Z_FINISH : Z_NO_FLUSH);
-      if (zr == Z_STREAM_ERROR) {
-        hoist_err_set(s->err, HOIST_EIO, "gzip compression failed");
-        return -1;
-      }
-      if (emit(s, s->out, sizeof s->out - s->z.avail_out))
-        return -1;
-    } while (s->z.avail_out == 0 || (finish && zr != Z_STREAM_END));
-    return 0;
+    if (n && hoist_pgzip_write(s->gz, buf, n, s->err))
+      return -1;
+    return finish && hoist_pgzip_finish(s->gz, s->err) ? -1 : 0;
   } else {
     ZSTD_inBuffer zin = { buf, n, 0 };
     size_t left;
     do {
-      ZSTD_outBuffer zout = { s->out, sizeof s->out, 0 };
+      ZSTD_outBuffer zout = { s->zout, sizeof s->zout, 0 };
       left = ZSTD_compressStream2(s->zc, &zout, &zin, finish ? ZSTD_e_end : ZSTD_e_continue);
       if (ZSTD_isError(left)) {
         hoist_err_set(s->err, HOIST_EIO, "zstd compression failed: %s", ZSTD_getErrorName(left));
         return -1;
       }
-      if (emit(s, s->out, zout.pos))
+      if (emit(s, s->zout, zout.pos, s->err))
         return -1;
     } while (finish ? left != 0 : zin.pos < zin.size);
     return 0;
@@ -487,12 +552,14 @@ static la_ssize_t sink_write(struct archive *a, void *ctx, const void *buf, size
   return (la_ssize_t)n;
 }
 
-static int sink_open(struct sink *s, const struct hoist_layer_opts *o, FILE *f,
-                     struct hoist_err *err)
+static int sink_open(struct sink *s, const struct hoist_layer_opts *o, const struct run *run,
+                     size_t index, struct hoist_err *err)
 {
-  memset(s, 0, sizeof *s - sizeof s->out);
+  int rc;
+  memset(s, 0, offsetof(struct sink, zout));
   s->comp = o->compression;
-  s->f = f;
+  s->out = run->out;
+  s->index = index;
   s->err = err;
   if (hoist_digest_init(&s->tar, err))
     return HOIST_ENOMEM;
@@ -501,29 +568,36 @@ static int sink_open(struct sink *s, const struct hoist_layer_opts *o, FILE *f,
     return HOIST_ENOMEM;
   }
   if (s->comp == HOIST_COMPRESS_GZIP) {
-    /* windowBits 15+16: a gzip wrapper whose header zlib writes with no name and time 0 */
-    if (deflateInit2(&s->z, o->level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-      goto fail;
-    s->z_ready = 1;
+    rc = hoist_pgzip_new(run->pool, run->budget, o->level, gz_emit, s, &s->gz, err);
+    if (rc) {
+      hoist_digest_release(&s->tar);
+      hoist_digest_release(&s->blob);
+      return rc;
+    }
   } else if (s->comp == HOIST_COMPRESS_ZSTD) {
+    /* workers >= 1 in every case: zstd's multi-threaded frames are the same for any number of
+       workers, but not the same as its single-threaded ones */
+    int workers = run->nthreads > 0 ? run->nthreads : 1;
     s->zc = ZSTD_createCCtx();
-    if (!s->zc || ZSTD_isError(ZSTD_CCtx_setParameter(s->zc, ZSTD_c_compressionLevel, o->level)))
-      goto fail;
+    if (!s->zc || ZSTD_isError(ZSTD_CCtx_setParameter(s->zc, ZSTD_c_compressionLevel, o->level)) ||
+        ZSTD_isError(ZSTD_CCtx_setParameter(s->zc, ZSTD_c_nbWorkers, workers))) {
+      hoist_digest_release(&s->tar);
+      hoist_digest_release(&s->blob);
+      if (s->zc)
+        ZSTD_freeCCtx(s->zc);
+      s->zc = NULL;
+      return hoist_err_set(err, HOIST_EIO, "cannot start zstd with %d workers (a libzstd "
+                           "without threads cannot make hoist's zstd layers)", workers);
+    }
   }
   return HOIST_OK;
-fail:
-  hoist_digest_release(&s->tar);
-  hoist_digest_release(&s->blob);
-  if (s->zc)
-    ZSTD_freeCCtx(s->zc);
-  return hoist_err_set(err, HOIST_ENOMEM, "cannot start the compressor");
 }
 
 static void sink_release(struct sink *s)
 {
-  if (s->z_ready)
-    deflateEnd(&s->z);
-  s->z_ready = 0;
+  /* waits for the blocks still in flight after a failure */
+  hoist_pgzip_free(s->gz);
+  s->gz = NULL;
   if (s->zc)
     ZSTD_freeCCtx(s->zc);
   s->zc = NULL;
@@ -602,8 +676,8 @@ static int write_tar(const struct hoist_layer_plan *p, struct sink *s, struct ho
       rc = hoist_err_set(err, HOIST_EINVAL, "cannot store the name '%s' in this locale", e->name);
       break;
     }
-    archive_entry_set_uid(ae, 0);
-    archive_entry_set_gid(ae, 0);
+    archive_entry_set_uid(ae, (la_int64_t)e->uid);
+    archive_entry_set_gid(ae, (la_int64_t)e->gid);
     archive_entry_set_mtime(ae, (time_t)p->opts.mtime, 0);
     archive_entry_set_perm(ae, e->perm);
     if (e->hardlink) {
@@ -642,40 +716,24 @@ out:
   return rc;
 }
 
-int hoist_layer_write(const struct hoist_layer_plan *p, const char *blob_dir,
-                      struct hoist_layer_result *res, struct hoist_err *err)
+/* Produces layer `index` of a run into its output; res is filled on success. */
+static int layer_produce(const struct run *run, const struct hoist_layer_plan *p, size_t index,
+                         struct hoist_layer_result *res, struct hoist_err *err)
 {
+  const struct hoist_layer_out *out = run->out;
+  struct hoist_err close_err;
   struct sink *s;
-  struct strbuf tmp, final;
-  FILE *f = NULL;
-  int fd, rc;
+  int rc, crc;
 
   memset(res, 0, sizeof *res);
   s = malloc(sizeof *s);
   if (!s)
     return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
-  strbuf_init(&tmp, PATH_MAX);
-  strbuf_init(&final, PATH_MAX);
-  if (strbuf_addf(&tmp, "%s/.tmp-layer-XXXXXX", blob_dir)) {
+  if (out->open && (rc = out->open(out->ctx, index, err)) != HOIST_OK) {
     free(s);
-    return hoist_err_set(err, HOIST_ERANGE, "blob folder path too long");
+    return err->code ? err->code : rc;
   }
-  fd = mkstemp(tmp.buf);
-  /* mkstemp makes 0600; blobs are readable like every other file of the layout */
-  if (fd >= 0)
-    fchmod(fd, 0644);
-  if (fd < 0 || !(f = fdopen(fd, "wb"))) {
-    rc = hoist_err_set(err, HOIST_EIO, "cannot create a blob in '%s': %s", blob_dir,
-                       strerror(errno));
-    if (fd >= 0) {
-      close(fd);
-      unlink(tmp.buf);
-    }
-    free(s);
-    strbuf_release(&tmp);
-    return rc;
-  }
-  rc = sink_open(s, &p->opts, f, err);
+  rc = sink_open(s, &p->opts, run, index, err);
   if (!rc) {
     rc = write_tar(p, s, err);
     if (!rc && compress_chunk(s, NULL, 0, 1))
@@ -688,123 +746,242 @@ int hoist_layer_write(const struct hoist_layer_plan *p, const char *blob_dir,
     sink_release(s);
   }
   free(s);
-  /* on disk before its name appears: index.json, written after, may point at it */
-  if (!rc && (fflush(f) != 0 || fsync(fileno(f)) != 0))
-    rc = hoist_err_set(err, HOIST_EIO, "cannot write a blob in '%s': %s", blob_dir, strerror(errno));
-  if (fclose(f) != 0 && !rc)
-    rc = hoist_err_set(err, HOIST_EIO, "cannot write a blob in '%s': %s", blob_dir, strerror(errno));
-  if (!rc && strbuf_addf(&final, "%s/%s", blob_dir, res->digest + 7))
-    rc = hoist_err_set(err, HOIST_ERANGE, "blob folder path too long");
-  if (!rc && rename(tmp.buf, final.buf) != 0)
-    rc = hoist_err_set(err, HOIST_EIO, "cannot store blob '%s': %s", final.buf, strerror(errno));
-  if (rc)
-    unlink(tmp.buf);
-  strbuf_release(&tmp);
-  strbuf_release(&final);
+  /* a failed layer's close only cleans up: the first error is the one to report */
+  memset(&close_err, 0, sizeof close_err);
+  crc = out->close(out->ctx, index, rc ? NULL : res, rc ? &close_err : err);
+  if (!rc && crc)
+    rc = err->code ? err->code : crc;
   return rc;
 }
 
-/* -------------------------------------------------------------- threads */
+/* ------------------------------------------------------------- into a folder */
 
-struct pool {
-  pthread_mutex_t lock;
-  size_t next, n;
-  size_t *order;
-  struct hoist_layer_plan *const *plans;
-  const char *blob_dir;
-  struct hoist_layer_result *res;
-  int *rcs;
-  struct hoist_err *errs;
+struct blob_file {
+  FILE *f;
+  char *tmp;   /* the temporary name while it is written */
 };
 
-static void *pool_worker(void *arg)
+struct blob_dir {
+  const char *dir;
+  struct blob_file *files;
+};
+
+static int blob_open(void *ctx, size_t i, struct hoist_err *err)
 {
-  struct pool *pl = arg;
-  for (;;) {
-    size_t k;
-    pthread_mutex_lock(&pl->lock);
-    k = pl->next < pl->n ? pl->order[pl->next++] : (size_t)-1;
-    pthread_mutex_unlock(&pl->lock);
-    if (k == (size_t)-1)
-      return NULL;
-    pl->errs[k].code = 0;
-    pl->errs[k].msg[0] = '\0';
-    pl->rcs[k] = hoist_layer_write(pl->plans[k], pl->blob_dir, &pl->res[k], &pl->errs[k]);
+  struct blob_dir *bd = ctx;
+  struct blob_file *bf = &bd->files[i];
+  struct strbuf tmp;
+  int fd, rc;
+  strbuf_init(&tmp, PATH_MAX);
+  if (strbuf_addf(&tmp, "%s/.tmp-layer-XXXXXX", bd->dir))
+    return hoist_err_set(err, HOIST_ERANGE, "blob folder path too long");
+  fd = mkstemp(tmp.buf);
+  /* mkstemp makes 0600; blobs are readable like every other file of the layout */
+  if (fd >= 0)
+    fchmod(fd, 0644);
+  if (fd < 0 || !(bf->f = fdopen(fd, "wb"))) {
+    rc = hoist_err_set(err, HOIST_EIO, "cannot create a blob in '%s': %s", bd->dir, strerror(errno));
+    if (fd >= 0) {
+      close(fd);
+      unlink(tmp.buf);
+    }
+    strbuf_release(&tmp);
+    return rc;
   }
+  bf->tmp = strbuf_detach(&tmp, NULL);
+  return HOIST_OK;
 }
 
-struct by_size {
-  unsigned long long bytes;
-  size_t index;
-};
-
-static int cmp_bigger_first(const void *a, const void *b)
+static int blob_write(void *ctx, size_t i, const void *buf, size_t n, struct hoist_err *err)
 {
-  const struct by_size *x = a, *y = b;
-  if (x->bytes != y->bytes)
-    return x->bytes > y->bytes ? -1 : 1;
-  return x->index < y->index ? -1 : x->index > y->index;
+  struct blob_dir *bd = ctx;
+  if (fwrite(buf, 1, n, bd->files[i].f) != n)
+    return hoist_err_set(err, HOIST_EIO, "cannot write the layer blob: %s", strerror(errno));
+  return HOIST_OK;
+}
+
+static int blob_close(void *ctx, size_t i, const struct hoist_layer_result *res,
+                      struct hoist_err *err)
+{
+  struct blob_dir *bd = ctx;
+  struct blob_file *bf = &bd->files[i];
+  struct strbuf final;
+  int rc = HOIST_OK;
+  /* on disk before its name appears: index.json, written after, may point at it */
+  if (res && (fflush(bf->f) != 0 || fsync(fileno(bf->f)) != 0))
+    rc = hoist_err_set(err, HOIST_EIO, "cannot write a blob in '%s': %s", bd->dir, strerror(errno));
+  if (fclose(bf->f) != 0 && res && !rc)
+    rc = hoist_err_set(err, HOIST_EIO, "cannot write a blob in '%s': %s", bd->dir, strerror(errno));
+  bf->f = NULL;
+  strbuf_init(&final, PATH_MAX);
+  if (res && !rc && strbuf_addf(&final, "%s/%s", bd->dir, res->digest + 7))
+    rc = hoist_err_set(err, HOIST_ERANGE, "blob folder path too long");
+  if (res && !rc && rename(bf->tmp, final.buf) != 0)
+    rc = hoist_err_set(err, HOIST_EIO, "cannot store blob '%s': %s", final.buf, strerror(errno));
+  if (!res || rc)
+    unlink(bf->tmp);
+  strbuf_release(&final);
+  free(bf->tmp);
+  bf->tmp = NULL;
+  return rc;
 }
 
 int hoist_layer_write_all(struct hoist_layer_plan *const *plans, size_t n, const char *blob_dir,
                           int nthreads, struct hoist_layer_result *res, int *rcs,
                           struct hoist_err *errs)
 {
-  struct pool pl;
-  struct by_size *sizes;
-  pthread_t th[64];
+  struct blob_dir bd;
+  struct hoist_layer_out out;
   size_t i;
-  int started = 0, t;
-
+  int rc;
   if (n == 0)
     return HOIST_OK;
-  if (nthreads <= 0) {
-    /* the cores this process may run on (a container's CPU set), not all online ones */
-    cpu_set_t set;
-    long cores = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
-                                                              : sysconf(_SC_NPROCESSORS_ONLN);
-    nthreads = cores > 0 ? (int)cores : 1;
-  }
-  if ((size_t)nthreads > n)
-    nthreads = (int)n;
-  if (nthreads > 64)
-    nthreads = 64;
-  pl.order = malloc(n * sizeof *pl.order);
-  sizes = malloc(n * sizeof *sizes);
-  if (!pl.order || !sizes) {
-    free(pl.order);
-    free(sizes);
+  bd.dir = blob_dir;
+  bd.files = calloc(n, sizeof *bd.files);
+  if (!bd.files) {
     for (i = 0; i < n; i++)
       rcs[i] = hoist_err_set(&errs[i], HOIST_ENOMEM, "out of memory");
     return HOIST_ENOMEM;
   }
-  /* the biggest layers first, so the last one to finish is a small one */
+  out.open = blob_open;
+  out.write = blob_write;
+  out.close = blob_close;
+  out.ctx = &bd;
+  rc = hoist_layer_stream_all(plans, n, &out, nthreads, res, rcs, errs);
+  free(bd.files);
+  return rc;
+}
+
+int hoist_layer_write(const struct hoist_layer_plan *p, const char *blob_dir,
+                      struct hoist_layer_result *res, struct hoist_err *err)
+{
+  struct hoist_layer_plan *one = (struct hoist_layer_plan *)(uintptr_t)p;  /* only read */
+  int rc = 0;
+  hoist_layer_write_all(&one, 1, blob_dir, 0, res, &rc, err);
+  return rc;
+}
+
+/* -------------------------------------------------------------- scheduling */
+
+/* One layer as a pool task. */
+struct job {
+  struct hoist_task task;  /* the first member: a task pointer is a job pointer */
+  const struct run *run;
+  const struct hoist_layer_plan *plan;
+  size_t index;
+  struct hoist_layer_result *res;
+  int *rc;
+  struct hoist_err *err;
+};
+
+static void job_run(struct hoist_task *t)
+{
+  struct job *j = (struct job *)t;
+  *j->rc = layer_produce(j->run, j->plan, j->index, j->res, j->err);
+}
+
+struct jobs {
+  struct hoist_pool *pool;
+  struct job *j;
+  size_t n;
+};
+
+static int all_done(void *ctx)
+{
+  struct jobs *js = ctx;
+  size_t i;
+  for (i = 0; i < js->n; i++)
+    if (!hoist_pool_task_done(js->pool, &js->j[i].task))
+      return 0;
+  return 1;
+}
+
+int hoist_layer_stream_all(struct hoist_layer_plan *const *plans, size_t n,
+                           const struct hoist_layer_out *out, int nthreads,
+                           struct hoist_layer_result *res, int *rcs, struct hoist_err *errs)
+{
+  struct run run;
+  struct jobs js;
+  struct hoist_err err;
+  size_t i;
+  int rc = HOIST_OK;
+
+  if (n == 0)
+    return HOIST_OK;
+  if (nthreads <= 0)
+    nthreads = hoist_pool_default_threads();
+  if (nthreads > HOIST_POOL_MAX_THREADS)
+    nthreads = HOIST_POOL_MAX_THREADS;
   for (i = 0; i < n; i++) {
-    sizes[i].bytes = plans[i]->bytes;
-    sizes[i].index = i;
+    rcs[i] = HOIST_OK;
+    memset(&errs[i], 0, sizeof errs[i]);
+    memset(&res[i], 0, sizeof res[i]);
   }
-  qsort(sizes, n, sizeof *sizes, cmp_bigger_first);
-  for (i = 0; i < n; i++)
-    pl.order[i] = sizes[i].index;
-  free(sizes);
-  pthread_mutex_init(&pl.lock, NULL);
-  pl.next = 0;
-  pl.n = n;
-  pl.plans = plans;
-  pl.blob_dir = blob_dir;
-  pl.res = res;
-  pl.rcs = rcs;
-  pl.errs = errs;
-  for (t = 1; t < nthreads; t++)
-    if (pthread_create(&th[started], NULL, pool_worker, &pl) == 0)
-      started++;
-  pool_worker(&pl);  /* this thread works too */
-  for (t = 0; t < started; t++)
-    pthread_join(th[t], NULL);
-  pthread_mutex_destroy(&pl.lock);
-  free(pl.order);
+  memset(&run, 0, sizeof run);
+  run.nthreads = nthreads;
+  run.out = out;
+  js.n = n;
+  js.j = calloc(n, sizeof *js.j);
+  /* the calling thread is one of the nthreads: it helps until every layer is done */
+  if (!js.j)
+    rc = hoist_err_set(&err, HOIST_ENOMEM, "out of memory");
+  if (!rc)
+    rc = hoist_pool_new(nthreads - 1, &run.pool, &err);
+  /* two blocks in flight per thread: one being compressed, one waiting to be */
+  if (!rc)
+    rc = hoist_pgzip_budget_new(2 * (size_t)nthreads, &run.budget, &err);
+  if (rc) {
+    for (i = 0; i < n; i++) {
+      rcs[i] = rc;
+      errs[i] = err;
+    }
+    hoist_pool_free(run.pool);
+    free(js.j);
+    return rc;
+  }
+  js.pool = run.pool;
+  /* the biggest layers first (the last to finish is then a small one); among equals, in order */
+  for (i = 0; i < n; i++) {
+    struct job *j = &js.j[i];
+    unsigned long long bytes = plans[i]->bytes;
+    j->task.run = job_run;
+    j->task.priority = bytes >= (unsigned long long)HOIST_PGZIP_PRIORITY ? HOIST_PGZIP_PRIORITY - 1
+                                                                          : (long long)bytes;
+    j->run = &run;
+    j->plan = plans[i];
+    j->index = i;
+    j->res = &res[i];
+    j->rc = &rcs[i];
+    j->err = &errs[i];
+    hoist_pool_submit(run.pool, &j->task);
+  }
+  hoist_pool_help_until(run.pool, HOIST_POOL_PRIO_MIN, all_done, &js);
+  hoist_pool_free(run.pool);
+  hoist_pgzip_budget_free(run.budget);
+  free(js.j);
   for (i = 0; i < n; i++)
     if (rcs[i])
       return rcs[i];
+  return HOIST_OK;
+}
+
+int hoist_layer_parse_owner(const char *s, unsigned long *uid, unsigned long *gid,
+                            struct hoist_err *err)
+{
+  unsigned long long v[2] = { 0, 0 };
+  const char *p = s;
+  int k;
+  for (k = 0; k < 2; k++) {
+    const char *start = p;
+    while (*p >= '0' && *p <= '9' && p - start < 11)
+      v[k] = v[k] * 10 + (unsigned long long)(*p++ - '0');
+    /* 4294967295 is (uid_t)-1, "no owner" to chown: not an owner */
+    if (p == start || (*p >= '0' && *p <= '9') || v[k] > 4294967294ULL || *p != (k ? '\0' : ':'))
+      return hoist_err_set(err, HOIST_EINVAL, "owner must be \"uid:gid\" with numbers up to "
+                           "4294967294, not '%.40s'", s);
+    p++;
+  }
+  *uid = (unsigned long)v[0];
+  *gid = (unsigned long)v[1];
   return HOIST_OK;
 }

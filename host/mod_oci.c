@@ -5,6 +5,7 @@
 #include "digest.h"
 #include "layer.h"
 #include "manifest.h"
+#include "pool.h"
 #include "tarfile.h"
 
 #include <lauxlib.h>
@@ -99,10 +100,58 @@ static int l_plan_entries(lua_State *L)
   return 1;
 }
 
+static const char *const entry_keys[] = { "from", "to", "mode", "owner", "exclude", NULL };
+
 /*
-** plan_layer({ {from=, to=, mode=}, ... }, { compression=, level=, mtime=, root= })
-**   -> plan | nil, err
-** All arguments are read into C arrays before anything is allocated that a raise could leak.
+** Checks entry i (the table on top of the stack): only known keys, right types. Raises.
+** Returns its number of exclude patterns.
+*/
+static size_t check_entry(lua_State *L, lua_Integer i)
+{
+  size_t k, n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, -2)) {
+    int known = 0;
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "layer entry %d: unknown key of type %s", (int)i, luaL_typename(L, -1));
+    for (k = 0; entry_keys[k]; k++)
+      if (strcmp(lua_tostring(L, -1), entry_keys[k]) == 0)
+        known = 1;
+    if (!known)
+      luaL_error(L, "layer entry %d: unknown key '%s' (known: from, to, mode, owner, exclude)",
+                 (int)i, lua_tostring(L, -1));
+  }
+  /* strings only: a number would be converted on a stack slot popped below, and freed */
+  if (lua_getfield(L, -1, "from") != LUA_TSTRING || lua_getfield(L, -2, "to") != LUA_TSTRING)
+    luaL_error(L, "layer entry %d: 'from' and 'to' must be strings", (int)i);
+  lua_pop(L, 2);
+  if (lua_getfield(L, -1, "owner") != LUA_TNIL && lua_type(L, -1) != LUA_TSTRING)
+    luaL_error(L, "layer entry %d: owner must be a string \"uid:gid\"", (int)i);
+  lua_pop(L, 1);
+  switch (lua_getfield(L, -1, "exclude")) {
+  case LUA_TNIL:
+    break;
+  case LUA_TTABLE:
+    n = (size_t)lua_rawlen(L, -1);
+    for (k = 1; k <= n; k++) {
+      if (lua_rawgeti(L, -1, (lua_Integer)k) != LUA_TSTRING)
+        luaL_error(L, "layer entry %d: exclude[%d] must be a string", (int)i, (int)k);
+      lua_pop(L, 1);
+    }
+    break;
+  default:
+    luaL_error(L, "layer entry %d: exclude must be a list of patterns", (int)i);
+  }
+  lua_pop(L, 1);
+  return n;
+}
+
+/*
+** plan_layer({ {from=, to=, mode=, owner="uid:gid", exclude={glob, ...}}, ... },
+**            { compression=, level=, mtime=, root= }) -> plan | nil, err, code
+** All arguments are checked and read into C arrays before anything is allocated that a raise
+** could leak; the strings stay referenced by the tables of argument 1.
 */
 static int l_oci_plan_layer(lua_State *L)
 {
@@ -110,7 +159,9 @@ static int l_oci_plan_layer(lua_State *L)
   struct hoist_layer_opts o;
   struct hoist_err err;
   struct lplan *lp;
+  const char **pats;
   lua_Integer i, n;
+  size_t total = 0, used = 0, k;
   int rc;
 
   luaL_checktype(L, 1, LUA_TTABLE);
@@ -130,28 +181,46 @@ static int l_oci_plan_layer(lua_State *L)
     lua_getfield(L, 2, "root");
     o.root = lua_tostring(L, -1);  /* stays on the stack, so stays alive */
   }
-  /* a userdata scratch array, so a raise below frees it through the GC */
-  in = lua_newuserdatauv(L, (size_t)n * sizeof *in, 0);
   for (i = 1; i <= n; i++) {
     if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
       return luaL_error(L, "layer entry %d: a table {from=, to=} expected", (int)i);
+    total += check_entry(L, i);
+    lua_pop(L, 1);
+  }
+  /* userdata scratch arrays, so a raise below frees them through the GC */
+  in = lua_newuserdatauv(L, (size_t)n * sizeof *in, 0);
+  memset(in, 0, (size_t)n * sizeof *in);
+  pats = lua_newuserdatauv(L, (total ? total : 1) * sizeof *pats, 0);
+  for (i = 1; i <= n; i++) {
+    struct hoist_layer_input *e = &in[i - 1];
+    lua_rawgeti(L, 1, i);
     lua_getfield(L, -1, "from");
     lua_getfield(L, -2, "to");
-    /* strings only: a number would be converted on a stack slot popped below, and freed */
-    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-      return luaL_error(L, "layer entry %d: 'from' and 'to' must be strings", (int)i);
-    in[i - 1].from = lua_tostring(L, -2);
-    in[i - 1].to = lua_tostring(L, -1);
-    lua_getfield(L, -3, "mode");
+    e->from = lua_tostring(L, -2);
+    e->to = lua_tostring(L, -1);
+    lua_pop(L, 2);
+    lua_getfield(L, -1, "mode");
     if (lua_isnil(L, -1))
-      in[i - 1].mode = -1;
+      e->mode = -1;
     else if (lua_type(L, -1) == LUA_TSTRING)
-      in[i - 1].mode = (int)strtol(lua_tostring(L, -1), NULL, 8);
+      e->mode = (int)strtol(lua_tostring(L, -1), NULL, 8);
     else
-      in[i - 1].mode = (int)luaL_checkinteger(L, -1);
+      e->mode = (int)luaL_checkinteger(L, -1);
     lua_pop(L, 1);
-    /* keep from/to strings referenced: they live in the entry table, which lives in arg 1 */
-    lua_pop(L, 3);
+    if (lua_getfield(L, -1, "owner") == LUA_TSTRING &&
+        hoist_layer_parse_owner(lua_tostring(L, -1), &e->uid, &e->gid, &err))
+      return luaL_error(L, "layer entry %d: %s", (int)i, err.msg);
+    lua_pop(L, 1);
+    if (lua_getfield(L, -1, "exclude") == LUA_TTABLE) {
+      e->exclude = pats + used;
+      e->n_exclude = (size_t)lua_rawlen(L, -1);
+      for (k = 1; k <= e->n_exclude; k++) {
+        lua_rawgeti(L, -1, (lua_Integer)k);
+        pats[used++] = lua_tostring(L, -1);  /* alive in the exclude table */
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 2);
   }
   lp = lua_newuserdatauv(L, sizeof *lp, 0);
   lp->p = NULL;
@@ -165,11 +234,13 @@ static int l_oci_plan_layer(lua_State *L)
 /*
 ** write_layers({plan, ...}, blob_dir [, threads]) -> { {digest=, diff_id=, size=, ...}, ... }
 **   | nil, err naming the layer
+** threads: how many threads compress, the calling one included (nil or 0: $HOIST_THREADS, else
+** the CPUs hoist may use). The bytes written do not depend on it.
 */
 static int l_oci_write_layers(lua_State *L)
 {
   const char *dir = luaL_checkstring(L, 2);
-  int threads = (int)luaL_optinteger(L, 3, 0);
+  lua_Integer threads = luaL_optinteger(L, 3, 0);
   lua_Integer i, n;
   struct hoist_layer_plan **plans;
   struct hoist_layer_result *res;
@@ -196,7 +267,9 @@ static int l_oci_write_layers(lua_State *L)
     plans[i - 1] = lp->p;
     lua_pop(L, 1);
   }
-  if (hoist_layer_write_all(plans, (size_t)n, dir, threads, res, rcs, errs)) {
+  luaL_argcheck(L, threads >= 0 && threads <= HOIST_POOL_MAX_THREADS, 3,
+                "threads must be 0 (automatic) to 256");
+  if (hoist_layer_write_all(plans, (size_t)n, dir, (int)threads, res, rcs, errs)) {
     for (i = 0; i < n; i++)
       if (rcs[i]) {
         luaL_pushfail(L);

@@ -327,14 +327,31 @@ local function plan_specs(specs, opts)
     local compression = spec.compression or opts.compression or "gzip"
     local level = spec.level or opts.level
     -- the same inputs on several platforms (metadata, UI) are walked once
-    local sig = { compression, tostring(level) }
-    for _, e in ipairs(spec.inputs) do
-      sig[#sig + 1] = tostring(e.from) .. "\0" .. tostring(e.to) .. "\0" .. tostring(e.mode)
+    local sig, inputs = { compression, tostring(level) }, {}
+    for k, e in ipairs(spec.inputs) do
+      local excl = tostring(e.exclude)
+      if type(e.exclude) == "table" then
+        excl = {}
+        for j, pat in ipairs(e.exclude) do excl[j] = tostring(pat) end  -- the core checks types
+        excl = table.concat(excl, "\0")
+      end
+      sig[#sig + 1] = tostring(e.from) .. "\0" .. tostring(e.to) .. "\0" .. tostring(e.mode) ..
+        "\0" .. tostring(e.owner) .. "\0" .. excl
+      -- `source` (how extension.lua spelled `from`) is for messages; every other key goes to the
+      -- core, which refuses the ones it does not know
+      local copy = e
+      if type(e) == "table" then
+        copy = {}
+        for key, v in pairs(e) do
+          if key ~= "source" then copy[key] = v end
+        end
+      end
+      inputs[k] = copy
     end
     sig = table.concat(sig, "\1")
     local plan, err, code = by_inputs[sig], nil, nil
     if not plan then
-      plan, err, code = core.plan_layer(spec.inputs, {
+      plan, err, code = core.plan_layer(inputs, {
         compression = compression, level = level, mtime = opts.mtime or 0, root = opts.root,
       })
       if not plan then return nil, err, code end
@@ -394,7 +411,10 @@ end
 
 --[[
 Builds several layers into a store: oci.layers(store, { spec, ... } [, opts]) where a spec is
-{ inputs = { {from=, to=, mode=}, ... }, compression = "gzip"|"zstd"|"none", level = n }.
+{ inputs = { {from=, to=, mode=, owner=, exclude=}, ... }, compression = "gzip"|"zstd"|"none",
+  level = n }. An input's owner is "uid:gid" (default "0:0"), its exclude a list of globs on
+paths under a folder `from` (see host/pathglob.h: "*.map", "/build", "docs/", "!docs/README.md");
+`source` is allowed and ignored (extension.lua's spelling of `from`); other keys raise.
 opts: { mtime = SOURCE_DATE_EPOCH, root = folder every `from` must stay in, threads = n,
         cache = folder | false, private = true when store is a private staging store (cache
         blobs may then be hard-linked into it), plans = oci.plan(specs, ...) }.

@@ -219,6 +219,75 @@ t.test("layers: the content is what the inputs say", function()
   t.eq(files["metadata.json"], '{"name":"test"}\n')
 end)
 
+-- "mode owner name" per entry of a gzip layer, as GNU tar lists it (numeric owners).
+local function tar_listing(path)
+  local exec = require("hoist.exec")
+  local out = assert(exec.output{ "tar", "--numeric-owner", "-tvzf", path })
+  local entries = {}
+  for line in out:gmatch("[^\n]+") do
+    local mode, owner, name = line:match("^(%S+)%s+(%d+/%d+)%s+%d+%s+%S+%s+%S+%s+(.-)$")
+    t.ok(mode, "a tar -tv line: " .. line)
+    name = name:gsub(" %-> .*$", ""):gsub("/$", "")
+    entries[name] = { mode = mode, owner = owner }
+  end
+  return entries
+end
+
+t.test("layers: entries with owner and exclude", function()
+  local ox = P("ox")
+  assert(fs.mkdir(ox .. "/cache"))
+  assert(fs.mkdir(ox .. "/assets"))
+  for _, f in ipairs({ "index.html", "app.js.map", "assets/logo.svg", "assets/x.map",
+                       "cache/blob", "cache/keep.txt", "single.txt" }) do
+    assert(fs.write(ox .. "/" .. f, f .. "\n", { mode = "0644" }))
+  end
+  local store = assert(oci.layout(P("layout-ox")))
+  local inputs = {
+    { from = ox, to = "/app", owner = "1000:2000", exclude = { "*.map", "/cache", "!cache/keep.txt" },
+      source = "ox" },
+    { from = ox .. "/single.txt", to = "/etc/single.txt", owner = "5:6", exclude = { "*" } },
+  }
+  local d = assert(oci.layer(store, inputs, { mtime = 0, cache = false }))
+  local l = tar_listing(store:blob_path(d.digest))
+  for _, name in ipairs({ "app", "app/index.html", "app/assets", "app/assets/logo.svg", "app/cache",
+                          "app/cache/keep.txt", "app/single.txt" }) do
+    t.ok(l[name], name .. " is in the layer")
+    t.eq(l[name] and l[name].owner, "1000/2000", name .. "'s owner")
+  end
+  for _, name in ipairs({ "app/app.js.map", "app/assets/x.map", "app/cache/blob" }) do
+    t.eq(l[name], nil, name .. " is left out")
+  end
+  t.ok(l["app/cache"].mode:sub(1, 1) == "d", "the excluded folder that keeps a file is a folder")
+  t.eq(l["etc/single.txt"] and l["etc/single.txt"].owner, "5/6", "a single file's owner")
+  t.eq(l["etc"] and l["etc"].owner, "0/0", "an implied folder is root's")
+  -- another owner or other patterns: another layer (and not one mistaken for the other)
+  local function with(owner, exclude)
+    return { inputs = { { from = ox, to = "/app", owner = owner, exclude = exclude } } }
+  end
+  local list = assert(oci.layers(store, { with("1000:2000", { "*.map" }), with("1000:2001", { "*.map" }),
+                                          with("1000:2000", { "*.map", "*.none" }), with(nil, nil) },
+                                 { mtime = 0, cache = false }))
+  t.ok(list[1].key ~= list[2].key and list[1].digest ~= list[2].digest, "owner changes the layer")
+  t.ok(list[1].key ~= list[3].key, "patterns change the key")
+  t.eq(list[1].diff_id, list[3].diff_id)  -- "*.none" matched nothing
+  t.eq(tar_listing(store:blob_path(list[4].digest))["app/index.html"].owner, "0/0", "default owner")
+  t.ok(tar_listing(store:blob_path(list[4].digest))["app/app.js.map"], "nothing excluded by default")
+  -- what the core refuses
+  t.raises(function() oci.layer(store, { { from = ox, to = "/app", ownr = "1:1" } }, { cache = false }) end,
+    "unknown key 'ownr'")
+  t.raises(function() oci.layer(store, { { from = ox, to = "/app", owner = "root" } }, { cache = false }) end,
+    "uid:gid")
+  t.raises(function() oci.layer(store, { { from = ox, to = "/app", owner = 1000 } }, { cache = false }) end,
+    "owner")
+  t.raises(function() oci.layer(store, { { from = ox, to = "/app", exclude = "*.map" } }, { cache = false }) end,
+    "exclude")
+  t.raises(function() oci.layer(store, { { from = ox, to = "/app", exclude = { 1 } } }, { cache = false }) end,
+    "exclude[1]")
+  local ok, msg = oci.layer(store, { { from = ox, to = "/app", exclude = { "a/../b" } } }, { cache = false })
+  t.eq(ok, nil)
+  t.ok(msg:find("a/../b", 1, true), msg)
+end)
+
 t.test("layers: errors name the input", function()
   local store = assert(oci.layout(P("layout7")))
   local ok, msg, code = oci.layers(store, { { inputs = { { from = P("no-such"), to = "/x" } } } }, { cache = false })

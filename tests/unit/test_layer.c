@@ -14,6 +14,7 @@
 */
 #include "digest.h"
 #include "err.h"
+#include "exec.h"
 #include "fsutil.h"
 #include "layer.h"
 #include "tarfile.h"
@@ -638,7 +639,7 @@ static void test_layer_write(void)
   static const enum hoist_compression comps[] = { HOIST_COMPRESS_GZIP, HOIST_COMPRESS_ZSTD,
                                                   HOIST_COMPRESS_NONE };
   char tree[PATH_MAX], dir[PATH_MAX], diff_ids[3][HOIST_DIGEST_LEN + 1];
-  struct hoist_layer_input in = { NULL, "/", -1 };
+  struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
   struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 1700000000LL, NULL };
   struct hoist_layer_result r;
   struct hoist_err err;
@@ -665,7 +666,7 @@ static void test_layer_write(void)
 
   /* under a prefix, with files forced to 0600 (folders keep theirs) */
   {
-    struct hoist_layer_input in2 = { NULL, "/app", 0600 };
+    struct hoist_layer_input in2 = { NULL, "/app", 0600, 0, 0, NULL, 0 };
     struct hoist_layer_plan *p = NULL;
     in2.from = tree;
     o.compression = HOIST_COMPRESS_GZIP;
@@ -710,7 +711,7 @@ static void test_layer_reproducible(void)
   char tree[PATH_MAX], dir[PATH_MAX], p[PATH_MAX];
   char key1[HOIST_DIGEST_LEN + 1], key2[HOIST_DIGEST_LEN + 1], key3[HOIST_DIGEST_LEN + 1];
   char key4[HOIST_DIGEST_LEN + 1];
-  struct hoist_layer_input in = { NULL, "/ui", -1 };
+  struct hoist_layer_input in = { NULL, "/ui", -1, 0, 0, NULL, 0 };
   struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 1234567890LL, NULL };
   struct hoist_layer_result r1, r2, r3, r4;
   struct hoist_layer_plan *plan = NULL;
@@ -783,9 +784,9 @@ static void test_layer_mapping(void)
   {
     /* "to" ending in '/' keeps the file's name; a later input for a name wins */
     struct hoist_layer_input in[3] = {
-      { NULL, "/etc/conf/", -1 },
-      { NULL, "//x/./y", -1 },
-      { NULL, "x/y", 0700 },
+      { NULL, "/etc/conf/", -1, 0, 0, NULL, 0 },
+      { NULL, "//x/./y", -1, 0, 0, NULL, 0 },
+      { NULL, "x/y", 0700, 0, 0, NULL, 0 },
     };
     in[0].from = a;
     in[1].from = a;
@@ -813,7 +814,7 @@ static void test_layer_mapping(void)
   }
   {
     /* a file needs a name in the image */
-    struct hoist_layer_input in = { NULL, "/", -1 };
+    struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
     in.from = a;
     in.to = "";
     p = (struct hoist_layer_plan *)&err;  /* must be reset to NULL on failure */
@@ -823,7 +824,7 @@ static void test_layer_mapping(void)
   }
   {
     /* a missing source is named */
-    struct hoist_layer_input in = { NULL, "/x", -1 };
+    struct hoist_layer_input in = { NULL, "/x", -1, 0, 0, NULL, 0 };
     char missing[PATH_MAX];
     in.from = tmp_path(missing, "tree/not-there");
     memset(&err, 0, sizeof err);
@@ -836,7 +837,7 @@ static void test_layer_mapping(void)
 static void test_layer_escapes(void)
 {
   char root[PATH_MAX], from[PATH_MAX], p[PATH_MAX];
-  struct hoist_layer_input in = { NULL, "/x", -1 };
+  struct hoist_layer_input in = { NULL, "/x", -1, 0, 0, NULL, 0 };
   struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
   struct hoist_layer_plan *plan = NULL;
   struct hoist_err err;
@@ -904,7 +905,7 @@ static void test_layer_escapes(void)
   CHECK(rc == HOIST_EINVAL && plan == NULL && contains(err.msg, from));
   /* one bad input among good ones fails the plan */
   {
-    struct hoist_layer_input two[2] = { { NULL, "/ui", -1 }, { NULL, "/x", -1 } };
+    struct hoist_layer_input two[2] = { { NULL, "/ui", -1, 0, 0, NULL, 0 }, { NULL, "/x", -1, 0, 0, NULL, 0 } };
     char good[PATH_MAX];
     two[0].from = tmp_path(good, "esc/root/ui");
     two[1].from = tmp_path(from, "esc/root/escape");
@@ -944,7 +945,7 @@ static void test_layer_escapes(void)
 static void test_layer_failures(void)
 {
   char tree[PATH_MAX], dir[PATH_MAX], p[PATH_MAX], shrink[PATH_MAX];
-  struct hoist_layer_input in = { NULL, "/", -1 };
+  struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
   struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
   struct hoist_layer_plan *plan = NULL;
   struct hoist_layer_result r;
@@ -976,7 +977,7 @@ static void test_layer_failures(void)
   CHECK(make_dir(tmp_path(p, "shrink"), 0755) == 0);
   tmp_path(shrink, "shrink/data.bin");
   for (i = 0; i < 3; i++) {
-    struct hoist_layer_input sin = { NULL, "/data", -1 };
+    struct hoist_layer_input sin = { NULL, "/data", -1, 0, 0, NULL, 0 };
     o.compression = i == 0 ? HOIST_COMPRESS_GZIP : i == 1 ? HOIST_COMPRESS_ZSTD
                                                           : HOIST_COMPRESS_NONE;
     sin.from = tmp_path(p, "shrink");
@@ -998,7 +999,7 @@ static void test_layer_failures(void)
 
   /* a file removed after planning */
   {
-    struct hoist_layer_input sin = { NULL, "/data", -1 };
+    struct hoist_layer_input sin = { NULL, "/data", -1, 0, 0, NULL, 0 };
     sin.from = tmp_path(p, "shrink");
     o.compression = HOIST_COMPRESS_GZIP;
     CHECK(write_file(shrink, data, 1000, 0644) == 0);
@@ -1022,7 +1023,7 @@ static void test_layer_failures(void)
     size_t t;
     for (t = 0; t < 3; t++) {
       struct hoist_layer_input ins[3] = {
-        { NULL, "/", -1 }, { NULL, "/data", -1 }, { NULL, "/bin", -1 },
+        { NULL, "/", -1, 0, 0, NULL, 0 }, { NULL, "/data", -1, 0, 0, NULL, 0 }, { NULL, "/bin", -1, 0, 0, NULL, 0 },
       };
       struct hoist_layer_plan *plans[3] = { NULL, NULL, NULL };
       struct hoist_layer_result res[3];
@@ -1066,6 +1067,537 @@ static void test_layer_failures(void)
   hoist_layer_plan_free(NULL);
   free(data);
   done("layer: failures leave nothing behind");
+}
+
+/* ------------------------------------------------------------ owners and exclusions */
+
+static void test_owner_parse(void)
+{
+  static const struct { const char *s; unsigned long uid, gid; } good[] = {
+    { "0:0", 0, 0 }, { "1000:1000", 1000, 1000 }, { "1:2", 1, 2 },
+    { "4294967294:65534", 4294967294UL, 65534 }, { "007:010", 7, 10 },
+  };
+  static const char *const bad[] = {
+    "", "1000", ":1", "1:", "a:b", "-1:0", "1:-1", "1:2:3", "4294967295:0", "0:4294967295",
+    "99999999999:0", " 1:2", "1:2 ", "1 :2", "+1:2", "0x10:0", "1:2\n", "root:root",
+  };
+  struct hoist_err err;
+  size_t i;
+  for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+    unsigned long u = 99, g = 99;
+    CHECK_OK(hoist_layer_parse_owner(good[i].s, &u, &g, &err), &err);
+    CHECK(u == good[i].uid && g == good[i].gid);
+  }
+  for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    unsigned long u = 99, g = 99;
+    memset(&err, 0, sizeof err);
+    if (hoist_layer_parse_owner(bad[i], &u, &g, &err) != HOIST_EINVAL) {
+      printf("  owner '%s' accepted\n", bad[i]);
+      CHECK(0);
+    }
+    CHECK(err.code == HOIST_EINVAL && contains(err.msg, "uid:gid") && u == 99 && g == 99);
+  }
+  done("layer: owner \"uid:gid\" parsing");
+}
+
+/* ox/app: a web app with things to leave out; ox/single.txt: a lone file. */
+static int make_ox(void)
+{
+  static const char *const dirs[] = { "ox", "ox/app", "ox/app/assets", "ox/app/node_modules",
+                                      "ox/app/node_modules/react", "ox/app/docs" };
+  static const char *const files[] = { "ox/app/index.html", "ox/app/app.js", "ox/app/app.js.map",
+                                       "ox/app/assets/x.map", "ox/app/assets/logo.svg",
+                                       "ox/app/node_modules/react/index.js",
+                                       "ox/app/docs/README.md", "ox/app/docs/other.md",
+                                       "ox/single.txt" };
+  char p[PATH_MAX];
+  size_t i;
+  int rc = 0;
+  for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+    rc |= make_dir(tmp_path(p, "%s", dirs[i]), 0755);
+  rc |= chmod(tmp_path(p, "ox/app/docs"), 0750);
+  for (i = 0; i < sizeof files / sizeof files[0]; i++)
+    rc |= write_str(tmp_path(p, "%s", files[i]), files[i], 0644);
+  rc |= symlink("index.html", tmp_path(p, "ox/app/link"));
+  return rc ? -1 : 0;
+}
+
+/* Plans and writes in into dir, reads it back into l; returns the plan's key in key. */
+static int ox_layer(const struct hoist_layer_input *in, size_t n, const char *dir, struct tlist *l,
+                    char key[HOIST_DIGEST_LEN + 1])
+{
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+  struct hoist_layer_result r;
+  struct hoist_err err;
+  char blob[PATH_MAX];
+  int rc = plan_write(in, n, &o, dir, &r, key, &err);
+  if (rc) {
+    printf("  plan_write: %s\n", err.msg);
+    return rc;
+  }
+  return read_layer(join(blob, dir, r.digest + 7), l);
+}
+
+static void test_layer_owner_exclude(void)
+{
+  static const char *const excl[] = { "*.map", "node_modules", "/docs", "!docs/README.md" };
+  static const char *const kept[] = { "srv", "srv/index.html", "srv/app.js", "srv/assets",
+                                      "srv/assets/logo.svg", "srv/docs", "srv/docs/README.md",
+                                      "srv/link" };
+  static const char *const gone[] = { "srv/app.js.map", "srv/assets/x.map", "srv/node_modules",
+                                      "srv/node_modules/react", "srv/node_modules/react/index.js",
+                                      "srv/docs/other.md" };
+  char app[PATH_MAX], single[PATH_MAX], dir[PATH_MAX];
+  char key_a[HOIST_DIGEST_LEN + 1], key_b[HOIST_DIGEST_LEN + 1], key_c[HOIST_DIGEST_LEN + 1];
+  struct hoist_layer_input in = { NULL, "/srv", -1, 1000, 2000, excl, 4 };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+  struct hoist_layer_plan *plan = NULL;
+  struct hoist_err err;
+  struct tlist l;
+  size_t i;
+
+  CHECK(make_ox() == 0);
+  in.from = tmp_path(app, "ox/app");
+  tmp_path(dir, "blobs-ox");
+  CHECK(mkdir(dir, 0755) == 0);
+
+  /* owner on every entry of the input; excluded paths gone; a re-included file keeps its
+     excluded folder, with the folder's own mode */
+  if (ox_layer(&in, 1, dir, &l, key_a) == 0) {
+    CHECK(l.n == sizeof kept / sizeof kept[0]);
+    for (i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+      const struct tentry *t = find_entry(&l, kept[i]);
+      if (!t) {
+        printf("  missing '%s'\n", kept[i]);
+        CHECK(t != NULL);
+        continue;
+      }
+      CHECK(t->uid == 1000 && t->gid == 2000 && !t->has_owner_name);
+    }
+    for (i = 0; i < sizeof gone / sizeof gone[0]; i++)
+      if (find_entry(&l, gone[i])) {
+        printf("  '%s' is in the layer\n", gone[i]);
+        CHECK(0);
+      }
+    CHECK(find_entry(&l, "srv/docs") && find_entry(&l, "srv/docs")->perm == 0750);
+    CHECK(find_entry(&l, "srv/link") && find_entry(&l, "srv/link")->type == AE_IFLNK);
+    tlist_free(&l);
+  } else {
+    CHECK(!"the layer reads back");
+  }
+
+  /* without exclusions and owner: everything, owned by 0:0; another key */
+  in.n_exclude = 0;
+  in.exclude = NULL;
+  in.uid = in.gid = 0;
+  if (ox_layer(&in, 1, dir, &l, key_b) == 0) {
+    CHECK(l.n == sizeof kept / sizeof kept[0] + sizeof gone / sizeof gone[0]);
+    for (i = 0; i < l.n; i++)
+      CHECK(l.e[i].uid == 0 && l.e[i].gid == 0);
+    tlist_free(&l);
+  } else {
+    CHECK(!"the layer reads back");
+  }
+  CHECK(strcmp(key_a, key_b) != 0);
+
+  /* the key follows the owner, and the patterns (even one that excludes nothing) */
+  {
+    static const char *const more[] = { "*.map", "node_modules", "/docs", "!docs/README.md",
+                                        "*.nothing" };
+    char k1[HOIST_DIGEST_LEN + 1], k2[HOIST_DIGEST_LEN + 1], k3[HOIST_DIGEST_LEN + 1];
+    struct hoist_layer_input x = { NULL, "/srv", -1, 1000, 2000, excl, 4 };
+    x.from = app;
+    CHECK_OK(hoist_layer_plan(&x, 1, &o, &plan, &err), &err);
+    memcpy(k1, plan ? hoist_layer_plan_key(plan) : "", plan ? sizeof k1 : 1);
+    hoist_layer_plan_free(plan);
+    CHECK(plan && strcmp(k1, key_a) == 0);  /* the same inputs, the same key */
+    x.gid = 2001;
+    CHECK_OK(hoist_layer_plan(&x, 1, &o, &plan, &err), &err);
+    memcpy(k2, plan ? hoist_layer_plan_key(plan) : "", plan ? sizeof k2 : 1);
+    hoist_layer_plan_free(plan);
+    CHECK(plan && strcmp(k2, k1) != 0);
+    x.gid = 2000;
+    x.exclude = more;
+    x.n_exclude = 5;
+    CHECK_OK(hoist_layer_plan(&x, 1, &o, &plan, &err), &err);
+    memcpy(k3, plan ? hoist_layer_plan_key(plan) : "", plan ? sizeof k3 : 1);
+    CHECK(plan && hoist_layer_plan_entries(plan) == sizeof kept / sizeof kept[0]);
+    hoist_layer_plan_free(plan);
+    CHECK(plan && strcmp(k3, k1) != 0);
+    plan = NULL;
+  }
+
+  /* under a deeper target: implied parents stay root's */
+  {
+    struct hoist_layer_input deep = { NULL, "/opt/srv", -1, 7, 8, excl, 4 };
+    deep.from = app;
+    if (ox_layer(&deep, 1, dir, &l, key_c) == 0) {
+      const struct tentry *t = find_entry(&l, "opt");
+      CHECK(t && t->uid == 0 && t->gid == 0 && t->perm == 0755);
+      t = find_entry(&l, "opt/srv/app.js");
+      CHECK(t && t->uid == 7 && t->gid == 8);
+      CHECK(!find_entry(&l, "opt/srv/app.js.map"));
+      tlist_free(&l);
+    } else {
+      CHECK(!"the layer reads back");
+    }
+  }
+
+  /* a single file keeps working with every option; exclude does not apply to it */
+  {
+    static const char *const all[] = { "*", "**" };
+    struct hoist_layer_input one[2] = { { NULL, "/etc/single.txt", 0600, 3000000000UL,
+                                          4294967294UL, all, 2 },
+                                        { NULL, "/x/", -1, 5, 6, all, 2 } };
+    one[0].from = tmp_path(single, "ox/single.txt");
+    one[1].from = single;
+    if (ox_layer(one, 2, dir, &l, key_c) == 0) {
+      const struct tentry *t = find_entry(&l, "etc/single.txt");
+      /* beyond the 7 octal digits of ustar: PAX carries them */
+      CHECK(t && t->uid == 3000000000LL && t->gid == 4294967294LL && t->perm == 0600);
+      CHECK(t && t->len == strlen("ox/single.txt") && memcmp(t->data, "ox/single.txt", t->len) == 0);
+      t = find_entry(&l, "x/single.txt");
+      CHECK(t && t->uid == 5 && t->gid == 6 && t->perm == 0644);
+      t = find_entry(&l, "etc");
+      CHECK(t && t->uid == 0 && t->gid == 0);
+      CHECK(l.n == 4);
+      tlist_free(&l);
+    } else {
+      CHECK(!"the layer reads back");
+    }
+  }
+
+  /* a folder every path of which is excluded: only the folder itself */
+  {
+    static const char *const all[] = { "*" };
+    struct hoist_layer_input in2 = { NULL, "/srv", -1, 0, 0, all, 1 };
+    in2.from = app;
+    if (ox_layer(&in2, 1, dir, &l, key_c) == 0) {
+      CHECK(l.n == 1 && find_entry(&l, "srv") && find_entry(&l, "srv")->type == AE_IFDIR);
+      tlist_free(&l);
+    } else {
+      CHECK(!"the layer reads back");
+    }
+  }
+
+  /* a bad pattern fails the plan and is named */
+  {
+    static const char *const badp[] = { "ok", "a/../b" };
+    struct hoist_layer_input in3 = { NULL, "/srv", -1, 0, 0, badp, 2 };
+    in3.from = app;
+    memset(&err, 0, sizeof err);
+    plan = (struct hoist_layer_plan *)&err;
+    CHECK(hoist_layer_plan(&in3, 1, &o, &plan, &err) == HOIST_EINVAL);
+    CHECK(plan == NULL && contains(err.msg, "a/../b"));
+  }
+  done("layer: owner and exclude");
+}
+
+/* ------------------------------------------------------------ threads and blocks */
+
+/* Runs argv (stdout into *out when out is set); returns the exit status, -1 when it did not run. */
+static int run_tool(const char *const *argv, char **out)
+{
+  struct hoist_exec_opts o;
+  struct hoist_exec_result r;
+  struct hoist_err err;
+  int rc;
+  memset(&o, 0, sizeof o);
+  o.argv = argv;
+  o.timeout = 300;
+  if (hoist_exec_run(&o, &r, &err) != HOIST_OK) {
+    printf("  %s: %s\n", argv[0], err.msg);
+    hoist_exec_result_release(&r);
+    return -1;
+  }
+  rc = r.code;
+  if (rc)
+    printf("  %s exited %d: %.300s\n", argv[0], rc, r.err ? r.err : "");
+  if (out) {
+    *out = r.out;
+    r.out = NULL;
+  }
+  hoist_exec_result_release(&r);
+  return rc;
+}
+
+static int g_have_tools = -1;  /* gzip and python3 */
+
+static int have_tools(void)
+{
+  if (g_have_tools < 0) {
+    const char *gz[] = { "gzip", "--version", NULL }, *py[] = { "python3", "--version", NULL };
+    g_have_tools = run_tool(gz, NULL) == 0 && run_tool(py, NULL) == 0;
+    if (!g_have_tools)
+      printf("  (gzip or python3 missing: other readers not tried)\n");
+  }
+  return g_have_tools;
+}
+
+/* gzip -t and python3's gzip module read the blob; python's sha256 of the content is diff_id. */
+static void other_readers(const char *dir, const struct hoist_layer_result *r)
+{
+  static const char py_sha[] =
+      "import gzip, hashlib, sys\n"
+      "print('sha256:' + hashlib.sha256(gzip.open(sys.argv[1], 'rb').read()).hexdigest())\n";
+  char blob[PATH_MAX], *out = NULL;
+  const char *gz[] = { "gzip", "-t", NULL, NULL }, *py[] = { "python3", "-c", py_sha, NULL, NULL };
+  if (!have_tools())
+    return;
+  join(blob, dir, r->digest + 7);
+  gz[2] = blob;
+  py[3] = blob;
+  CHECK(run_tool(gz, NULL) == 0);
+  CHECK(run_tool(py, &out) == 0);
+  CHECK(out && strncmp(out, r->diff_id, HOIST_DIGEST_LEN) == 0 && out[HOIST_DIGEST_LEN] == '\n');
+  free(out);
+}
+
+/* A file of text and noise (deterministic), len bytes. */
+static int write_mix(const char *path, size_t len, unsigned long long x)
+{
+  unsigned char *d = malloc(len ? len : 1);
+  size_t i;
+  int rc;
+  if (!d)
+    return -1;
+  for (i = 0; i < len; i++) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    d[i] = (i / 50000) % 3 == 2 ? (unsigned char)x : (unsigned char)("abcd efgh ij\n"[(x >> 8) % 13]);
+  }
+  rc = write_file(path, d, len, 0644);
+  free(d);
+  return rc;
+}
+
+/*
+** The same layers with 1, 2 and 8 threads, and with $HOIST_THREADS: the same bytes. Plans of
+** several compressions run together on one pool; every gzip blob is read by gzip and python.
+*/
+static void test_layer_threads(void)
+{
+  static const int threads[] = { 1, 2, 8, 0 };
+  static const enum hoist_compression comps[] = { HOIST_COMPRESS_GZIP, HOIST_COMPRESS_ZSTD,
+                                                  HOIST_COMPRESS_NONE, HOIST_COMPRESS_ZSTD,
+                                                  HOIST_COMPRESS_GZIP };
+  enum { NP = 5 };
+  char mix[PATH_MAX], tree[PATH_MAX], dir[PATH_MAX], zbig[PATH_MAX];
+  char digests[NP][HOIST_DIGEST_LEN + 1];
+  struct hoist_layer_plan *plans[NP] = { NULL, NULL, NULL, NULL, NULL };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+  struct hoist_err err;
+  const char *old = getenv("HOIST_THREADS");
+  char *keep = old ? strdup(old) : NULL;
+  size_t k, t;
+
+  CHECK(make_dir(tmp_path(mix, "mix"), 0755) == 0);
+  CHECK(write_mix(tmp_path(mix, "mix/a.bin"), (size_t)3 << 19, 1) == 0);
+  CHECK(write_mix(tmp_path(mix, "mix/b.txt"), 70000, 2) == 0);
+  /* zstd cuts jobs of 8 MiB at level 3: 20 MiB is three jobs on as many workers as it has */
+  CHECK(write_mix(tmp_path(zbig, "zbig.bin"), (size_t)20 << 20, 3) == 0);
+  tmp_path(mix, "mix");
+  tmp_path(tree, "tree");
+  for (k = 0; k < NP; k++) {
+    struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
+    in.from = k == 3 ? zbig : k == 4 ? tree : mix;
+    in.to = k == 3 ? "/z.bin" : "/";
+    o.compression = comps[k];
+    CHECK_OK(hoist_layer_plan(&in, 1, &o, &plans[k], &err), &err);
+  }
+  for (t = 0; t < sizeof threads / sizeof threads[0]; t++) {
+    struct hoist_layer_result res[NP];
+    struct hoist_err errs[NP];
+    int rcs[NP];
+    if (!plans[0] || !plans[1] || !plans[2] || !plans[3] || !plans[4])
+      break;
+    if (threads[t] == 0)
+      setenv("HOIST_THREADS", "3", 1);
+    tmp_path(dir, "blobs-threads-%d", threads[t]);
+    CHECK(mkdir(dir, 0755) == 0);
+    CHECK(hoist_layer_write_all(plans, NP, dir, threads[t], res, rcs, errs) == HOIST_OK);
+    for (k = 0; k < NP; k++) {
+      CHECK_OK(rcs[k], &errs[k]);
+      if (t == 0)
+        memcpy(digests[k], res[k].digest, sizeof digests[k]);
+      else if (strcmp(digests[k], res[k].digest) != 0) {
+        printf("  layer %zu: %d threads give %s, 1 thread %s\n", k, threads[t], res[k].digest,
+               digests[k]);
+        CHECK(0);
+      }
+      if (t == 0 && comps[k] == HOIST_COMPRESS_GZIP)
+        other_readers(dir, &res[k]);
+    }
+    if (t == 0) {
+      /* the tree's layer alone, checked entry by entry, is the one written with the others */
+      struct hoist_layer_result one;
+      char dir1[PATH_MAX];
+      tmp_path(dir1, "blobs-threads-tree");
+      CHECK(mkdir(dir1, 0755) == 0);
+      CHECK_OK(hoist_layer_write(plans[4], dir1, &one, &err), &err);
+      check_layer(dir1, &one, HOIST_COMPRESS_GZIP, 0, "", -1, hoist_layer_plan_entries(plans[4]));
+      CHECK(strcmp(one.digest, res[4].digest) == 0);
+    }
+    CHECK(count_dir(dir) == NP);
+  }
+  if (keep)
+    setenv("HOIST_THREADS", keep, 1);
+  else
+    unsetenv("HOIST_THREADS");
+  free(keep);
+  for (k = 0; k < NP; k++)
+    hoist_layer_plan_free(plans[k]);
+  done("layer: the same bytes with 1, 2, 8 threads and $HOIST_THREADS");
+}
+
+/* Tars of 1.5 KiB (an empty file), exactly one gzip block, and one block and 512 bytes. */
+static void test_layer_block_edges(void)
+{
+  static const size_t sizes[] = { 0, 129536, 129537 };
+  static const unsigned long long tars[] = { 1536, 131072, 131584 };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+  char f[PATH_MAX], dir[PATH_MAX], blob[PATH_MAX];
+  size_t i;
+  tmp_path(dir, "blobs-edges");
+  CHECK(mkdir(dir, 0755) == 0);
+  for (i = 0; i < 3; i++) {
+    struct hoist_layer_input in = { NULL, "/f", -1, 0, 0, NULL, 0 };
+    struct hoist_layer_result r;
+    struct hoist_err err;
+    struct tlist l;
+    tmp_path(f, "edge-%zu", sizes[i]);
+    CHECK(write_mix(f, sizes[i], 5 + i) == 0);
+    in.from = f;
+    CHECK_OK(plan_write(&in, 1, &o, dir, &r, NULL, &err), &err);
+    CHECK(r.tar_size == tars[i]);
+    other_readers(dir, &r);
+    if (read_layer(join(blob, dir, r.digest + 7), &l) == 0) {
+      CHECK(l.n == 1 && l.e[0].len == sizes[i]);
+      tlist_free(&l);
+    } else {
+      CHECK(!"the layer reads back");
+    }
+  }
+  done("layer: tars around the gzip block size");
+}
+
+/* A big file that shrinks after planning fails its layer with many blocks in flight. */
+static void test_layer_shrink_in_flight(void)
+{
+  static const int threads[] = { 1, 2, 8 };
+  static const enum hoist_compression comps[] = { HOIST_COMPRESS_GZIP, HOIST_COMPRESS_ZSTD };
+  char f[PATH_MAX], dir[PATH_MAX];
+  size_t t, c;
+  tmp_path(f, "shrinking.bin");
+  for (c = 0; c < 2; c++)
+    for (t = 0; t < 3; t++) {
+      struct hoist_layer_input in = { NULL, "/big", -1, 0, 0, NULL, 0 };
+      struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+      struct hoist_layer_plan *plan = NULL;
+      struct hoist_layer_result r;
+      struct hoist_err err;
+      int rc = 0;
+      in.from = f;
+      o.compression = comps[c];
+      CHECK(write_mix(f, (size_t)4 << 20, 11) == 0);
+      CHECK_OK(hoist_layer_plan(&in, 1, &o, &plan, &err), &err);
+      CHECK(truncate(f, (off_t)3 << 20) == 0);
+      tmp_path(dir, "blobs-shrink-flight-%zu-%d", c, threads[t]);
+      CHECK(mkdir(dir, 0755) == 0);
+      if (!plan)
+        continue;
+      memset(&err, 0, sizeof err);
+      CHECK(hoist_layer_write_all(&plan, 1, dir, threads[t], &r, &rc, &err) == HOIST_EIO);
+      CHECK(rc == HOIST_EIO && contains(err.msg, "changed while it was read"));
+      CHECK(count_dir(dir) == 0);
+      hoist_layer_plan_free(plan);
+    }
+  done("layer: a file shrinking with blocks in flight");
+}
+
+/* hoist_layer_stream_all: the hook hands out the compressed bytes in order, then the result. */
+struct capture {
+  unsigned char *p[2];
+  size_t n[2];
+  int opened[2], closed[2], failed_open;
+  struct hoist_layer_result res[2];
+};
+
+static int cap_open(void *ctx, size_t i, struct hoist_err *err)
+{
+  struct capture *c = ctx;
+  if ((int)i == c->failed_open)
+    return hoist_err_set(err, HOIST_EIO, "the test refuses layer %zu", i);
+  c->opened[i]++;
+  return HOIST_OK;
+}
+
+static int cap_write(void *ctx, size_t i, const void *buf, size_t n, struct hoist_err *err)
+{
+  struct capture *c = ctx;
+  unsigned char *np = realloc(c->p[i], c->n[i] + n);
+  if (!np)
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  memcpy(np + c->n[i], buf, n);
+  c->p[i] = np;
+  c->n[i] += n;
+  return HOIST_OK;
+}
+
+static int cap_close(void *ctx, size_t i, const struct hoist_layer_result *res,
+                     struct hoist_err *err)
+{
+  struct capture *c = ctx;
+  (void)err;
+  c->closed[i]++;
+  if (res)
+    c->res[i] = *res;
+  return HOIST_OK;
+}
+
+static void test_layer_stream_hook(void)
+{
+  char tree[PATH_MAX], mix[PATH_MAX], dig[HOIST_DIGEST_LEN + 1];
+  struct hoist_layer_input in[2] = { { NULL, "/", -1, 0, 0, NULL, 0 },
+                                     { NULL, "/", -1, 0, 0, NULL, 0 } };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+  struct hoist_layer_plan *plans[2] = { NULL, NULL };
+  struct hoist_layer_out out = { cap_open, cap_write, cap_close, NULL };
+  struct hoist_layer_result res[2];
+  struct hoist_err errs[2], err;
+  struct capture c;
+  int rcs[2], k, round;
+  in[0].from = tmp_path(tree, "tree");
+  in[1].from = tmp_path(mix, "mix");
+  CHECK_OK(hoist_layer_plan(&in[0], 1, &o, &plans[0], &err), &err);
+  o.compression = HOIST_COMPRESS_ZSTD;
+  CHECK_OK(hoist_layer_plan(&in[1], 1, &o, &plans[1], &err), &err);
+  for (round = 0; round < 2 && plans[0] && plans[1]; round++) {
+    memset(&c, 0, sizeof c);
+    c.failed_open = round == 0 ? -1 : 1;  /* round 1: layer 1's output cannot open */
+    out.ctx = &c;
+    hoist_layer_stream_all(plans, 2, &out, 2, res, rcs, errs);
+    CHECK_OK(rcs[0], &errs[0]);
+    CHECK(c.opened[0] == 1 && c.closed[0] == 1);
+    CHECK_OK(hoist_digest_buffer(c.p[0], c.n[0], dig, &err), &err);
+    CHECK(strcmp(dig, res[0].digest) == 0 && c.n[0] == res[0].size);
+    CHECK(strcmp(c.res[0].digest, res[0].digest) == 0);
+    if (round == 0) {
+      CHECK_OK(rcs[1], &errs[1]);
+      CHECK_OK(hoist_digest_buffer(c.p[1], c.n[1], dig, &err), &err);
+      CHECK(strcmp(dig, res[1].digest) == 0 && c.n[1] == res[1].size && c.closed[1] == 1);
+    } else {
+      /* an output that fails to open fails its layer alone, and is not closed */
+      CHECK(rcs[1] == HOIST_EIO && contains(errs[1].msg, "refuses layer 1"));
+      CHECK(c.opened[1] == 0 && c.closed[1] == 0 && c.n[1] == 0);
+    }
+    for (k = 0; k < 2; k++)
+      free(c.p[k]);
+  }
+  hoist_layer_plan_free(plans[0]);
+  hoist_layer_plan_free(plans[1]);
+  done("layer: the stream hook");
 }
 
 /* ------------------------------------------------------------ tarfile */
@@ -1168,7 +1700,7 @@ static int child_status(void (*fn)(void))
 static void child_layer_utf8(void)
 {
   char dir[PATH_MAX], blobs[PATH_MAX], blob[PATH_MAX];
-  struct hoist_layer_input in = { NULL, "/", -1 };
+  struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
   struct hoist_layer_opts o = { HOIST_COMPRESS_NONE, -1, 0, NULL };
   struct hoist_layer_result r;
   struct hoist_err err;
@@ -1534,6 +2066,12 @@ int main(int argc, char **argv)
   test_layer_mapping();
   test_layer_escapes();
   test_layer_failures();
+  test_owner_parse();
+  test_layer_owner_exclude();
+  test_layer_threads();
+  test_layer_block_edges();
+  test_layer_shrink_in_flight();
+  test_layer_stream_hook();
   test_tarfile();
   test_fsutil();
   if (hoist_fs_remove_tree(g_tmp, &err) != HOIST_OK)
