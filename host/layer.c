@@ -42,6 +42,7 @@ struct entry {
   ino_t ino;
   nlink_t nlink;
   size_t seq;            /* input order: the later entry for a name wins */
+  size_t implied_by;     /* an implied folder (seq 0): the seq of the entry below it */
 };
 
 struct hoist_layer_plan {
@@ -277,16 +278,24 @@ static int cmp_entry(const void *a, const void *b)
   int c = strcmp(x->name, y->name);
   if (c)
     return c;
-  return x->seq < y->seq ? -1 : x->seq > y->seq;
+  if (x->seq != y->seq)
+    return x->seq < y->seq ? -1 : 1;
+  /* implied folders: the one the earliest entry implies sorts last, so dedupe keeps it */
+  return x->implied_by > y->implied_by ? -1 : x->implied_by < y->implied_by;
 }
 
-/* Adds folders implied by deeper entries ("ui" for "ui/index.html"). */
+/*
+** Adds folders implied by deeper entries ("ui" for "ui/index.html"), 0755 and owned like the
+** entry implying them (the earliest one, when several do).
+*/
 static int add_parents(struct hoist_layer_plan *p, struct hoist_err *err)
 {
   size_t i, n = p->n;
   for (i = 0; i < n; i++) {
     char buf[PATH_MAX_IMAGE];
     char *slash;
+    unsigned long uid = p->e[i].uid, gid = p->e[i].gid;
+    size_t by = p->e[i].seq;
     snprintf(buf, sizeof buf, "%s", p->e[i].name);
     while ((slash = strrchr(buf, '/')) != NULL) {
       struct entry *e;
@@ -295,7 +304,10 @@ static int add_parents(struct hoist_layer_plan *p, struct hoist_err *err)
         return HOIST_ENOMEM;
       e->type = AE_IFDIR;
       e->perm = 0755;
+      e->uid = uid;
+      e->gid = gid;
       e->seq = 0;  /* a real folder entry of that name wins */
+      e->implied_by = by;
     }
   }
   return HOIST_OK;
@@ -364,8 +376,8 @@ static int compute_key(struct hoist_layer_plan *p, const struct hoist_layer_inpu
   int rc = hoist_digest_init(&d, err), n;
   if (rc)
     return rc;
-  n = snprintf(buf, sizeof buf, "hoist-layer-2 %d %d %lld\n", (int)p->opts.compression,
-               p->opts.level, p->opts.mtime);
+  n = snprintf(buf, sizeof buf, "hoist-layer-3 %d %d %lld %d\n", (int)p->opts.compression,
+               p->opts.level, p->opts.mtime, p->opts.no_parents);
   rc = hoist_digest_update(&d, buf, (size_t)n);
   /* the patterns themselves, not only what they left out: a new file they would
      exclude must not make an old key look right */
@@ -451,7 +463,8 @@ int hoist_layer_plan(const struct hoist_layer_input *in, size_t n, const struct 
     hoist_glob_free(glob);
     glob = NULL;
   }
-  rc = rc ? rc : add_parents(p, err);
+  if (!o->no_parents)
+    rc = rc ? rc : add_parents(p, err);
   if (!rc) {
     dedupe(p);
     rc = link_hardlinks(p, err);

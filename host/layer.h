@@ -51,6 +51,13 @@ struct hoist_layer_opts {
   int level;              /* -1: gzip 6, zstd 3 */
   long long mtime;        /* every entry's mtime (SOURCE_DATE_EPOCH, 0 when unset) */
   const char *root;       /* every input must resolve inside this folder (NULL: no check) */
+  /*
+  ** 1: folders implied by deeper entries ("opt" for "opt/app") are not written. For a layer
+  ** over a base image: a folder the base has keeps its mode and owner (/root 0700), one it lacks
+  ** is created by the runtime. 0: they are written, mode 0755, owned like the entry that implies
+  ** them first (as BuildKit's COPY --chown creates them).
+  */
+  int no_parents;
 };
 
 struct hoist_layer_result {

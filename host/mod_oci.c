@@ -149,7 +149,8 @@ static size_t check_entry(lua_State *L, lua_Integer i)
 
 /*
 ** plan_layer({ {from=, to=, mode=, owner="uid:gid", exclude={glob, ...}}, ... },
-**            { compression=, level=, mtime=, root= }) -> plan | nil, err, code
+**            { compression=, level=, mtime=, root=, parents= }) -> plan | nil, err, code
+** parents = false: folders implied by deeper entries are not written (a layer over a base).
 ** All arguments are checked and read into C arrays before anything is allocated that a raise
 ** could leak; the strings stay referenced by the tables of argument 1.
 */
@@ -180,6 +181,10 @@ static int l_oci_plan_layer(lua_State *L)
     o.mtime = (long long)luaL_optinteger(L, -1, 0);
     lua_getfield(L, 2, "root");
     o.root = lua_tostring(L, -1);  /* stays on the stack, so stays alive */
+    lua_getfield(L, 2, "parents");
+    if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+      luaL_argerror(L, 2, "parents must be a boolean");
+    o.no_parents = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
   }
   for (i = 1; i <= n; i++) {
     if (lua_rawgeti(L, 1, i) != LUA_TTABLE)

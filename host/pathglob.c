@@ -9,7 +9,7 @@
 struct pat {
   char **seg;      /* cleaned segments; "**" stands alone, consecutive ones merged */
   size_t nseg;
-  int negate, anchored, dir_only;
+  int negate, dir_only;
 };
 
 struct hoist_glob {
@@ -150,15 +150,10 @@ static int match_from(const struct pat *p, size_t i, const struct span *s, size_
   return !p->dir_only || is_dir;
 }
 
+/* Patterns are anchored at the input's folder, as .dockerignore lines are at the context. */
 static int pat_matches(const struct pat *p, const struct span *s, size_t ns, int is_dir)
 {
-  size_t j;
-  if (p->anchored)
-    return match_from(p, 0, s, 0, ns, is_dir);
-  for (j = 0; j < ns; j++)
-    if (match_from(p, 0, s, j, ns, is_dir))
-      return 1;
-  return 0;
+  return match_from(p, 0, s, 0, ns, is_dir);
 }
 
 int hoist_glob_excluded(const struct hoist_glob *g, const char *path, int is_dir)
@@ -236,8 +231,6 @@ static int compile_one(const char *pattern, struct pat *p, struct hoist_err *err
   memset(p, 0, sizeof *p);
   if (*q == '!')
     p->negate = 1, q++;
-  if (*q == '/' || (q[0] == '.' && q[1] == '/'))
-    p->anchored = 1;
   len = strlen(q);
   if (len && q[len - 1] == '/')
     p->dir_only = 1;

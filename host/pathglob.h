@@ -7,9 +7,9 @@
 **   [a-z] [!a-z] [^a-z]   one byte in (or not in) a set; \ escapes inside
 **   \c       the character c itself
 **   **       as a whole segment: any number of segments, none included
-**   /x       a leading '/' (or "./") anchors the pattern at the folder;
-**            without it the pattern matches at any depth ("*.map" is
-**            "**" "/" "*.map")
+**   /x       a leading '/' (or "./") changes nothing: every pattern is
+**            anchored at the folder, as in a .dockerignore ("*.map" is only
+**            the folder's own; "**" "/" "*.map" is any depth)
 **   x/       a trailing '/' matches folders only
 **   !x       re-includes what x matches
 **

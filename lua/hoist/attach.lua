@@ -105,14 +105,20 @@ function attach.release(ctx, ep, opts)
     local memo = {}
     local descs = {}
     for i, img in ipairs(ctx.images) do descs[i] = { mediaType = img.mediaType, digest = img.digest, size = img.size } end
-    local ok, err, kind = attest.prepare(opts.source, descs, { memo = memo })
+    -- the files of the extension's own layers; a base is one package, by digest (its layers are
+    -- not downloaded for an SBOM: that is the base's SBOM's business)
+    local skip
+    for _, r in pairs(ctx.plan and ctx.plan.base or {}) do
+      for _, l in ipairs(r.layers or {}) do skip = skip or {}; skip[l.digest] = true end
+    end
+    local ok, err, kind = attest.prepare(opts.source, descs, { memo = memo, skip = skip })
     if not ok then return nil, err, kind end
     for i, img in ipairs(ctx.images) do
       local platform = oci.platform_string(img.platform)
       local b = summary and summary.platforms[platform]
       local doc, serr, skind = attest.sbom(opts.source, descs[i], { name = name, version = ctx.version,
         platform = platform, base = b and { name = b.name, digest = b.digest } or nil,
-        created = opts.created, memo = memo })
+        created = opts.created, memo = memo, skip = skip })
       if not doc then return nil, serr, skind end
       items[#items + 1] = { subject = descs[i], artifact = { artifactType = attest.SPDX_MEDIA_TYPE, data = doc } }
       slots[#items] = { platform = platform, image = img.digest }

@@ -279,8 +279,18 @@ attest.sbom or attest.files for each): attest.prepare(store_or_endpoint, { image
 { memo = table [, threads, cache] }) -> true | nil, message, kind. The layers of all platforms
 then share the threads (largest first), instead of one platform's layers at a time.
 ]]
+-- The manifest without the layers in skip (a set of digests: a base image's layers).
+local function without(manifest, skip)
+  if not skip then return manifest end
+  local copy, layers = {}, {}
+  for k, v in pairs(manifest) do copy[k] = v end
+  for _, l in ipairs(manifest.layers) do if not skip[l.digest] then layers[#layers + 1] = l end end
+  copy.layers = layers
+  return copy
+end
+
 function attest.prepare(src, image_descs, opts)
-  opts = check_opts(opts, "attest.prepare", { memo = true, threads = true, cache = true })
+  opts = check_opts(opts, "attest.prepare", { memo = true, threads = true, cache = true, skip = true })
   if type(opts.memo) ~= "table" then error("attest.prepare: opts.memo (a table to fill) is required", 2) end
   if type(image_descs) ~= "table" then error("attest.prepare: a list of image descriptors expected", 2) end
   local r = reader(src)
@@ -289,7 +299,7 @@ function attest.prepare(src, image_descs, opts)
     if type(d) ~= "table" or not digest_valid(d.digest or "") then error("attest.prepare: image " .. i .. " is not a descriptor", 2) end
     local manifest, err, kind = image_manifest(r, d)
     if not manifest then return nil, err, kind end
-    for _, l in ipairs(manifest.layers) do layers[#layers + 1] = l end
+    for _, l in ipairs(without(manifest, opts.skip).layers) do layers[#layers + 1] = l end
   end
   return read_layers(r, layers, opts.memo, opts)
 end
@@ -349,11 +359,13 @@ the image (its manifest digest, a verification code over its files); the base im
 with its digest when opts.base = { name = "docker.io/library/alpine", digest = "sha256:..." }.
 opts: { name = the image's name (default "image"), version = its version, platform = "linux/amd64",
 base = { name, digest }, created = epoch | "RFC 3339" (default SOURCE_DATE_EPOCH, else
-1970-01-01T00:00:00Z), memo, threads, cache (as attest.files) }.
+1970-01-01T00:00:00Z), memo, threads, cache (as attest.files), skip = { [layer digest] = true }
+(layers whose files are not listed: a base image's, which the base package stands for, so that
+an SBOM never needs the base's layers downloaded) }.
 ]]
 function attest.sbom(src, image_desc, opts)
   opts = check_opts(opts, "attest.sbom", { name = true, version = true, platform = true, base = true,
-                                           created = true, memo = true, threads = true, cache = true })
+                                           created = true, memo = true, threads = true, cache = true, skip = true })
   if type(image_desc) ~= "table" or not digest_valid(image_desc.digest or "") then
     error("attest.sbom: an image descriptor expected", 2)
   end
@@ -361,7 +373,7 @@ function attest.sbom(src, image_desc, opts)
   local manifest, err, kind = image_manifest(r, image_desc)
   if not manifest then return nil, err, kind end
   local frag
-  frag, err, kind = files_fragment(r, manifest, opts)
+  frag, err, kind = files_fragment(r, without(manifest, opts.skip), opts)
   if not frag then return nil, err, kind end
   local name = opts.name or "image"
   if type(name) ~= "string" or name == "" then error("attest.sbom: name must be a string", 2) end

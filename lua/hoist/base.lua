@@ -9,6 +9,7 @@ local endpoint = require("hoist.endpoint")
 local fs = require("hoist.fs")
 local imagefs = require("hoist.imagefs")
 local json = require("hoist.json")
+local log = require("hoist.log")
 local oci = require("hoist.oci")
 local ref = require("hoist.ref")
 
@@ -241,10 +242,11 @@ function base.session(opts)
   ]]
   function s:lookup(r)
     if not r.lookup then
-      r.lookup, r.failure = imagefs.layered(#r.layers, function(i)
+      r.lookup, r.failure = imagefs.layered(#r.layers, function(i, path)
         local l = r.layers[i]
         local idx = self.indexes[l.digest]
         if idx then return idx end
+        log.debug("base %s (%s): layer %d is read for /%s", r.name, tostring(r.platform), i, path)
         local path, err = self:blob_file(r, l)
         if not path then return nil, err end
         local _, _, info = core.scan_layer(path, nil, nil, true)

@@ -180,7 +180,8 @@ end
 
 --[[
 A lookup over an image's layers, read top-down and only as far as a question needs: n layers
-(1 at the bottom), load(i) -> layer_index or nil, err, called once per layer at most. The
+(1 at the bottom), load(i, path) -> layer_index or nil, err, called once per layer at most
+(path: the lookup that first needed layer i). The
 topmost layer that holds a path decides it; a whiteout of it or of a folder above it, an opaque
 folder above it, or a non-folder in place of a folder above it hides what lower layers hold.
 Returns lookup(path) -> entry | nil (and the layer it came from), and failure() -> the first
@@ -188,9 +189,9 @@ load error, or nil (a lookup that could not load a layer answers nil: check fail
 ]]
 function imagefs.layered(n, load)
   local loaded, failed = {}, nil
-  local function layer(i)
+  local function layer(i, path)
     if loaded[i] == nil then
-      local idx, err = load(i)
+      local idx, err = load(i, path)
       if not idx then failed = failed or err; idx = false end
       loaded[i] = idx
     end
@@ -208,7 +209,7 @@ function imagefs.layered(n, load)
       at = slash + 1
     end
     for i = n, 1, -1 do
-      local l = layer(i)
+      local l = layer(i, path)
       if not l then return nil end
       local e = l.entries[path]
       if e then return e, i end

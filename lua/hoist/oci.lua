@@ -327,7 +327,8 @@ local function plan_specs(specs, opts)
     local compression = spec.compression or opts.compression or "gzip"
     local level = spec.level or opts.level
     -- the same inputs on several platforms (metadata, UI) are walked once
-    local sig, inputs = { compression, tostring(level) }, {}
+    local parents = spec.parents ~= false
+    local sig, inputs = { compression, tostring(level), tostring(parents) }, {}
     for k, e in ipairs(spec.inputs) do
       local excl = tostring(e.exclude)
       if type(e.exclude) == "table" then
@@ -353,6 +354,7 @@ local function plan_specs(specs, opts)
     if not plan then
       plan, err, code = core.plan_layer(inputs, {
         compression = compression, level = level, mtime = opts.mtime or 0, root = opts.root,
+        parents = parents,
       })
       if not plan then return nil, err, code end
       by_inputs[sig] = plan
@@ -412,7 +414,9 @@ end
 --[[
 Builds several layers into a store: oci.layers(store, { spec, ... } [, opts]) where a spec is
 { inputs = { {from=, to=, mode=, owner=, exclude=}, ... }, compression = "gzip"|"zstd"|"none",
-  level = n }. An input's owner is "uid:gid" (default "0:0"), its exclude a list of globs on
+  level = n, parents = false (folders implied by deeper entries are not written: for a layer over
+  a base image, whose folders keep their modes and owners; default: written 0755, owned like the
+  entry that implies them) }. An input's owner is "uid:gid" (default "0:0"), its exclude a list of globs on
 paths under a folder `from` (see host/pathglob.h: "*.map", "/build", "docs/", "!docs/README.md");
 `source` is allowed and ignored (extension.lua's spelling of `from`); other keys raise.
 opts: { mtime = SOURCE_DATE_EPOCH, root = folder every `from` must stay in, threads = n,

@@ -347,7 +347,9 @@ layer_specs = function(ctx)
       for _, e in ipairs(layer.inputs) do
         inputs[#inputs + 1] = { from = e.from, to = e.to, mode = e.mode, owner = e.owner, exclude = e.exclude }
       end
-      specs[#specs + 1] = { inputs = inputs, compression = ctx.desc.compression }
+      -- over a base, folders the entries only imply are left to the base (/root stays 0700)
+      specs[#specs + 1] = { inputs = inputs, compression = ctx.desc.compression,
+                            parents = not (ctx.plan.base and ctx.plan.base[view.name]) }
       owner[#specs] = { platform = pi, layer = li }
     end
   end

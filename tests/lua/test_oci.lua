@@ -243,7 +243,7 @@ t.test("layers: entries with owner and exclude", function()
   end
   local store = assert(oci.layout(P("layout-ox")))
   local inputs = {
-    { from = ox, to = "/app", owner = "1000:2000", exclude = { "*.map", "/cache", "!cache/keep.txt" },
+    { from = ox, to = "/app", owner = "1000:2000", exclude = { "**/*.map", "/cache", "!cache/keep.txt" },
       source = "ox" },
     { from = ox .. "/single.txt", to = "/etc/single.txt", owner = "5:6", exclude = { "*" } },
   }
@@ -259,7 +259,27 @@ t.test("layers: entries with owner and exclude", function()
   end
   t.ok(l["app/cache"].mode:sub(1, 1) == "d", "the excluded folder that keeps a file is a folder")
   t.eq(l["etc/single.txt"] and l["etc/single.txt"].owner, "5/6", "a single file's owner")
-  t.eq(l["etc"] and l["etc"].owner, "0/0", "an implied folder is root's")
+  t.eq(l["etc"] and l["etc"].owner, "5/6", "an implied folder is owned like the entry implying it")
+  -- over a base: implied folders are not written (the base's keep their modes: /root 0700)
+  local over = assert(oci.layers(store, { { inputs = { { from = ox .. "/single.txt", to = "/root/deep/x.txt" } },
+                                            parents = false } }, { mtime = 0, cache = false }))
+  local ol = tar_listing(store:blob_path(over[1].digest))
+  t.ok(ol["root/deep/x.txt"], "the entry is there")
+  t.eq(ol["root"], nil, "no implied /root")
+  t.eq(ol["root/deep"], nil, "no implied /root/deep")
+  local with_parents = assert(oci.layers(store, { { inputs = { { from = ox .. "/single.txt", to = "/root/deep/x.txt" } } } },
+                                         { mtime = 0, cache = false }))
+  t.ok(with_parents[1].digest ~= over[1].digest, "parents = false is another layer")
+  t.ok(tar_listing(store:blob_path(with_parents[1].digest))["root/deep"], "by default implied folders are written")
+  -- a folder several entries imply is owned like the earliest of them, whatever the order of the walk
+  for _, order in ipairs({ { "1:1", "2:2" }, { "2:2", "1:1" } }) do
+    local two = assert(oci.layer(store, { { from = ox .. "/single.txt", to = "/srv/a/x", owner = order[1] },
+                                          { from = ox .. "/single.txt", to = "/srv/b/x", owner = order[2] } },
+                                 { mtime = 0, cache = false }))
+    local tl = tar_listing(store:blob_path(two.digest))
+    t.eq(tl["srv"] and tl["srv"].owner, order[1]:gsub(":", "/"), "/srv is owned like the first entry")
+    t.eq(tl["srv/b"] and tl["srv/b"].owner, order[2]:gsub(":", "/"), "/srv/b like its own entry")
+  end
   -- another owner or other patterns: another layer (and not one mistaken for the other)
   local function with(owner, exclude)
     return { inputs = { { from = ox, to = "/app", owner = owner, exclude = exclude } } }

@@ -100,6 +100,11 @@ def filesystem(lay, man):
                 else:
                     e = {"type": "other", "data": None}
                 e.update(mode="%04o" % (m.mode & 0o7777), uid=m.uid, gid=m.gid)
+                # as containerd and Docker apply a layer: a missing parent folder is made 0755 root
+                d = os.path.dirname(name)
+                while d and d not in fs:
+                    fs[d] = {"type": "dir", "data": None, "mode": "0755", "uid": 0, "gid": 0, "implied": True}
+                    d = os.path.dirname(d)
                 fs[name] = e
     return fs
 
@@ -202,6 +207,17 @@ def main(argv):
             else:
                 diff("file", "/%s only in hoist's image: %s" % (name, b))
             continue
+        if b.get("implied") and a["type"] == "dir":
+            # over a base hoist leaves folders its entries only imply to the runtime (never
+            # rewriting a base's folder: /root 0700, /tmp 1777); buildah's --chown owns the ones
+            # COPY creates (docs/dockerfile-import.md)
+            b = {k: v for k, v in b.items() if k != "implied"}
+            if a == b:
+                continue
+            if {k: v for k, v in a.items() if k not in ("uid", "gid")} == {k: v for k, v in b.items() if k not in ("uid", "gid")}:
+                diff("accepted", "/%s: buildah %d:%d (--chown on a folder COPY creates over a base), hoist leaves "
+                     "it to the runtime (0:0)" % (name, a["uid"], a["gid"]))
+                continue
         same_but_owner = {k: v for k, v in a.items() if k not in ("uid", "gid")} == \
             {k: v for k, v in b.items() if k not in ("uid", "gid")}
         owned = [e for e in ents if e["owner"] and (under(name, e["root"]) or under(e["root"], name))]

@@ -640,7 +640,7 @@ static void test_layer_write(void)
                                                   HOIST_COMPRESS_NONE };
   char tree[PATH_MAX], dir[PATH_MAX], diff_ids[3][HOIST_DIGEST_LEN + 1];
   struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
-  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 1700000000LL, NULL };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 1700000000LL, NULL, 0 };
   struct hoist_layer_result r;
   struct hoist_err err;
   size_t k;
@@ -712,7 +712,7 @@ static void test_layer_reproducible(void)
   char key1[HOIST_DIGEST_LEN + 1], key2[HOIST_DIGEST_LEN + 1], key3[HOIST_DIGEST_LEN + 1];
   char key4[HOIST_DIGEST_LEN + 1];
   struct hoist_layer_input in = { NULL, "/ui", -1, 0, 0, NULL, 0 };
-  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 1234567890LL, NULL };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 1234567890LL, NULL, 0 };
   struct hoist_layer_result r1, r2, r3, r4;
   struct hoist_layer_plan *plan = NULL;
   struct timespec ts[2];
@@ -771,7 +771,7 @@ static void test_layer_reproducible(void)
 static void test_layer_mapping(void)
 {
   char a[PATH_MAX], run[PATH_MAX], dir[PATH_MAX], blob[PATH_MAX];
-  struct hoist_layer_opts o = { HOIST_COMPRESS_NONE, -1, 0, NULL };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_NONE, -1, 0, NULL, 0 };
   struct hoist_layer_result r;
   struct hoist_layer_plan *p = NULL;
   struct hoist_err err;
@@ -838,7 +838,7 @@ static void test_layer_escapes(void)
 {
   char root[PATH_MAX], from[PATH_MAX], p[PATH_MAX];
   struct hoist_layer_input in = { NULL, "/x", -1, 0, 0, NULL, 0 };
-  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL, 0 };
   struct hoist_layer_plan *plan = NULL;
   struct hoist_err err;
   int rc;
@@ -946,7 +946,7 @@ static void test_layer_failures(void)
 {
   char tree[PATH_MAX], dir[PATH_MAX], p[PATH_MAX], shrink[PATH_MAX];
   struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
-  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL, 0 };
   struct hoist_layer_plan *plan = NULL;
   struct hoist_layer_result r;
   struct hoist_err err;
@@ -1126,7 +1126,7 @@ static int make_ox(void)
 static int ox_layer(const struct hoist_layer_input *in, size_t n, const char *dir, struct tlist *l,
                     char key[HOIST_DIGEST_LEN + 1])
 {
-  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL, 0 };
   struct hoist_layer_result r;
   struct hoist_err err;
   char blob[PATH_MAX];
@@ -1140,7 +1140,7 @@ static int ox_layer(const struct hoist_layer_input *in, size_t n, const char *di
 
 static void test_layer_owner_exclude(void)
 {
-  static const char *const excl[] = { "*.map", "node_modules", "/docs", "!docs/README.md" };
+  static const char *const excl[] = { "**/*.map", "node_modules", "/docs", "!docs/README.md" };
   static const char *const kept[] = { "srv", "srv/index.html", "srv/app.js", "srv/assets",
                                       "srv/assets/logo.svg", "srv/docs", "srv/docs/README.md",
                                       "srv/link" };
@@ -1150,7 +1150,7 @@ static void test_layer_owner_exclude(void)
   char app[PATH_MAX], single[PATH_MAX], dir[PATH_MAX];
   char key_a[HOIST_DIGEST_LEN + 1], key_b[HOIST_DIGEST_LEN + 1], key_c[HOIST_DIGEST_LEN + 1];
   struct hoist_layer_input in = { NULL, "/srv", -1, 1000, 2000, excl, 4 };
-  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL, 0 };
   struct hoist_layer_plan *plan = NULL;
   struct hoist_err err;
   struct tlist l;
@@ -1202,7 +1202,7 @@ static void test_layer_owner_exclude(void)
 
   /* the key follows the owner, and the patterns (even one that excludes nothing) */
   {
-    static const char *const more[] = { "*.map", "node_modules", "/docs", "!docs/README.md",
+    static const char *const more[] = { "**/*.map", "node_modules", "/docs", "!docs/README.md",
                                         "*.nothing" };
     char k1[HOIST_DIGEST_LEN + 1], k2[HOIST_DIGEST_LEN + 1], k3[HOIST_DIGEST_LEN + 1];
     struct hoist_layer_input x = { NULL, "/srv", -1, 1000, 2000, excl, 4 };
@@ -1227,13 +1227,13 @@ static void test_layer_owner_exclude(void)
     plan = NULL;
   }
 
-  /* under a deeper target: implied parents stay root's */
+  /* under a deeper target: implied parents are owned like the entry implying them (COPY --chown) */
   {
     struct hoist_layer_input deep = { NULL, "/opt/srv", -1, 7, 8, excl, 4 };
     deep.from = app;
     if (ox_layer(&deep, 1, dir, &l, key_c) == 0) {
       const struct tentry *t = find_entry(&l, "opt");
-      CHECK(t && t->uid == 0 && t->gid == 0 && t->perm == 0755);
+      CHECK(t && t->uid == 7 && t->gid == 8 && t->perm == 0755);
       t = find_entry(&l, "opt/srv/app.js");
       CHECK(t && t->uid == 7 && t->gid == 8);
       CHECK(!find_entry(&l, "opt/srv/app.js.map"));
@@ -1259,7 +1259,7 @@ static void test_layer_owner_exclude(void)
       t = find_entry(&l, "x/single.txt");
       CHECK(t && t->uid == 5 && t->gid == 6 && t->perm == 0644);
       t = find_entry(&l, "etc");
-      CHECK(t && t->uid == 0 && t->gid == 0);
+      CHECK(t && t->uid == 3000000000LL && t->gid == 4294967294LL && t->perm == 0755);
       CHECK(l.n == 4);
       tlist_free(&l);
     } else {
@@ -1386,7 +1386,7 @@ static void test_layer_threads(void)
   char mix[PATH_MAX], tree[PATH_MAX], dir[PATH_MAX], zbig[PATH_MAX];
   char digests[NP][HOIST_DIGEST_LEN + 1];
   struct hoist_layer_plan *plans[NP] = { NULL, NULL, NULL, NULL, NULL };
-  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL, 0 };
   struct hoist_err err;
   const char *old = getenv("HOIST_THREADS");
   char *keep = old ? strdup(old) : NULL;
@@ -1456,7 +1456,7 @@ static void test_layer_block_edges(void)
 {
   static const size_t sizes[] = { 0, 129536, 129537 };
   static const unsigned long long tars[] = { 1536, 131072, 131584 };
-  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL, 0 };
   char f[PATH_MAX], dir[PATH_MAX], blob[PATH_MAX];
   size_t i;
   tmp_path(dir, "blobs-edges");
@@ -1493,7 +1493,7 @@ static void test_layer_shrink_in_flight(void)
   for (c = 0; c < 2; c++)
     for (t = 0; t < 3; t++) {
       struct hoist_layer_input in = { NULL, "/big", -1, 0, 0, NULL, 0 };
-      struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+      struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL, 0 };
       struct hoist_layer_plan *plan = NULL;
       struct hoist_layer_result r;
       struct hoist_err err;
@@ -1561,7 +1561,7 @@ static void test_layer_stream_hook(void)
   char tree[PATH_MAX], mix[PATH_MAX], dig[HOIST_DIGEST_LEN + 1];
   struct hoist_layer_input in[2] = { { NULL, "/", -1, 0, 0, NULL, 0 },
                                      { NULL, "/", -1, 0, 0, NULL, 0 } };
-  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL, 0 };
   struct hoist_layer_plan *plans[2] = { NULL, NULL };
   struct hoist_layer_out out = { cap_open, cap_write, cap_close, NULL };
   struct hoist_layer_result res[2];
@@ -1701,7 +1701,7 @@ static void child_layer_utf8(void)
 {
   char dir[PATH_MAX], blobs[PATH_MAX], blob[PATH_MAX];
   struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
-  struct hoist_layer_opts o = { HOIST_COMPRESS_NONE, -1, 0, NULL };
+  struct hoist_layer_opts o = { HOIST_COMPRESS_NONE, -1, 0, NULL, 0 };
   struct hoist_layer_result r;
   struct hoist_err err;
   struct tlist l;
