@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Checks that hoist's layers stay apart (docs/architecture.md, "The layers"):
 #
-#   1. The C cores know nothing of Lua. A core is every .c and .h file under host/ (folders
-#      included) except the Lua side: files under host/lua/, the bindings host/**/mod_*.c,
-#      binding.c/.h (what the bindings share), runtime.c/.h (the Lua state) and main.c (the command
-#      line). A core must not include lua.h, lauxlib.h, lualib.h, luaconf.h, binding.h or
-#      runtime.h, nor call a Lua API function (lua_*, luaL_*), a luaopen_* function, or a function
-#      binding.h or runtime.h declares. Comments do not count.
+#   1. The C cores know nothing of Lua. A core is every .c and .h file under host/ except the
+#      Lua side, host/lua/ (the bindings mod_*.c, binding.c/.h that they share, runtime.c/.h the
+#      Lua state), and host/main.c (the command line). A core must not include lua.h, lauxlib.h,
+#      lualib.h, luaconf.h, binding.h or runtime.h, nor call a Lua API function (lua_*, luaL_*), a
+#      luaopen_* function, or a function a host/lua/ header declares. Comments do not count.
 #   2. The hoist_core library (CMakeLists.txt), which unit tests and fuzzers link alone, holds
 #      cores only.
 #   3. Recipes (scripts/*.lua) reach C only through the Lua library or a documented native module:
@@ -55,14 +54,16 @@ check() {
   local r=$1 bad=0 f rel names callre src out
 
   # 1. the cores
-  names=$(cat "$r"/host/binding.h "$r"/host/runtime.h "$r"/host/lua/binding.h "$r"/host/lua/runtime.h 2>/dev/null |
+  names=$(cat "$r"/host/lua/*.h 2>/dev/null |
           strip_comments /dev/stdin |
           sed -n 's/^[A-Za-z_][A-Za-z0-9_ *]*[ *]\([a-z_][a-z0-9_]*\)(.*/\1/p' | sort -u | paste -sd'|' -)
   callre='\b(lua_[a-z]+|luaL_[a-z]+|luaopen_[a-z0-9_]+'${names:+|$names}')[[:space:]]*\('
   while IFS= read -r f; do
     rel=${f#"$r"/}
     case $rel in
-      host/lua/*|*/mod_*.c|host/binding.[ch]|host/runtime.[ch]|host/main.c) continue ;;
+      host/lua/*|host/main.c) continue ;;
+      host/core/*) ;;
+      *) echo "$rel:1: a C file outside host/core/ and host/lua/   <- the tree shows the layers: cores in host/core/, bindings in host/lua/"; bad=1; continue ;;
     esac
     src=$(strip_comments "$f")
     if out=$(printf '%s\n' "$src" | grep -n -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]([^>"]*/)?(lua|lauxlib|lualib|luaconf|binding|runtime)\.h[>"]'); then
@@ -76,14 +77,14 @@ check() {
   # 2. the hoist_core library
   if [ -f "$r/CMakeLists.txt" ]; then
     if out=$(awk '/add_library\(hoist_core/ { on = 1 } on { print FNR": "$0 } on && /\)/ { on = 0 }' "$r/CMakeLists.txt" |
-             grep -E '(mod_[a-z_]*|binding|runtime|main)\.c'); then
+             grep -E 'host/lua/|(mod_[a-z_]*|binding|runtime|main)\.c'); then
       printf '%s\n' "$out" | sed 's|^|CMakeLists.txt:|; s|$|   <- hoist_core (linked alone by unit tests and fuzzers) holds a Lua file|'; bad=1
     fi
   fi
 
   # 3. the recipes
   local runtime natives lualib documented doc=$r/docs/lua-api.md m
-  runtime=$(ls "$r"/host/runtime.c "$r"/host/lua/runtime.c 2>/dev/null | head -n 1)
+  runtime=$r/host/lua/runtime.c
   natives=$(sed -n 's/^[[:space:]]*{"\(hoist\.[a-z0-9_.]*\)",[[:space:]]*luaopen_.*/\1/p' "$runtime" 2>/dev/null | sort -u)
   [ -n "$natives" ] || { echo "${runtime#"$r"/}: no native_modules table found (the check cannot tell C from Lua)"; bad=1; }
   lualib=$(cd "$r/lua" 2>/dev/null && find hoist -name '*.lua' | sed 's|/init\.lua$||; s|\.lua$||; s|/|.|g' | sort -u | tr '\n' ' ')
@@ -141,7 +142,7 @@ plant_and_check() {  # NAME EDIT-COMMAND...
 }
 
 if [ $self_check = 1 ]; then
-  core=$(cd "$root" && ls host/*.c | grep -v -E '/(mod_[^/]*|binding|runtime|main)\.c$' | head -n 1)
+  core=$(cd "$root" && find host/core -name '*.c' | sort | head -n 1)
   recipe=$(cd "$root" && ls scripts/*.lua | head -n 1)
   [ -n "$core" ] && [ -n "$recipe" ] || { echo "self-check: no core or recipe to plant in"; exit 1; }
   sc=0
@@ -155,12 +156,14 @@ if [ $self_check = 1 ]; then
     "printf 'static void planted(void *L) { lua_settop(L, 0); }\n' >> $core" || sc=1
   plant_and_check "a core in a subfolder including lauxlib.h (host/core/planted.c)" \
     "mkdir -p host/core && printf '#include <lauxlib.h>\n' > host/core/planted.c" || sc=1
+  plant_and_check "a C file beside the layers (host/planted.c)" \
+    "printf 'int planted;\n' > host/planted.c" || sc=1
   plant_and_check "a binding in the hoist_core library" \
-    "sed -i 's|^  host/err.c\$|  host/err.c\n  host/mod_fs.c|' CMakeLists.txt" || sc=1
+    "sed -i 's|^  host/core/common/err.c\$|  host/core/common/err.c\n  host/lua/mod_fs.c|' CMakeLists.txt" || sc=1
   plant_and_check "a recipe requiring a C module from the system ($recipe)" \
     "printf 'local planted = require(\"lfs\")\n' >> $recipe" || sc=1
   plant_and_check "a recipe requiring an undocumented native module ($recipe)" \
-    "sed -i 's|^  {NULL, NULL}|  {\"hoist.planted.core\", luaopen_hoist_fs},\n  {NULL, NULL}|' host/runtime.c && printf 'local planted = require(\"hoist.planted.core\")\n' >> $recipe" || sc=1
+    "sed -i 's|^  {NULL, NULL}|  {\"hoist.planted.core\", luaopen_hoist_fs},\n  {NULL, NULL}|' host/lua/runtime.c && printf 'local planted = require(\"hoist.planted.core\")\n' >> $recipe" || sc=1
   plant_and_check "a recipe calling package.loadlib ($recipe)" \
     "printf 'local planted = package.loadlib(\"x.so\", \"luaopen_x\")\n' >> $recipe" || sc=1
   # a comment naming Lua is not a violation: the real check below must still pass with one

@@ -2,7 +2,7 @@
 -- option tables of the Lua API. A key hoist does not know is never ignored: a misspelt
 -- `platfroms` or `before_bulid` would otherwise change nothing and say nothing. Each unknown key
 -- is named with where it is and, when one is close, the known key it was probably meant to be.
--- (The C bindings check their own option tables the same way: host/binding.c.)
+-- (The C bindings check their own option tables the same way: host/lua/binding.c.)
 local keys = {}
 
 -- Edit distance of two short strings, a swap of two neighbouring letters counting as one edit

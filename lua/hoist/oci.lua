@@ -417,7 +417,7 @@ Builds several layers into a store: oci.layers(store, { spec, ... } [, opts]) wh
   level = n, parents = false (folders implied by deeper entries are not written: for a layer over
   a base image, whose folders keep their modes and owners; default: written 0755, owned like the
   entry that implies them) }. An input's owner is "uid:gid" (default "0:0"), its exclude a list of globs on
-paths under a folder `from` (see host/pathglob.h: "*.map", "/build", "docs/", "!docs/README.md");
+paths under a folder `from` (see host/core/image/pathglob.h: "*.map", "/build", "docs/", "!docs/README.md");
 `source` is allowed and ignored (extension.lua's spelling of `from`); other keys raise.
 opts: { mtime = SOURCE_DATE_EPOCH, root = folder every `from` must stay in, threads = n,
         cache = folder | false, private = true when store is a private staging store (cache

@@ -596,7 +596,7 @@ function release.push(ctx)
   end
   for _, img in ipairs(ctx.images) do add(img.config, false) end
   local log = require("hoist.log")
-  -- counted in bytes, a blob at a time (host/upload.c reports each finished blob with the bytes
+  -- counted in bytes, a blob at a time (host/core/registry/upload.c reports each finished blob with the bytes
   -- done so far; a blob already there or mounted counts as done without being sent)
   local total = 0
   for _, j in ipairs(jobs) do total = total + (j.size or 0) end

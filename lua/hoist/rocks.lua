@@ -2,7 +2,7 @@
 -- as rocks are found by require. A tree is what `luarocks --tree DIR/.hoist/rocks --lua-version
 -- 5.4 install|make ...` writes: Lua modules under share/lua/5.4/, C modules under lib/lua/5.4/
 -- (luarocks path conventions). hoist adds DIR/.hoist/rocks for the extension folder it loads
--- (hoist.extension); ./.hoist/rocks is on the paths of every run (host/runtime.c), after the
+-- (hoist.extension); ./.hoist/rocks is on the paths of every run (host/lua/runtime.c), after the
 -- .hoist/ folder itself.
 local rocks = {}
 

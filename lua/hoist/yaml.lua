@@ -1,4 +1,4 @@
--- hoist.yaml: YAML documents (compose files) as Lua tables, read by libyaml (host/yamljson.c) with
+-- hoist.yaml: YAML documents (compose files) as Lua tables, read by libyaml (host/core/common/yamljson.c) with
 -- the YAML 1.2 core schema that docker compose uses: null, booleans, numbers, strings; aliases
 -- expanded, merge keys (<<) applied. Arrays come back marked as hoist.json arrays.
 local core = require("hoist.yaml.core")

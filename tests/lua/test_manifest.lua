@@ -1,4 +1,4 @@
--- hoist.oci.core.parse_manifest: the binding of host/manifest.c (the C unit test covers each rule;
+-- hoist.oci.core.parse_manifest: the binding of host/core/image/manifest.c (the C unit test covers each rule;
 -- this checks the Lua shape, the error contract and what a release writes).
 local t = require("testlib")
 local core = require("hoist.oci.core")

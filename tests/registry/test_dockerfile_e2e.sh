@@ -327,15 +327,15 @@ run 3 "$HOIST" init -q --from-dockerfile "$tmp/w/run-final/Dockerfile" "$tmp/w/r
 expect err 'RUN cannot be reproduced by hoist'
 
 # ---------------------------------------------------------------- PENDING: layer owner and exclude
-# The layer builder (host/layer.c) does not apply a layer entry's `owner` and `exclude` yet (another
+# The layer builder (host/core/image/layer.c) does not apply a layer entry's `owner` and `exclude` yet (another
 # helper is adding them); until it does, every line below fails. Nothing else in this test
 # depends on them: these two assertions are the only ones that wait for it.
 if [ "${#pending_owner[@]}" -eq 0 ]; then ok; else
-  ko "PENDING host/layer.c: ${#pending_owner[@]} path(s) where buildah applied --chown and hoist ignored owner:"
+  ko "PENDING host/core/image/layer.c: ${#pending_owner[@]} path(s) where buildah applied --chown and hoist ignored owner:"
   printf '  %s\n' "${pending_owner[@]}"
 fi
 if [ "${#pending_exclude[@]}" -eq 0 ]; then ok; else
-  ko "PENDING host/layer.c: ${#pending_exclude[@]} path(s) .dockerignore leaves out that hoist packed (exclude ignored):"
+  ko "PENDING host/core/image/layer.c: ${#pending_exclude[@]} path(s) .dockerignore leaves out that hoist packed (exclude ignored):"
   printf '  %s\n' "${pending_exclude[@]}"
 fi
 

@@ -1,5 +1,5 @@
 /*
-** test_glob: the exclude matcher (host/pathglob.c) against tests/unit/cases/glob.txt.
+** test_glob: the exclude matcher (host/core/image/pathglob.c) against tests/unit/cases/glob.txt.
 **
 **   test_glob CASES_DIR
 **

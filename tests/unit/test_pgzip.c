@@ -1,6 +1,6 @@
 /*
-** test_pgzip: the worker pool and the parallel gzip stream (host/pool.c,
-** host/pgzip.c) on generated data.
+** test_pgzip: the worker pool and the parallel gzip stream (host/core/common/pool.c,
+** host/core/image/pgzip.c) on generated data.
 **
 **   test_pgzip [CASES_DIR]   (the argument is accepted and ignored)
 **
