@@ -36,7 +36,7 @@ if not built then
 end
 local src = assert(endpoint.open("oci:" .. staging))
 local index = { mediaType = ctx.index.mediaType, digest = ctx.index.digest, size = ctx.index.size }
-local index_bytes = assert(ctx.store:read(index.digest))
+local index_bytes = assert(ctx.store:blob(index.digest))
 
 local dests = {}
 local function stop(c, msg)

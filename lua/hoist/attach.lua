@@ -36,12 +36,12 @@ base_blobs: { [layer digest] = resolved base } as release.build fills ctx.base_b
 function attach.staging_source(store, base_session, base_blobs)
   local src = {}
   function src.manifest(_, desc)
-    local bytes, err = store:read(desc.digest)
+    local bytes, err = store:blob(desc.digest)
     if not bytes then return nil, err end
     return bytes, json.decode(bytes)
   end
   function src.blob_file(_, desc)
-    if store:has(desc.digest) then return store:blob_path(desc.digest) end
+    if store:has_blob(desc.digest) then return store:blob_path(desc.digest) end
     local b = base_blobs and base_blobs[desc.digest]
     if b and base_session then
       for _, l in ipairs(b.layers) do

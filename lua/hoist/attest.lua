@@ -74,14 +74,14 @@ local function reader(src)
       end,
       layer = function(desc) return src:blob_file(desc) end,
     }
-  elseif type(src.blob_path) == "function" and type(src.read_json) == "function" then
+  elseif type(src.blob_path) == "function" and type(src.blob_json) == "function" then
     return {
       manifest = function(desc)
-        if not src:has(desc.digest) then return nil, desc.digest .. " is not in " .. tostring(src) end
-        return src:read_json(desc.digest)
+        if not src:has_blob(desc.digest) then return nil, desc.digest .. " is not in " .. tostring(src) end
+        return src:blob_json(desc.digest)
       end,
       layer = function(desc)
-        if not src:has(desc.digest) then return nil, "layer " .. desc.digest .. " is not in " .. tostring(src) end
+        if not src:has_blob(desc.digest) then return nil, "layer " .. desc.digest .. " is not in " .. tostring(src) end
         return src:blob_path(desc.digest)
       end,
     }

@@ -221,7 +221,7 @@ function base.session(opts)
   function s:copy_into(store, r, private)
     local bytes = 0
     for _, l in ipairs(r.layers) do
-      if not store:has(l.digest) then
+      if not store:has_blob(l.digest) then
         local path, err = self:blob_file(r, l)
         if not path then return nil, err end
         local ok, perr

@@ -46,8 +46,8 @@ end
 function Layout:resolve(name)
   name = name or self.ref.digest or self.ref.tag or "latest"
   if is_digest(name) then
-    if not self.store:has(name) then return fail(name .. " is not in " .. self.display) end
-    local bytes, err = self.store:read(name)
+    if not self.store:has_blob(name) then return fail(name .. " is not in " .. self.display) end
+    local bytes, err = self.store:blob(name)
     if not bytes then return fail(err) end
     local m, derr = endpoint.decode(bytes, nil, self.display .. "@" .. name)
     if not m then return nil, derr, EXIT_FAILURE end
@@ -69,21 +69,21 @@ end
 -- A small blob (a config) by its descriptor { digest, size }, read whole and checked.
 function Layout:blob(desc)
   local digest = desc.digest
-  if not self.store:has(digest) then return fail("blob " .. digest .. " is missing from " .. self.display) end
-  local bytes, err = self.store:read(digest)
+  if not self.store:has_blob(digest) then return fail("blob " .. digest .. " is missing from " .. self.display) end
+  local bytes, err = self.store:blob(digest)
   if not bytes then return fail(err) end
   if core.digest(bytes) ~= digest then return fail("blob " .. digest .. " in " .. self.display .. " does not match its digest") end
   return bytes
 end
 
 function Layout:blob_file(desc)
-  if not self.store:has(desc.digest) then
+  if not self.store:has_blob(desc.digest) then
     return fail("blob " .. desc.digest .. " is missing from " .. self.display)
   end
   return self.store:blob_path(desc.digest)
 end
 
-function Layout:has_blob(digest) return self.store:has(digest) end
+function Layout:has_blob(digest) return self.store:has_blob(digest) end
 
 -- Copies blobs from src (any endpoint) into the layout: a registry's blobs are downloaded to a
 -- private scratch folder and hard-linked in; another layout's are copied (or reflinked), so that
@@ -91,7 +91,7 @@ function Layout:has_blob(digest) return self.store:has(digest) end
 function Layout:put_blobs(descs, src)
   local stats = { existing = 0, mounted = 0, uploaded = 0, uploaded_bytes = 0 }
   for _, d in ipairs(descs) do
-    if self.store:has(d.digest) then
+    if self.store:has_blob(d.digest) then
       stats.existing = stats.existing + 1
     else
       local path, err = src:blob_file(d)
@@ -112,7 +112,7 @@ end
 
 -- Stores a manifest; a tag reference also tags it.
 function Layout:put_manifest(bytes, media_type, name)
-  local desc, err = self.store:put(bytes, media_type)
+  local desc, err = self.store:put_blob(bytes, media_type)
   if not desc then return fail(err) end
   if name and not is_digest(name) then
     local ok, terr = self.store:tag(desc, { name })
@@ -122,8 +122,8 @@ function Layout:put_manifest(bytes, media_type, name)
 end
 
 function Layout:tag(desc, tags, bytes)
-  if not self.store:has(desc.digest) then
-    local d, err = self.store:put(bytes, desc.mediaType)
+  if not self.store:has_blob(desc.digest) then
+    local d, err = self.store:put_blob(bytes, desc.mediaType)
     if not d then return fail(err) end
   end
   local ok, err = self.store:tag(desc, tags)

@@ -93,12 +93,12 @@ function Layout:blob_path(digest)
   return self.blob_dir .. "/" .. digest:sub(8)
 end
 
-function Layout:has(digest)
+function Layout:has_blob(digest)
   return fs.exists(self:blob_path(digest))
 end
 
 -- Stores bytes as a blob; returns the descriptor { mediaType, digest, size }.
-function Layout:put(bytes, media_type)
+function Layout:put_blob(bytes, media_type)
   local digest = core.digest(bytes)
   local path = self:blob_path(digest)
   if not fs.exists(path) then
@@ -108,12 +108,12 @@ function Layout:put(bytes, media_type)
   return { mediaType = media_type, digest = digest, size = #bytes }
 end
 
-function Layout:read(digest)
+function Layout:blob(digest)
   return fs.read(self:blob_path(digest))
 end
 
-function Layout:read_json(digest)
-  local data, err = self:read(digest)
+function Layout:blob_json(digest)
+  local data, err = self:blob(digest)
   if not data then return nil, err end
   return json.decode(data)
 end
@@ -195,7 +195,7 @@ end
 -- one atomic write of index.json. The descriptor's blob must already be in the layout.
 function Layout:tag(desc, tags)
   if type(tags) == "string" then tags = { tags } end
-  if not self:has(desc.digest) then
+  if not self:has_blob(desc.digest) then
     error("cannot tag " .. desc.digest .. ": the blob is not in " .. tostring(self), 2)
   end
   local ok, err = self:update(function() return desc, tags end)
@@ -205,7 +205,7 @@ end
 
 -- index.json with tags pointing at desc (the caller holds the lock).
 write_tags = function(self, idx, desc, tags)
-  if not self:has(desc.digest) then
+  if not self:has_blob(desc.digest) then
     error("cannot tag " .. desc.digest .. ": the blob is not in " .. tostring(self), 3)
   end
   local drop = {}
@@ -303,7 +303,7 @@ local function cache_fetch(cache, store, key, private)
   rec.written = false
   local src = cache_blob(cache, key, rec)
   if not src then return nil end
-  if not store:has(rec.digest) then
+  if not store:has_blob(rec.digest) then
     if not place(src, store:blob_path(rec.digest), private, true) then return nil end
     rec.written = true
   end
@@ -616,7 +616,7 @@ function oci.image(store, spec)
     created = created, config = next(cfg) and cfg or json.object({}),
     rootfs = { type = "layers", diff_ids = diff_ids }, history = history,
   }
-  local config_desc, err = store:put(encode(config), oci.MEDIA.config)
+  local config_desc, err = store:put_blob(encode(config), oci.MEDIA.config)
   if not config_desc then return nil, err end
   local manifest = {
     schemaVersion = 2, mediaType = oci.MEDIA.manifest,
@@ -624,7 +624,7 @@ function oci.image(store, spec)
     annotations = (spec.annotations and next(spec.annotations)) and spec.annotations or nil,
   }
   local desc
-  desc, err = store:put(encode(manifest), oci.MEDIA.manifest)
+  desc, err = store:put_blob(encode(manifest), oci.MEDIA.manifest)
   if not desc then return nil, err end
   desc.platform = platform
   desc.config = config_desc
@@ -648,7 +648,7 @@ function oci.index(store, images, opts)
     schemaVersion = 2, mediaType = oci.MEDIA.index, manifests = manifests,
     annotations = (opts.annotations and next(opts.annotations)) and opts.annotations or nil,
   }
-  local desc, err = store:put(encode(index), oci.MEDIA.index)
+  local desc, err = store:put_blob(encode(index), oci.MEDIA.index)
   if not desc then return nil, err end
   desc.index = index
   return desc

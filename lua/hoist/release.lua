@@ -616,13 +616,13 @@ function release.push(ctx)
     if is_layer[i] and outcome == "uploaded" then ctx.layer_bytes = ctx.layer_bytes + jobs[i].size end
   end
   local function push_manifest(desc, ref)
-    local bytes = assert(store:read(desc.digest))
+    local bytes = assert(store:blob(desc.digest))
     return client:put_manifest(repo, ref, desc.mediaType, bytes)
   end
   -- the platform manifests are independent: all at once
   local items = {}
   for _, img in ipairs(ctx.images) do
-    items[#items + 1] = { ref = img.digest, media_type = img.mediaType, bytes = assert(store:read(img.digest)) }
+    items[#items + 1] = { ref = img.digest, media_type = img.mediaType, bytes = assert(store:blob(img.digest)) }
   end
   local ok, perr, mkind = client:put_manifests(repo, items)
   if not ok then return fail(mkind or "EREMOTE", perr) end
@@ -637,7 +637,7 @@ function release.push(ctx)
   if ctx.opts.push_by_digest then return true end
   -- the index goes up under its version tag directly (the registry takes it only when every
   -- manifest it names is there), checked before and read back after; then the float tags
-  local tags, err, code = publish.version(ctx.endpoint, ctx.index, assert(store:read(ctx.index.digest)),
+  local tags, err, code = publish.version(ctx.endpoint, ctx.index, assert(store:blob(ctx.index.digest)),
                                           ctx.tag, publish_opts(ctx))
   if not tags then return fail(code or "EIO", err) end
   ctx.tags = tags
@@ -714,13 +714,13 @@ end
 
 -- What the destination holds, asked of the layout (opened once) or the registry:
 -- { target = function(tag) -> digest | nil (absent) | nil, message (cannot tell),
---   has = function(digest) -> bool }.
+--   has_blob = function(digest) -> bool }.
 function release.destination_view(ctx)
   if ctx.dest.transport == "oci" then
     local store = fs.exists(ctx.dest.dir .. "/oci-layout") and oci.layout(ctx.dest.dir, { create = false })
     return {
       target = function(tag) local d = store and store:resolve(tag); return d and d.digest end,
-      has = function(digest) return store and store:has(digest) or false end,
+      has_blob = function(digest) return store and store:has_blob(digest) or false end,
     }
   elseif ctx.dest.transport == "docker" then
     local repo = ctx.dest.repository
@@ -730,11 +730,11 @@ function release.destination_view(ctx)
         if d == nil then return nil, err end
         return d and d.digest or nil
       end,
-      has = function(digest) return ctx.client:has_blob(repo, digest) == true end,
+      has_blob = function(digest) return ctx.client:has_blob(repo, digest) == true end,
     }
   end
   -- a file is written whole: nothing is there yet
-  return { target = function() return nil end, has = function() return false end }
+  return { target = function() return nil end, has_blob = function() return false end }
 end
 
 --[[
@@ -790,7 +790,7 @@ function release.dry_run(ctx)
       status = "pending"
     elseif not k.digest then
       status = "build"
-    elseif dest.has(k.digest) then
+    elseif dest.has_blob(k.digest) then
       status = "exists"
     else
       status = "send"

@@ -15,7 +15,7 @@ local validate = {}
 
 --[[
 A source gives blobs: { display = "oci:dist/oci", tags = function() -> list,
-resolve = function(tag) -> descriptor | nil, err, read = function(desc) -> bytes | nil, err,
+resolve = function(tag) -> descriptor | nil, err, blob = function(desc) -> bytes | nil, err,
 manifest = function(desc) -> bytes | nil, err (optional; read is used without it),
 path = function(desc) -> a local file holding the blob | nil, err,
 (desc: a descriptor { digest, size }; a remote source reads no more than size bytes) }.
@@ -27,12 +27,12 @@ function validate.layout_source(store)
     display = tostring(store),
     tags = function() return store:tags() end,
     resolve = function(tag) return store:resolve(tag) end,
-    read = function(desc)
-      if not store:has(desc.digest) then return nil, "blob " .. desc.digest .. " is missing from " .. tostring(store) end
-      return store:read(desc.digest)
+    blob = function(desc)
+      if not store:has_blob(desc.digest) then return nil, "blob " .. desc.digest .. " is missing from " .. tostring(store) end
+      return store:blob(desc.digest)
     end,
     path = function(desc)
-      if not store:has(desc.digest) then return nil, "blob " .. desc.digest .. " is missing from " .. tostring(store) end
+      if not store:has_blob(desc.digest) then return nil, "blob " .. desc.digest .. " is missing from " .. tostring(store) end
       return store:blob_path(desc.digest)
     end,
   }
@@ -44,7 +44,7 @@ function validate.endpoint_source(ep)
     display = ep.display,
     tags = function() return ep:tags() end,
     resolve = function(tag) return ep:resolve(tag) end,
-    read = function(desc) return ep:blob(desc) end,
+    blob = function(desc) return ep:blob(desc) end,
     manifest = function(desc)
       local bytes, err = ep:manifest({ digest = desc.digest })
       if not bytes then return nil, err end
@@ -58,7 +58,7 @@ end
 -- "content" (it is not JSON: a problem of the image).
 local function read_json(src, desc, is_manifest)
   local data, err
-  if is_manifest and src.manifest then data, err = src.manifest(desc) else data, err = src.read(desc) end
+  if is_manifest and src.manifest then data, err = src.manifest(desc) else data, err = src.blob(desc) end
   if not data then return nil, err, "read" end
   if core.digest(data) ~= desc.digest then return nil, "blob " .. desc.digest .. " does not match its digest", "read" end
   local doc, jerr = json.decode(data)
