@@ -123,6 +123,7 @@ function base.session(opts)
   end
 
   function s:resolve(str, pname)
+    pname = oci.platform_string(pname)  -- "linux/arm64" or { os, architecture }: one shape
     local key = str .. "\0" .. pname
     if self.resolved[key] then return self.resolved[key] end
     local parsed, perr = base.parse(str)

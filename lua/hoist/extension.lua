@@ -45,6 +45,7 @@ extension.normalize = normalize
 
 -- ${os} ${arch} ${variant} in a string, for one platform.
 function extension.expand(s, platform)
+  if type(platform) ~= "table" then platform = assert(oci.parse_platform(platform)) end
   return (s:gsub("%${(%w+)}", function(name)
     if name == "os" then return platform.os end
     if name == "arch" then return platform.architecture end
@@ -95,6 +96,7 @@ layers = { { inputs = { {from = host path, to = image path, mode = m} } }, ... }
 `problems` collects what is wrong with the layer list.
 ]]
 function extension.platform_layers(desc, platform, problems)
+  platform = assert(oci.parse_platform(platform))  -- a string or a table: one shape from here
   local pname = oci.platform_string(platform)
   local layers = {}
   for i, layer in ipairs(desc.layers or {}) do

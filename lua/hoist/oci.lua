@@ -26,15 +26,28 @@ local function encode(doc)
 end
 
 -- "linux/arm64/v8" -> { os = "linux", architecture = "arm64", variant = "v8" }
+--[[
+A platform in either shape every API takes: "os/arch[/variant]" or a descriptor's table
+{ os, architecture [, variant] }. parse_platform gives the table (a new one), platform_string the
+string; both check what they are given (a bad table or string: nil, message; another type raises).
+]]
 function oci.parse_platform(s)
-  if type(s) ~= "string" then error("platform: a string like 'linux/amd64' expected", 2) end
+  if type(s) == "table" then
+    if type(s.os) ~= "string" or type(s.architecture) ~= "string" or (s.variant ~= nil and type(s.variant) ~= "string") then
+      return nil, "invalid platform table (expected { os = \"linux\", architecture = \"amd64\" [, variant] })"
+    end
+    return oci.parse_platform(s.os .. "/" .. s.architecture .. (s.variant and s.variant ~= "" and ("/" .. s.variant) or ""))
+  end
+  if type(s) ~= "string" then error("platform: a string like 'linux/amd64' or an { os, architecture } table expected", 2) end
   local os_, arch, variant = s:match("^([%w_-]+)/([%w_-]+)/?([%w_-]*)$")
   if not os_ then return nil, "invalid platform '" .. s .. "' (expected OS/ARCH[/VARIANT])" end
   return { os = os_, architecture = arch, variant = variant ~= "" and variant or nil }
 end
 
 function oci.platform_string(p)
-  return p.os .. "/" .. p.architecture .. (p.variant and ("/" .. p.variant) or "")
+  local t, err = oci.parse_platform(p)
+  if not t then error(err, 2) end
+  return t.os .. "/" .. t.architecture .. (t.variant and ("/" .. t.variant) or "")
 end
 
 -- RFC 3339 time of a Unix epoch (SOURCE_DATE_EPOCH for reproducible images).
