@@ -369,7 +369,7 @@ local function plan_specs(specs, opts)
         compression = compression, level = level, mtime = opts.mtime or 0, root = opts.root,
         parents = parents,
       })
-      if not plan then return nil, err, code end
+      if not plan then return nil, err, code, i end
       by_inputs[sig] = plan
     end
     local key = plan:key()
@@ -389,11 +389,12 @@ size } when the cache already holds its blob, else { key } (it would be built).
 --[[
 Plans every spec (walking its files: a file that cannot go into a layer, such as a FIFO, is an
 error here, before anything is built) for oci.layers / oci.cached_layers, which take it as
-opts.plans instead of walking the files again. Returns the plan set or nil, err, code.
+opts.plans instead of walking the files again. Returns the plan set or nil, err, code, the index
+of the spec that failed.
 ]]
 function oci.plan(specs, opts)
-  local plans, by_key, order = plan_specs(specs, keys.options(opts, LAYERS_OPTS, "oci.plan"))
-  if not plans then return nil, by_key, order end
+  local plans, by_key, order, failed = plan_specs(specs, keys.options(opts, LAYERS_OPTS, "oci.plan"))
+  if not plans then return nil, by_key, order, failed end
   return { plans = plans, by_key = by_key, order = order, specs = specs }
 end
 

@@ -236,9 +236,12 @@ function release.validate(ctx)
     if not epoch then return fail("EUSAGE", eerr) end
     ctx.epoch = epoch
     ctx.layer_specs, ctx.layer_owner = layer_specs(ctx)
-    local set, perr = oci.plan(ctx.layer_specs, { mtime = epoch, root = fs.realpath(ctx.dir) })
+    local set, perr, _, failed = oci.plan(ctx.layer_specs, { mtime = epoch, root = fs.realpath(ctx.dir) })
     if not set then
-      ctx.problems[#ctx.problems + 1] = tostring(perr)
+      local o = failed and ctx.layer_owner[failed]
+      local view = o and plan.platforms[o.platform]
+      ctx.problems[#ctx.problems + 1] = (view and string.format("extension.lua: layer %d (%s): ",
+        view.layers[o.layer].index or o.layer, view.name) or "") .. tostring(perr)
     else
       ctx.layer_plans = set
     end

@@ -148,7 +148,21 @@ expect_invalid_and_dry -F "metadata.json: cannot read" -F "larger than 1 MiB"
 
 new_case "a FIFO inside a layer's folder"
 mkfifo "$case/ui/pipe"
-expect_invalid_and_dry -F "ui/pipe"
+expect_invalid_and_dry -F "extension.lua: layer 2 (linux/amd64): '" -F "ui/pipe' is a FIFO: a layer holds files, folders and symlinks only"
+
+# a file name that is not UTF-8 (and holds a newline): found by validation and --dry-run, not at
+# build time, shown escaped on one line (the line that names it must not be split)
+new_case "a file name that is not UTF-8"
+: >"$case/ui/$(printf 'bad\377name\nx')"
+expect_invalid_and_dry -F "extension.lua: layer 2 (linux/amd64): '" -F "ui/bad\xffname\x0ax': the file name is not UTF-8 (rename it)"
+if grep -q "^x'" "$tmp/err"; then fail "$name: the name was printed on two lines"; else pass; fi
+new_case "a file name in UTF-8 (with an accent and a space) is fine"
+: >"$case/ui/$(printf 'caf\303\251 ok')"
+expect_valid_case() {
+  "$HOIST" release "$case" --version 1.0.0 --to "oci:$tmp/utf8ok" >"$tmp/out" 2>"$tmp/err" </dev/null
+  if [ $? -eq 0 ]; then pass; else fail "$name: exit $?"; sed 's/^/  stderr: /' "$tmp/err"; fi
+}
+expect_valid_case
 
 new_case "a 'to' that leaves the image root"
 LAYERS='{ { from = "metadata.json", to = "/metadata.json" },

@@ -1,10 +1,11 @@
 /*
 ** test_jsonload: hoist_json_load (integers beyond 64 bits read as reals,
 ** digits inside strings untouched, errors placed in the original text even
-** after the big-integer rewrite) and hoist_utf8_valid.
+** after the big-integer rewrite), hoist_utf8_valid and hoist_err_filename.
 **
 **   test_jsonload [CASES_DIR]   (the argument is accepted and ignored)
 */
+#include "err.h"
 #include "jsonload.h"
 #include "utf8.h"
 
@@ -107,8 +108,20 @@ static void test_utf8(void)
   done();
 }
 
+static void test_filename(void)
+{
+  char b[HOIST_ERR_NAME_MAX], small[12];
+  CHECK(strcmp(hoist_err_filename(b, sizeof b, "ui/caf\xc3\xa9 x.js"), "ui/caf\xc3\xa9 x.js") == 0);
+  CHECK(strcmp(hoist_err_filename(b, sizeof b, "bad\xffname\nx"), "bad\\xffname\\x0ax") == 0);
+  CHECK(strcmp(hoist_err_filename(b, sizeof b, "\xc3"), "\\xc3") == 0);            /* truncated UTF-8 */
+  CHECK(strcmp(hoist_err_filename(b, sizeof b, "a\x7f\x1b[31m"), "a\\x7f\\x1b[31m") == 0);
+  CHECK(strcmp(hoist_err_filename(small, sizeof small, "abcdefghijklmnop"), "abcdefgh...") == 0);
+  done();
+}
+
 int main(void)
 {
+  test_filename();
   test_plain();
   test_big_ints();
   test_errors();

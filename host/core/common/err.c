@@ -1,4 +1,5 @@
 #include "err.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +32,42 @@ const char *hoist_err_name(int code)
   case HOIST_EINTR: return "EINTR";
   default: return "EUNKNOWN";
   }
+}
+
+const char *hoist_err_filename(char *dst, size_t cap, const char *s)
+{
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0, n = strlen(s), i = 0;
+  if (cap < 8) {
+    if (cap)
+      dst[0] = '\0';
+    return dst;
+  }
+  while (i < n) {
+    unsigned char c = (unsigned char)s[i];
+    size_t len = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    int keep = c >= 0x20 && c != 0x7f && (c < 0x80 ? 1 : (i + len <= n && hoist_utf8_valid(s + i, len)));
+    size_t w = keep ? len : 4;
+    if (!keep)
+      len = 1;
+    if (o + w + 4 > cap) {
+      memcpy(dst + o, "...", 3);
+      o += 3;
+      break;
+    }
+    if (keep) {
+      memcpy(dst + o, s + i, len);
+      o += len;
+    } else {
+      dst[o++] = '\\';
+      dst[o++] = 'x';
+      dst[o++] = hex[c >> 4];
+      dst[o++] = hex[c & 15];
+    }
+    i += len;
+  }
+  dst[o] = '\0';
+  return dst;
 }
 
 const char *hoist_err_show(char dst[HOIST_ERR_SHOW_MAX], const char *s, size_t n)

@@ -37,6 +37,15 @@ int hoist_err_set(struct hoist_err *err, int code, const char *fmt, ...)
 #define HOIST_ERR_SHOW_MAX 80
 const char *hoist_err_show(char dst[HOIST_ERR_SHOW_MAX], const char *s, size_t n);
 
+/*
+** Writes the NUL-terminated name s into dst[0..cap) for a one-line message: printable
+** ASCII and well-formed UTF-8 as they are, control characters and bytes that are not
+** UTF-8 as \xHH (a file name with a newline or a Latin-1 byte stays one readable line),
+** "..." when it does not fit. Returns dst.
+*/
+#define HOIST_ERR_NAME_MAX 400
+const char *hoist_err_filename(char *dst, size_t cap, const char *s);
+
 /* Stable short name of a code, e.g. "EINVAL", for Lua's third return value. */
 const char *hoist_err_name(int code);
 

@@ -6,6 +6,7 @@
 #include "pgzip.h"
 #include "pool.h"
 #include "strbuf.h"
+#include "utf8.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -23,6 +24,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* A name or path for a one-line message (escaped, see hoist_err_filename), in a buffer of its own. */
+#define NAME(s) hoist_err_filename((char[HOIST_ERR_NAME_MAX]){0}, HOIST_ERR_NAME_MAX, (s))
 
 #define PATH_MAX_IMAGE 4096
 #define READ_BLOCK (128 * 1024)
@@ -131,9 +135,9 @@ static int normalize_image_path(const char *in, char *out, size_t cap, struct ho
     if (n == 0 || (n == 1 && s[0] == '.'))
       continue;
     if (n == 2 && s[0] == '.' && s[1] == '.')
-      return hoist_err_set(err, HOIST_EINVAL, "layer target '%s' contains '..'", in);
+      return hoist_err_set(err, HOIST_EINVAL, "layer target '%s' contains '..'", NAME(in));
     if (o + n + 2 > cap)
-      return hoist_err_set(err, HOIST_ERANGE, "layer target '%s' is too long", in);
+      return hoist_err_set(err, HOIST_ERANGE, "layer target '%s' is too long", NAME(in));
     if (o)
       out[o++] = '/';
     memcpy(out + o, s, n);
@@ -193,12 +197,26 @@ static int add_walked(struct walk_ctx *w, const char *src, const char *name, con
     char target[PATH_MAX];
     ssize_t n = readlink(src, target, sizeof target - 1);
     if (n < 0)
-      return hoist_err_set(err, HOIST_EIO, "cannot read link '%s': %s", src, strerror(errno));
+      return hoist_err_set(err, HOIST_EIO, "cannot read link '%s': %s", NAME(src), strerror(errno));
     target[n] = '\0';
     if (!(e->link = strdup(target)))
       return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
   }
   return HOIST_OK;
+}
+
+/* What a file that cannot go into a layer is, for the message. */
+static const char *kind_of(mode_t m)
+{
+  if (S_ISFIFO(m))
+    return "a FIFO";
+  if (S_ISSOCK(m))
+    return "a socket";
+  if (S_ISCHR(m))
+    return "a character device";
+  if (S_ISBLK(m))
+    return "a block device";
+  return "not a regular file";
 }
 
 static int walk(struct walk_ctx *w, const char *src, const char *name, int follow, int depth,
@@ -211,14 +229,21 @@ static int walk(struct walk_ctx *w, const char *src, const char *name, int follo
   int rc = HOIST_OK, excluded = 0;
 
   if (depth > 256)
-    return hoist_err_set(err, HOIST_EINVAL, "'%s' is nested too deeply", src);
+    return hoist_err_set(err, HOIST_EINVAL, "'%s' is nested too deeply",
+                         NAME(src));
   if ((follow ? stat(src, &st) : lstat(src, &st)) != 0)
     return hoist_err_set(err, errno == ENOENT ? HOIST_ENOENT : HOIST_EIO, "cannot read '%s': %s",
-                         src, strerror(errno));
+                         NAME(src), strerror(errno));
   if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
-    return hoist_err_set(err, HOIST_EINVAL, "'%s' is not a file, folder or symlink", src);
+    return hoist_err_set(err, HOIST_EINVAL, "'%s' is %s: a layer holds files, folders and symlinks only",
+                         NAME(src), kind_of(st.st_mode));
+  /* OCI layers name files in UTF-8 (and Docker Desktop's engines read them so) */
+  if (!hoist_utf8_valid(name, strlen(name)))
+    return hoist_err_set(err, HOIST_EINVAL, "'%s': the file name is not UTF-8 (rename it)",
+                         NAME(src));
   if (name[0] == '\0' && !S_ISDIR(st.st_mode))
-    return hoist_err_set(err, HOIST_EINVAL, "'%s' is a file: it needs a file name in the image", src);
+    return hoist_err_set(err, HOIST_EINVAL, "'%s' is a file: it needs a file name in the image",
+                         NAME(src));
   /* `from` itself is never excluded; what is under it is matched by its path below it */
   if (depth > 0 && w->exclude) {
     excluded = hoist_glob_excluded(w->exclude, name + w->root_off, S_ISDIR(st.st_mode));
@@ -232,7 +257,7 @@ static int walk(struct walk_ctx *w, const char *src, const char *name, int follo
     return HOIST_OK;
   d = opendir(src);
   if (!d)
-    return hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", src, strerror(errno));
+    return hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", NAME(src), strerror(errno));
   before = w->p->n;
   while (!rc && (errno = 0, de = readdir(d)) != NULL) {
     struct strbuf cs, cn;
@@ -242,14 +267,14 @@ static int walk(struct walk_ctx *w, const char *src, const char *name, int follo
     strbuf_init(&cn, PATH_MAX_IMAGE);
     if (strbuf_addf(&cs, "%s/%s", src, de->d_name) ||
         (name[0] ? strbuf_addf(&cn, "%s/%s", name, de->d_name) : strbuf_addstr(&cn, de->d_name)))
-      rc = hoist_err_set(err, HOIST_ERANGE, "path too long under '%s'", src);
+      rc = hoist_err_set(err, HOIST_ERANGE, "path too long under '%s'", NAME(src));
     else
       rc = walk(w, cs.buf, cn.buf, 0, depth + 1, err);
     strbuf_release(&cs);
     strbuf_release(&cn);
   }
   if (!rc && errno)
-    rc = hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", src, strerror(errno));
+    rc = hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", NAME(src), strerror(errno));
   closedir(d);
   /* an excluded folder holding re-included paths comes with them, as it is on the host */
   if (!rc && excluded && w->p->n > before)
@@ -263,12 +288,12 @@ static int check_inside(const char *root_real, const char *from, struct hoist_er
   char real[PATH_MAX];
   size_t n = strlen(root_real);
   if (!realpath(from, real))
-    return hoist_err_set(err, HOIST_ENOENT, "layer source '%s' does not exist", from);
+    return hoist_err_set(err, HOIST_ENOENT, "layer source '%s' does not exist", NAME(from));
   if (strcmp(root_real, "/") == 0)
     return HOIST_OK;
   if (strncmp(real, root_real, n) != 0 || (real[n] != '\0' && real[n] != '/'))
     return hoist_err_set(err, HOIST_EINVAL, "layer source '%s' resolves outside the extension folder",
-                         from);
+                         NAME(from));
   return HOIST_OK;
 }
 
@@ -443,7 +468,7 @@ int hoist_layer_plan(const struct hoist_layer_input *in, size_t n, const struct 
       const char *base = strrchr(in[i].from, '/');
       base = base ? base + 1 : in[i].from;
       if (strlen(name) + strlen(base) + 2 > sizeof name) {
-        rc = hoist_err_set(err, HOIST_ERANGE, "layer target '%s' is too long", in[i].to);
+        rc = hoist_err_set(err, HOIST_ERANGE, "layer target '%s' is too long", NAME(in[i].to));
         break;
       }
       if (name[0])
@@ -624,7 +649,7 @@ static int write_entry_data(struct archive *a, const struct entry *e, unsigned c
   unsigned long long done = 0;
   int fd = open(e->src, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return hoist_err_set(err, HOIST_EIO, "cannot open '%s': %s", e->src, strerror(errno));
+    return hoist_err_set(err, HOIST_EIO, "cannot open '%s': %s", NAME(e->src), strerror(errno));
   while (done < e->size) {
     size_t want = e->size - done < READ_BLOCK ? (size_t)(e->size - done) : READ_BLOCK;
     ssize_t n = read(fd, buf, want);
@@ -632,7 +657,7 @@ static int write_entry_data(struct archive *a, const struct entry *e, unsigned c
       continue;
     if (n < 0) {
       close(fd);
-      return hoist_err_set(err, HOIST_EIO, "cannot read '%s': %s", e->src, strerror(errno));
+      return hoist_err_set(err, HOIST_EIO, "cannot read '%s': %s", NAME(e->src), strerror(errno));
     }
     if (n == 0)
       break;
@@ -640,7 +665,7 @@ static int write_entry_data(struct archive *a, const struct entry *e, unsigned c
       close(fd);
       if (s->failed)
         return err->code ? err->code : HOIST_EIO;
-      return hoist_err_set(err, HOIST_EIO, "cannot write '%s' into the layer: %s", e->src,
+      return hoist_err_set(err, HOIST_EIO, "cannot write '%s' into the layer: %s", NAME(e->src),
                            archive_error_string(a));
     }
     done += (unsigned long long)n;
@@ -656,7 +681,7 @@ static int write_entry_data(struct archive *a, const struct entry *e, unsigned c
   }
   close(fd);
   if (done != e->size)
-    return hoist_err_set(err, HOIST_EIO, "'%s' changed while it was read", e->src);
+    return hoist_err_set(err, HOIST_EIO, "'%s' changed while it was read", NAME(e->src));
   return HOIST_OK;
 }
 
@@ -686,7 +711,7 @@ static int write_tar(const struct hoist_layer_plan *p, struct sink *s, struct ho
     archive_entry_clear(ae);
     archive_entry_set_pathname_utf8(ae, e->name);
     if (!archive_entry_pathname(ae)) {
-      rc = hoist_err_set(err, HOIST_EINVAL, "cannot store the name '%s' in this locale", e->name);
+      rc = hoist_err_set(err, HOIST_EINVAL, "cannot store the name '%s' in this locale", NAME(e->name));
       break;
     }
     archive_entry_set_uid(ae, (la_int64_t)e->uid);
@@ -705,7 +730,7 @@ static int write_tar(const struct hoist_layer_plan *p, struct sink *s, struct ho
     }
     if (archive_write_header(a, ae) < ARCHIVE_WARN) {
       rc = s->failed ? (err->code ? err->code : HOIST_EIO)
-                     : hoist_err_set(err, HOIST_EIO, "cannot add '%s' to the layer: %s", e->name,
+                     : hoist_err_set(err, HOIST_EIO, "cannot add '%s' to the layer: %s", NAME(e->name),
                                      archive_error_string(a));
       break;
     }
