@@ -45,6 +45,11 @@ order their headers arrive):
                 race for that tag right after the client's write
   garbage-json  a manifest or tag-list GET answered 200 has its body replaced by bytes that are
                 not JSON (same Content-Length): a registry that answers garbage
+  blob-unknown  the first two PUTs of a manifest by digest get 400 with distribution's answer to
+                a manifest whose blob it cannot see at that moment (DIGEST_INVALID, then
+                MANIFEST_BLOB_UNKNOWN with the blob's digest), not forwarded: what a registry
+                answers while another client commits the same blob (its storage rewrites the
+                repository's link to it in place)
   scope-widen   forward everything, except that the 2nd request carrying a Bearer token gets
                 401 with the registry's own challenge (realm and service, learnt from a 401 it
                 passed on) widened: error="insufficient_scope",
@@ -81,7 +86,8 @@ import urllib.parse
 
 PATTERNS = ("none", "fail-every-3", "429", "drop-before", "drop-mid", "delay", "writes-fail",
             "drop-patch", "patch-500", "chunk-min", "head-405", "delete-405", "corrupt-blobs",
-            "redirect-blobs", "scope-widen", "garbage-json", "tags-500", "steal-tag")
+            "redirect-blobs", "scope-widen", "garbage-json", "tags-500", "steal-tag",
+            "blob-unknown")
 BLOB_PATH = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
 STORAGE_PREFIX = "/_storage/"
 MAX_HEAD = 256 * 1024
@@ -258,6 +264,12 @@ class State:
             return n, "405"
         if p == "tags-500" and method == "GET" and "/tags/list" in path:
             return n, "500"
+        if p == "blob-unknown" and method == "PUT" and "/manifests/sha256:" in path:
+            with self.lock:
+                self.manifest_puts = getattr(self, "manifest_puts", 0) + 1
+                k = self.manifest_puts
+            if k <= 2:
+                return n, "blob-unknown"
         return n, None
 
     def next_bodied_response(self):
@@ -305,6 +317,8 @@ ERRORS = {
     "500": (500, "Internal Server Error", "UNKNOWN", "fault proxy: writes fail", []),
     "405": (405, "Method Not Allowed", "UNSUPPORTED", "fault proxy: the operation is unsupported",
             [("Allow", "GET, PUT")]),
+    "blob-unknown": (400, "Bad Request", "DIGEST_INVALID", "provided digest did not match uploaded content",
+                     []),
 }
 
 
@@ -337,8 +351,13 @@ class Handler(socketserver.BaseRequestHandler):
 
     def error_answer(self, n, method, target, fault, close, headers=()):
         status, reason, code, message, extra = ERRORS[fault]
-        body = json.dumps({"errors": [{"code": code, "message": "%s (request %d, %s %s)" % (
-            message, n, method, urllib.parse.urlsplit(target).path), "detail": None}]}).encode()
+        errors = [{"code": code, "message": "%s (request %d, %s %s)" % (
+            message, n, method, urllib.parse.urlsplit(target).path), "detail": None}]
+        if fault == "blob-unknown":
+            # distribution lists the reason second, with the digest of the blob it cannot see
+            errors.append({"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry",
+                           "detail": "sha256:" + "0" * 64})
+        body = json.dumps({"errors": errors}).encode()
         head = ["HTTP/1.1 %d %s" % (status, reason),
                 "Content-Type: application/json; charset=utf-8",
                 "Content-Length: %d" % len(body),

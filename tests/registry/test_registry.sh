@@ -11,7 +11,7 @@ tmp=$(mktemp -d)
 modes=${HOIST_TEST_MODES:-none basic token}
 trap 'for m in $modes; do registry_stop "$tmp/$m" >/dev/null 2>&1; done; rm -rf "$tmp"' EXIT
 PROXIES="none drop-patch patch-500 chunk-min head-405 delete-405 fail-every-3 corrupt-blobs
-redirect-blobs drop-mid scope-widen"
+redirect-blobs drop-mid scope-widen blob-unknown"
 status=0
 for mode in $modes; do
   d=$tmp/$mode

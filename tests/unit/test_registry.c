@@ -589,6 +589,27 @@ static void test_manifests(const char *host, const char *cfg_digest, size_t cfg_
   CHECK(hoist_registry_manifest_head(r, "test/never-pushed", "latest", &exists, d, mt, sizeof mt, &size, &err) == 0 &&
         exists == 0);
 
+  /*
+  ** A manifest whose blob the registry cannot see for a moment (another client committing the
+  ** same blob): distribution answers DIGEST_INVALID + MANIFEST_BLOB_UNKNOWN. A few short tries,
+  ** then it goes through; a manifest that really names a missing blob still fails, saying why.
+  */
+  p = client(proxy("blob-unknown"), 0);
+  CHECK(noted(hoist_registry_manifest_put(p, "test/client", man_digest, MANIFEST_MT, manifest,
+                                          strlen(manifest), d, &err), &err) == 0);
+  CHECK(strcmp(d, man_digest) == 0);
+  CHECK(count("proxy-blob-unknown.log", "PUT", "/manifests/", "blob-unknown", 400) == 2);
+  CHECK(count("proxy-blob-unknown.log", "PUT", "/manifests/", "", 201) == 1);
+  {
+    char *lines[4];
+    unsigned long total = 0;
+    size_t i, n = hoist_registry_take_retries(p, lines, 4, &total);
+    CHECK(total == 2 && n == 2 && strstr(lines[0], "MANIFEST_BLOB_UNKNOWN") != NULL);
+    for (i = 0; i < n; i++)
+      free(lines[i]);
+  }
+  hoist_registry_free(p);
+
   /* a registry without manifest HEAD (405): GET instead, the digest computed from the bytes */
   p = client(proxy("head-405"), 0);
   exists = -1;

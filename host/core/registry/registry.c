@@ -128,19 +128,54 @@ const char *reg_error_first(const struct hoist_http_resp *rs, char *code, size_t
   return code;
 }
 
-/* "CODE: message" from a registry error body, else the status. */
+/* Whether the error body of rs lists the error code `code`. */
+int reg_error_has(const struct hoist_http_resp *rs, const char *code)
+{
+  json_t *doc = rs->body.len ? json_loadb(rs->body.buf, rs->body.len, 0, NULL) : NULL;
+  json_t *errs = doc ? json_object_get(doc, "errors") : NULL, *e;
+  size_t i;
+  int found = 0;
+  json_array_foreach(errs, i, e) {
+    const char *c = json_string_value(json_object_get(e, "code"));
+    if (c && strcmp(c, code) == 0)
+      found = 1;
+  }
+  json_decref(doc);
+  return found;
+}
+
+/*
+** "CODE: message" from a registry error body (every error it lists, with the detail of one
+** naming a digest: distribution answers a manifest whose blob it cannot see with
+** DIGEST_INVALID first and MANIFEST_BLOB_UNKNOWN, the reason, second), else the status.
+*/
 int reg_remote_error(const struct hoist_registry *r, const char *what,
                      const struct hoist_http_resp *rs, struct hoist_err *err)
 {
   json_t *doc = rs->body.len ? json_loadb(rs->body.buf, rs->body.len, 0, NULL) : NULL;
-  json_t *first = doc ? json_array_get(json_object_get(doc, "errors"), 0) : NULL;
-  const char *code = first ? json_string_value(json_object_get(first, "code")) : NULL;
-  const char *msg = first ? json_string_value(json_object_get(first, "message")) : NULL;
+  json_t *errs = doc ? json_object_get(doc, "errors") : NULL, *e;
   int ecode = rs->status == 401 || rs->status == 403 ? HOIST_EAUTH : HOIST_EREMOTE;
+  char text[512] = "";
+  size_t i, o = 0;
   int rc;
-  if (code)
-    rc = hoist_err_set(err, ecode, "registry '%s' refused %s: %s: %s (HTTP %ld)", r->host, what,
-                       code, msg ? msg : "", rs->status);
+  json_array_foreach(errs, i, e) {
+    const char *code = json_string_value(json_object_get(e, "code"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    const char *detail = json_string_value(json_object_get(e, "detail"));
+    char shown[HOIST_ERR_SHOW_MAX];
+    int n;
+    if (!code || o >= sizeof text - 1)
+      continue;
+    n = snprintf(text + o, sizeof text - o, "%s%s: %s%s%s%s", o ? "; " : "", code, msg ? msg : "",
+                 detail ? " (" : "", detail ? hoist_err_show(shown, detail, strlen(detail)) : "",
+                 detail ? ")" : "");
+    o += n > 0 ? (size_t)n : 0;
+    if (o >= sizeof text)
+      o = sizeof text - 1;
+  }
+  if (o)
+    rc = hoist_err_set(err, ecode, "registry '%s' refused %s: %s (HTTP %ld)", r->host, what, text,
+                       rs->status);
   else
     rc = hoist_err_set(err, ecode, "registry '%s' answered %ld to %s", r->host, rs->status, what);
   json_decref(doc);
@@ -345,7 +380,7 @@ int hoist_registry_manifest_put(struct hoist_registry *r, const char *repo, cons
   struct hoist_http_resp rs;
   char ct[256], got[128];
   const char *hdrs[1];
-  int rc;
+  int rc, attempt;
   if ((rc = reg_target(r, &t, repo, "pull,push", err, "/manifests/%s", ref)) != HOIST_OK)
     return rc;
   if (snprintf(ct, sizeof ct, "Content-Type: %s", media_type) >= (int)sizeof ct)
@@ -357,9 +392,23 @@ int hoist_registry_manifest_put(struct hoist_registry *r, const char *repo, cons
   rq.has_body = 1;
   rq.body = body;
   rq.body_len = len;
-  rc = reg_send_retry(r, t.scope, &rq, &rs, err);
-  if (rc)
-    return rc;
+  for (attempt = 0;; attempt++) {
+    long wait = 100L << attempt;
+    if ((rc = reg_send_retry(r, t.scope, &rq, &rs, err)) != HOIST_OK)
+      return rc;
+    /*
+    ** A blob the manifest names that another client is committing at this very moment:
+    ** distribution's filesystem storage rewrites the repository's link to it in place, and
+    ** a manifest checked then finds none ("blob unknown"). We pushed or found every blob
+    ** first, so it is there: a few short tries, then the registry's answer.
+    */
+    if (rs.status != 400 || attempt >= 3 || !reg_error_has(&rs, "MANIFEST_BLOB_UNKNOWN"))
+      break;
+    hoist_http_resp_release(&rs);
+    reg_note_retry(r, "PUT", t.url, "a blob it names is not visible yet (MANIFEST_BLOB_UNKNOWN)",
+                   attempt, wait);
+    reg_sleep_ms(wait);
+  }
   if (rs.status != 201) {
     rc = reg_remote_error(r, "a manifest", &rs, err);
   } else if (digest_out) {

@@ -86,6 +86,8 @@ int reg_remote_error(const struct hoist_registry *r, const char *what,
 const char *reg_error_first(const struct hoist_http_resp *rs, char *code, size_t ccap, char *msg,
                             size_t mcap);
 int reg_retryable_status(long status);
+/* Whether the error body of rs lists the error code `code` (e.g. "MANIFEST_BLOB_UNKNOWN"). */
+int reg_error_has(const struct hoist_http_resp *rs, const char *code);
 /* The wait before try `attempt` (1-based): Retry-After when given (rs may be NULL), else exponential with jitter. */
 long reg_backoff_ms(struct hoist_registry *r, const struct hoist_http_resp *rs, int attempt);
 /* Retry-After of rs in ms (capped at 30 s), or -1 when it has none. */
