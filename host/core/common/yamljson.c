@@ -90,11 +90,14 @@ static json_t *convert(struct conv *c, yaml_node_t *n, int depth);
 /* The "<<" merge key: the keys of the merged mapping(s) that are not set already. */
 static int merge_into(struct conv *c, json_t *obj, yaml_node_t *v, int depth)
 {
+  /* a list of merges may hold itself through an alias ("<<: &a [*a]"): bounded like nesting */
+  if (depth > MAX_DEPTH)
+    return fail_at(c, v, "nested too deep");
   if (v->type == YAML_SEQUENCE_NODE) {
     yaml_node_item_t *it;
     for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
       yaml_node_t *m = yaml_document_get_node(c->doc, *it);
-      if (!m || merge_into(c, obj, m, depth))
+      if (!m || merge_into(c, obj, m, depth + 1))
         return c->rc ? c->rc : fail_at(c, v, "a merge key (<<) needs mappings");
     }
     return HOIST_OK;
