@@ -1,7 +1,7 @@
 -- Assemble a multi-arch index from per-platform images pushed by digest, validate it, then tag it.
 --
 -- usage: hoist index --to REF:TAG SRC... [--latest] [--float] [--force] [--private] [--strict]
---                    [--sign KEY] [--identity HOST/REPO]
+--                    [--sign KEY] [--identity HOST/REPO] [--provenance|--no-provenance]
 --                    [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]
 --
 -- The last step of a release built on several CI runners (each ran `hoist release --platform P
@@ -20,6 +20,10 @@
 -- --sign KEY signs the index and each platform manifest (cosign's format; --identity HOST/REPO
 -- for an OCI layout) once the index is there by digest and before any tag is written; the key
 -- is loaded first (a missing key: exit 2; one that cannot be used: exit 3; nothing written).
+-- A SLSA provenance statement for the index is attached too (by default to a registry,
+-- --provenance for a layout, --no-provenance for none): hoist index as the builder, each platform
+-- image as an input, the platforms, and the commit of the working folder when it is a git checkout.
+-- (Each platform's SBOM and provenance come from its own `hoist release --push-by-digest`.)
 --
 -- Exit codes: 0 tagged; 1 a source or the destination failed, or TAG exists; 2 usage;
 -- 3 the assembled index has problems (one line each; nothing is tagged).
@@ -34,7 +38,7 @@ local semver = require("hoist.semver")
 local validate = require("hoist.validate")
 
 local USAGE = "usage: hoist index --to REF:TAG SRC... [--latest] [--float] [--force] [--private] [--strict] " ..
-  "[--sign KEY] [--identity HOST/REPO] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]"
+  "[--sign KEY] [--identity HOST/REPO] [--provenance|--no-provenance] [--creds USER:PASS] [--authfile FILE] [--insecure] [--json]"
 local opts, args = cli.parse(arg, { usage = USAGE, options = cli.registry_options({
   ["--to"] = { key = "to", value = true },
   ["--latest"] = { key = "latest" },
@@ -44,7 +48,10 @@ local opts, args = cli.parse(arg, { usage = USAGE, options = cli.registry_option
   ["--strict"] = { key = "strict" },
   ["--sign"] = { key = "sign", value = true },
   ["--identity"] = { key = "identity", value = true },
+  ["--provenance"] = { key = "provenance" },
+  ["--no-provenance"] = { key = "no_provenance" },
 }) })
+if opts.provenance and opts.no_provenance then cli.usage_error("--provenance and --no-provenance contradict each other") end
 -- the key before anything is read or written
 local key
 if opts.sign then
@@ -197,6 +204,34 @@ if key then
   signed, perr = require("hoist.sign").image(dst, index_desc, key, { identity = opts.identity })
   if not signed then finish(cli.EXIT.failure, perr) end
 end
+-- provenance of the index, keyed by digest like the signatures: before the tag
+local provenance
+if opts.provenance or (not opts.no_provenance and dref.transport == "docker") then
+  local attest = require("hoist.attest")
+  local release = require("hoist.release")
+  local platforms, inputs = json.array({}), {}
+  for _, c in ipairs(children) do
+    if c.platform and c.platform.os ~= "unknown" then
+      local p = oci.platform_string(c.platform)
+      platforms[#platforms + 1] = p
+      inputs[#inputs + 1] = { name = "image " .. p, digest = c.digest }
+    end
+  end
+  local rev = release.git_revision(".")
+  local created = os.getenv("SOURCE_DATE_EPOCH")
+  if created == "" then created = nil end
+  local pv = attest.provenance({
+    subject = { { name = opts.identity or dst.display, digest = index_desc.digest } }, version = tag,
+    destination = dst.display, parameters = { platforms = platforms, step = "index" },
+    git = rev and rev:match("^%x+$") and { commit = rev } or nil, inputs = inputs,
+    created = created and math.tointeger(tonumber(created)) or release.commit_time("."),
+  })
+  local res, aerr = attest.attach_all(dst, { { subject = index_desc, artifact = {
+    artifactType = attest.INTOTO_MEDIA_TYPE, data = pv,
+    annotations = { [attest.PREDICATE_ANNOTATION] = attest.SLSA_PREDICATE_TYPE } } } })
+  if not res then finish(cli.EXIT.failure, aerr) end
+  provenance = res[1].digest
+end
 -- the version tag (immutable unless --force), then latest/floats from the tags as they are now
 local tags, terr, tcode = require("hoist.publish").version(dst, index_desc, index_bytes, tag,
   { latest = opts.latest, float = opts.float, force = opts.force })
@@ -211,12 +246,15 @@ end
 if signed then
   lines[#lines + 1] = string.format("  signed       as %s (%d manifests, %s)", signed.identity, 1 + #signed.children, signed.tag)
 end
+if provenance then lines[#lines + 1] = "  provenance   " .. provenance end
 local out = { destination = dst.display, digest = index_desc.digest, platforms = by_platform,
              tags = json.array(tags),
-             signed = signed and { identity = signed.identity, tag = signed.tag, manifests = 1 + #signed.children } or nil }
+             signed = signed and { identity = signed.identity, tag = signed.tag, manifests = 1 + #signed.children } or nil,
+             provenance = provenance }
 local rows = { { "destination", dst.display }, { "index", index_desc.digest }, { "tags", table.concat(tags, ", ") } }
 for _, c in ipairs(children) do rows[#rows + 1] = { oci.platform_string(c.platform), c.digest } end
 rows[#rows + 1] = { "signed", signed and ("as " .. signed.identity) or "no" }
+rows[#rows + 1] = { "provenance", provenance or "no" }
 require("hoist.summary").rows("hoist index " .. tag, rows)
 cli.warnings(warnings, out)
 cli.output(out, lines)

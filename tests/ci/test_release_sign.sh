@@ -249,6 +249,10 @@ vpy "$urlA" PWA acme/hello 2.0.0 "$tmp/k.pub" "$A/acme/hello" && ok || ko "cosig
 h refs_ix --json referrers "docker://$A/acme/hello:2.0.0" --platforms --creds "$CA"
 js refs_ix 'assert all([x["artifactType"] for x in d["referrers"]] == ["application/spdx+json"] for d in r["platforms"].values()), r' \
   && ok || { ko "the platform SBOMs are not found from the index"; show refs_ix; }
+# the index's own provenance (hoist index as the builder, each platform image an input)
+js ix 'assert r["provenance"] and r["provenance"].startswith("sha256:"), r' && ok || { ko "index attaches no provenance"; show ix; }
+js refs_ix 'assert [x["artifactType"] for x in r["referrers"]] == ["application/vnd.in-toto+json"], r' \
+  && ok || { ko "the index's provenance is not among its referrers"; show refs_ix; }
 
 # --- 9. GitHub Actions: annotations and the step summary -------------------------------------------
 cp -r "$EXT" "$tmp/bad" && sed -i 's/vendor = .*/vendor = "",/' "$tmp/bad/extension.lua"
