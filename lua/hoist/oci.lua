@@ -310,6 +310,40 @@ local function cache_fetch(cache, store, key, private)
   return rec
 end
 
+--[[
+The file lists of layers, by layer digest: CACHE/files/<hex>.json, a JSON array of { name, type,
+mode, link, size, sha256, sha1 } in archive order, as hoist.sign.core.layer_files reads them from
+a blob and core.write_layers records them while it writes one (hoist.attest's SBOMs read them).
+Content-addressed, so a record never goes stale. oci.layers writes one for every layer it builds
+with a cache, so an SBOM of a layer hoist built never reads the layer again.
+oci.cached_files(cache, digest) -> list | nil (no record, or not one)
+oci.cache_files(cache, digest, list) -> true | nil (best effort: a record that cannot be written
+only costs the next SBOM a read of the layer)
+]]
+local function files_record_path(cache, digest) return cache .. "/files/" .. digest:sub(8) .. ".json" end
+
+local function check_cache_digest(cache, digest, fname)
+  if type(cache) ~= "string" or cache == "" then error(fname .. ": a cache folder expected", 3) end
+  if type(digest) ~= "string" or not core.digest_valid(digest) then error(fname .. ": a sha256 digest expected", 3) end
+end
+
+function oci.cached_files(cache, digest)
+  check_cache_digest(cache, digest, "oci.cached_files")
+  local list = json.read(files_record_path(cache, digest))
+  if type(list) ~= "table" then return nil end
+  for _, e in ipairs(list) do
+    if type(e) ~= "table" or type(e.name) ~= "string" or type(e.type) ~= "string" then return nil end
+  end
+  return list
+end
+
+function oci.cache_files(cache, digest, list)
+  check_cache_digest(cache, digest, "oci.cache_files")
+  if type(list) ~= "table" then error("oci.cache_files: a list of entries expected", 2) end
+  if not fs.mkdir(cache .. "/files") then return nil end
+  return json.write(files_record_path(cache, digest), json.array(list)) and true or nil
+end
+
 local function cache_store(cache, store, key, rec, private)
   -- best effort: a cache that cannot be written only costs the next release some time
   if not fs.mkdir(cache .. "/blobs") or not fs.mkdir(cache .. "/layers") then return end
@@ -445,7 +479,9 @@ function oci.layers(store, specs, opts)
     end
   end
   if #to_build > 0 then
-    local results, err, code = core.write_layers(to_build, store.blob_dir, opts.threads)
+    -- with a cache, each layer's file list is recorded while it is written (SHA-256 and SHA-1 of
+    -- the bytes read anyway) and kept beside the layer: an SBOM then reads no layer back
+    local results, err, code = core.write_layers(to_build, store.blob_dir, opts.threads, cache and true or false)
     if not results then return nil, err, code end
     for i, r in ipairs(results) do
       local key = build_keys[i]
@@ -453,7 +489,9 @@ function oci.layers(store, specs, opts)
                              written = true }
       if cache then
         cache_store(cache, store, key, { digest = r.digest, diff_id = r.diff_id, size = r.size }, opts.private)
+        if not fs.exists(files_record_path(cache, r.digest)) then oci.cache_files(cache, r.digest, r.files) end
       end
+      r.files = nil  -- thousands of tables: not kept past this loop
     end
   end
   local out = {}
