@@ -61,7 +61,7 @@ function Layout:__tostring() return "oci:" .. self.dir end
 
 local LAYOUT_OPTS = { "create" }
 -- oci.layers, oci.cached_layers and oci.plan take the same options, so one table serves all three
-local LAYERS_OPTS = { "mtime", "root", "threads", "cache", "private", "plans", "compression", "level" }
+local LAYERS_OPTS = { "mtime", "root", "threads", "cache", "private", "plans", "compression", "level", "files" }
 
 --[[
 Opens (creating when missing, unless opts.create == false) an OCI image layout. Temp files that
@@ -454,6 +454,8 @@ Builds several layers into a store: oci.layers(store, { spec, ... } [, opts]) wh
 paths under a folder `from` (see host/core/image/pathglob.h: "*.map", "/build", "docs/", "!docs/README.md");
 `source` is allowed and ignored (extension.lua's spelling of `from`); other keys raise.
 opts: { mtime = SOURCE_DATE_EPOCH, root = folder every `from` must stay in, threads = n,
+        files = false (with a cache, record no file lists: see oci.cached_files; saves hashing
+        every file's bytes, SHA-256 + SHA-1, when no SBOM will be made),
         cache = folder | false, private = true when store is a private staging store (cache
         blobs may then be hard-linked into it), plans = oci.plan(specs, ...) }.
 Identical specs (same inputs, same files) are built once; independent ones in parallel; a spec
@@ -464,6 +466,8 @@ function oci.layers(store, specs, opts)
   opts = keys.options(opts, LAYERS_OPTS, "oci.layers")
   local cache = opts.cache
   if cache == nil then cache = oci.cache_dir() end
+  if opts.files ~= nil and type(opts.files) ~= "boolean" then error("oci.layers: opts.files must be a boolean", 2) end
+  local record = cache and opts.files ~= false
   local plans, by_key, order = planned(specs, opts)
   if not plans then return nil, by_key, order end
   local to_build, build_keys = {}, {}
@@ -481,7 +485,7 @@ function oci.layers(store, specs, opts)
   if #to_build > 0 then
     -- with a cache, each layer's file list is recorded while it is written (SHA-256 and SHA-1 of
     -- the bytes read anyway) and kept beside the layer: an SBOM then reads no layer back
-    local results, err, code = core.write_layers(to_build, store.blob_dir, opts.threads, cache and true or false)
+    local results, err, code = core.write_layers(to_build, store.blob_dir, opts.threads, record and true or false)
     if not results then return nil, err, code end
     for i, r in ipairs(results) do
       local key = build_keys[i]
@@ -489,7 +493,7 @@ function oci.layers(store, specs, opts)
                              written = true }
       if cache then
         cache_store(cache, store, key, { digest = r.digest, diff_id = r.diff_id, size = r.size }, opts.private)
-        if not fs.exists(files_record_path(cache, r.digest)) then oci.cache_files(cache, r.digest, r.files) end
+        if record and not fs.exists(files_record_path(cache, r.digest)) then oci.cache_files(cache, r.digest, r.files) end
       end
       r.files = nil  -- thousands of tables: not kept past this loop
     end

@@ -451,6 +451,10 @@ t.test("layers: file lists recorded while building, for SBOMs", function()
   t.eq(assert(oci.layers(store, specs, { mtime = 0, cache = cache }))[1].cached, true)
   local nc = assert(oci.layers(store, { ui_spec() }, { mtime = 7, cache = false }))
   t.eq(oci.cached_files(cache, nc[1].digest), nil, "no record without a cache")
+  local off = assert(oci.layers(store, { ui_spec() }, { mtime = 8, cache = cache, files = false }))
+  t.eq(off[1].cached, false)
+  t.eq(oci.cached_files(cache, off[1].digest), nil, "no record with files = false")
+  t.raises(function() oci.layers(store, { ui_spec() }, { cache = cache, files = "yes" }) end, "opts.files must be a boolean")
 
   -- a record that is not a list of entries is no record
   assert(fs.write(cache .. "/files/" .. nc[1].digest:sub(8) .. ".json", '[{"name":1}]'))
