@@ -35,6 +35,8 @@ int hoist_layer_entry_init(struct hoist_layer_entry *e, const char *name, char t
                            const char *link, struct hoist_err *err)
 {
   memset(e, 0, sizeof *e);
+  if (!name)
+    return hoist_err_set(err, HOIST_EINVAL, "a layer entry without a name");
   e->type = type;
   e->mode = mode;
   e->name = normalize(name);
