@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define PLAN_MT "hoist.LayerPlan"
+#define FILES_MT "hoist.LayerWriteFiles"
 
 int luaopen_hoist_oci_core(lua_State *L);
 
@@ -236,17 +237,75 @@ static int l_oci_plan_layer(lua_State *L)
   return 1;
 }
 
+/* The file lists of write_layers, owned by a userdata so that a raise while the tables are built frees them. */
+struct files_box {
+  size_t n;
+  struct hoist_layer_files f[];
+};
+
+static void files_box_clear(struct files_box *b)
+{
+  size_t i;
+  for (i = 0; i < b->n; i++)
+    hoist_layer_files_free(&b->f[i]);
+  b->n = 0;
+}
+
+static int l_files_box_gc(lua_State *L)
+{
+  files_box_clear(luaL_checkudata(L, 1, FILES_MT));
+  return 0;
+}
+
 /*
-** write_layers({plan, ...}, blob_dir [, threads]) -> { {digest=, diff_id=, size=, ...}, ... }
+** One layer's list as hoist.sign.core.layer_files gives it (mod_sign.c): { {name=, type=, mode=,
+** link= (links), size=, sha256=, sha1= (regular files)}, ... }, so that a list recorded while
+** writing and one read back from the blob are interchangeable (attest's cache holds either).
+*/
+static void push_files(lua_State *L, const struct hoist_layer_files *f)
+{
+  size_t k;
+  lua_createtable(L, (int)f->n, 0);
+  for (k = 0; k < f->n; k++) {
+    const struct hoist_layer_entry *e = &f->entries[k];
+    char t[2] = { e->type, 0 };
+    lua_createtable(L, 0, 7);
+    lua_pushstring(L, e->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, t);
+    lua_setfield(L, -2, "type");
+    lua_pushinteger(L, (lua_Integer)e->mode);
+    lua_setfield(L, -2, "mode");
+    if (e->link) {
+      lua_pushstring(L, e->link);
+      lua_setfield(L, -2, "link");
+    }
+    if (e->type == 'f') {
+      lua_pushinteger(L, (lua_Integer)e->size);
+      lua_setfield(L, -2, "size");
+      lua_pushstring(L, e->sha256);
+      lua_setfield(L, -2, "sha256");
+      lua_pushstring(L, e->sha1);
+      lua_setfield(L, -2, "sha1");
+    }
+    lua_rawseti(L, -2, (lua_Integer)k + 1);
+  }
+}
+
+/*
+** write_layers({plan, ...}, blob_dir [, threads [, files]]) -> { {digest=, diff_id=, size=, ...}, ... }
 **   | nil, err naming the layer
 ** threads: how many threads compress, the calling one included (nil or 0: $HOIST_THREADS, else
 ** the CPUs hoist may use). The bytes written do not depend on it.
+** files: true adds `files` to each result, the layer's entries with their hashes, recorded while
+** it was written: what layer_files (hoist.sign.core) reads back from the blob.
 */
 static int l_oci_write_layers(lua_State *L)
 {
   const char *dir = luaL_checkstring(L, 2);
   lua_Integer threads = luaL_optinteger(L, 3, 0);
   lua_Integer i, n;
+  struct files_box *fb = NULL;
   struct hoist_layer_plan **plans;
   struct hoist_layer_result *res;
   struct hoist_err *errs;
@@ -274,7 +333,18 @@ static int l_oci_write_layers(lua_State *L)
   }
   luaL_argcheck(L, threads >= 0 && threads <= HOIST_POOL_MAX_THREADS, 3,
                 "threads must be 0 (automatic) to 256");
-  if (hoist_layer_write_all(plans, (size_t)n, dir, (int)threads, res, rcs, errs)) {
+  if (!lua_isnoneornil(L, 4))
+    luaL_checktype(L, 4, LUA_TBOOLEAN);
+  if (lua_toboolean(L, 4)) {
+    fb = lua_newuserdatauv(L, sizeof *fb + (size_t)n * sizeof fb->f[0], 0);
+    memset(fb, 0, sizeof *fb + (size_t)n * sizeof fb->f[0]);
+    luaL_setmetatable(L, FILES_MT);
+    fb->n = (size_t)n;
+  }
+  if (hoist_layer_write_all_files(plans, (size_t)n, dir, (int)threads, res, fb ? fb->f : NULL,
+                                  rcs, errs)) {
+    if (fb)
+      files_box_clear(fb);   /* the layers that were written: their lists are not returned */
     for (i = 0; i < n; i++)
       if (rcs[i]) {
         luaL_pushfail(L);
@@ -296,6 +366,11 @@ static int l_oci_write_layers(lua_State *L)
     lua_setfield(L, -2, "tar_size");
     lua_pushinteger(L, (lua_Integer)res[i].entries);
     lua_setfield(L, -2, "entries");
+    if (fb) {
+      push_files(L, &fb->f[i]);
+      lua_setfield(L, -2, "files");
+      hoist_layer_files_free(&fb->f[i]);   /* memory back early on big images */
+    }
     lua_rawseti(L, -2, i + 1);
   }
   return 1;
@@ -569,6 +644,10 @@ static const luaL_Reg plan_methods[] = {
 
 int luaopen_hoist_oci_core(lua_State *L)
 {
+  luaL_newmetatable(L, FILES_MT);
+  lua_pushcfunction(L, l_files_box_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   luaL_newmetatable(L, PLAN_MT);
   lua_pushcfunction(L, l_plan_gc);
   lua_setfield(L, -2, "__gc");

@@ -157,24 +157,11 @@ function attest._apply_layers(layers)
   return files
 end
 
--- The file lists of layers are cached by layer digest (content-addressed, so a record never goes
--- stale) under CACHE/files/<hex>.json: a re-release, or a build that recorded the hashes while it
--- wrote the layer, does not read the layer again.
-local function cache_path(cache, digest) return cache .. "/files/" .. digest:sub(8) .. ".json" end
-
-cache_read = function(cache, digest)
-  local list = json.read(cache_path(cache, digest))
-  if type(list) ~= "table" then return nil end
-  for _, e in ipairs(list) do
-    if type(e) ~= "table" or type(e.name) ~= "string" or type(e.type) ~= "string" then return nil end
-  end
-  return list
-end
-
-cache_write = function(cache, digest, list)
-  -- best effort: a cache that cannot be written only costs the next SBOM a read of the layer
-  if fs.mkdir(cache .. "/files") then json.write(cache_path(cache, digest), json.array(list)) end
-end
+-- The file lists of layers are cached by layer digest (hoist.oci owns the record: oci.layers
+-- writes it for every layer it builds, from the hashes recorded while the layer was written), so
+-- neither a layer hoist built nor one read once before is read again.
+cache_read = oci.cached_files
+cache_write = oci.cache_files
 
 --[[
 The regular files of one platform image: attest.files(store_or_endpoint, image_desc [, opts]) ->

@@ -74,7 +74,7 @@ function Layout:__tostring() return "oci:" .. self.dir end
 
 local LAYOUT_OPTS = { "create" }
 -- oci.layers, oci.cached_layers and oci.plan take the same options, so one table serves all three
-local LAYERS_OPTS = { "mtime", "root", "threads", "cache", "private", "plans", "compression", "level" }
+local LAYERS_OPTS = { "mtime", "root", "threads", "cache", "private", "plans", "compression", "level", "files" }
 
 --[[
 Opens (creating when missing, unless opts.create == false) an OCI image layout. Temp files that
@@ -323,6 +323,40 @@ local function cache_fetch(cache, store, key, private)
   return rec
 end
 
+--[[
+The file lists of layers, by layer digest: CACHE/files/<hex>.json, a JSON array of { name, type,
+mode, link, size, sha256, sha1 } in archive order, as hoist.sign.core.layer_files reads them from
+a blob and core.write_layers records them while it writes one (hoist.attest's SBOMs read them).
+Content-addressed, so a record never goes stale. oci.layers writes one for every layer it builds
+with a cache, so an SBOM of a layer hoist built never reads the layer again.
+oci.cached_files(cache, digest) -> list | nil (no record, or not one)
+oci.cache_files(cache, digest, list) -> true | nil (best effort: a record that cannot be written
+only costs the next SBOM a read of the layer)
+]]
+local function files_record_path(cache, digest) return cache .. "/files/" .. digest:sub(8) .. ".json" end
+
+local function check_cache_digest(cache, digest, fname)
+  if type(cache) ~= "string" or cache == "" then error(fname .. ": a cache folder expected", 3) end
+  if type(digest) ~= "string" or not core.digest_valid(digest) then error(fname .. ": a sha256 digest expected", 3) end
+end
+
+function oci.cached_files(cache, digest)
+  check_cache_digest(cache, digest, "oci.cached_files")
+  local list = json.read(files_record_path(cache, digest))
+  if type(list) ~= "table" then return nil end
+  for _, e in ipairs(list) do
+    if type(e) ~= "table" or type(e.name) ~= "string" or type(e.type) ~= "string" then return nil end
+  end
+  return list
+end
+
+function oci.cache_files(cache, digest, list)
+  check_cache_digest(cache, digest, "oci.cache_files")
+  if type(list) ~= "table" then error("oci.cache_files: a list of entries expected", 2) end
+  if not fs.mkdir(cache .. "/files") then return nil end
+  return json.write(files_record_path(cache, digest), json.array(list)) and true or nil
+end
+
 local function cache_store(cache, store, key, rec, private)
   -- best effort: a cache that cannot be written only costs the next release some time
   if not fs.mkdir(cache .. "/blobs") or not fs.mkdir(cache .. "/layers") then return end
@@ -434,6 +468,8 @@ Builds several layers into a store: oci.layers(store, { spec, ... } [, opts]) wh
 paths under a folder `from` (see host/core/image/pathglob.h: "*.map", "/build", "docs/", "!docs/README.md");
 `source` is allowed and ignored (extension.lua's spelling of `from`); other keys raise.
 opts: { mtime = SOURCE_DATE_EPOCH, root = folder every `from` must stay in, threads = n,
+        files = false (with a cache, record no file lists: see oci.cached_files; saves hashing
+        every file's bytes, SHA-256 + SHA-1, when no SBOM will be made),
         cache = folder | false, private = true when store is a private staging store (cache
         blobs may then be hard-linked into it), plans = oci.plan(specs, ...) }.
 Identical specs (same inputs, same files) are built once; independent ones in parallel; a spec
@@ -444,6 +480,8 @@ function oci.layers(store, specs, opts)
   opts = keys.options(opts, LAYERS_OPTS, "oci.layers")
   local cache = opts.cache
   if cache == nil then cache = oci.cache_dir() end
+  if opts.files ~= nil and type(opts.files) ~= "boolean" then error("oci.layers: opts.files must be a boolean", 2) end
+  local record = cache and opts.files ~= false
   local plans, by_key, order = planned(specs, opts)
   if not plans then return nil, by_key, order end
   local to_build, build_keys = {}, {}
@@ -459,7 +497,9 @@ function oci.layers(store, specs, opts)
     end
   end
   if #to_build > 0 then
-    local results, err, code = core.write_layers(to_build, store.blob_dir, opts.threads)
+    -- with a cache, each layer's file list is recorded while it is written (SHA-256 and SHA-1 of
+    -- the bytes read anyway) and kept beside the layer: an SBOM then reads no layer back
+    local results, err, code = core.write_layers(to_build, store.blob_dir, opts.threads, record and true or false)
     if not results then return nil, err, code end
     for i, r in ipairs(results) do
       local key = build_keys[i]
@@ -467,7 +507,9 @@ function oci.layers(store, specs, opts)
                              written = true }
       if cache then
         cache_store(cache, store, key, { digest = r.digest, diff_id = r.diff_id, size = r.size }, opts.private)
+        if record and not fs.exists(files_record_path(cache, r.digest)) then oci.cache_files(cache, r.digest, r.files) end
       end
+      r.files = nil  -- thousands of tables: not kept past this loop
     end
   end
   local out = {}

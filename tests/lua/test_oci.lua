@@ -401,6 +401,71 @@ t.test("layers: the cache is verified and shares no inode with layouts", functio
   t.eq(fs.stat(s:blob_path(d)).ino, fs.stat(cached_blob).ino)
 end)
 
+-- Every layer oci.layers builds with a cache leaves its file list beside it (CACHE/files/<hex>.json),
+-- recorded while the layer was written: exactly what hoist.sign.core.layer_files reads back from
+-- the blob, so hoist.attest's SBOMs read no layer that hoist built.
+t.test("layers: file lists recorded while building, for SBOMs", function()
+  local sc = require("hoist.sign.core")
+  local attest = require("hoist.attest")
+  local cache = P("cache-files")
+  local store = assert(oci.layout(P("layout-files")))
+  local lf = P("lf")
+  assert(fs.mkdir(lf .. "/sub"))
+  assert(fs.write(lf .. "/sub/a.txt", "a\n", { mode = "0600" }))
+  assert(fs.write(lf .. "/empty", ""))
+  assert(fs.link_or_copy(lf .. "/sub/a.txt", lf .. "/hard"))
+  local specs = { ui_spec(), bin_spec(), ui_spec("zstd"), ui_spec("none"),
+                  { inputs = { { from = lf, to = "/lf", owner = "1000:1000", exclude = { "empty" } },
+                               { from = lf .. "/empty", to = "/e/" } } } }
+  local layers = assert(oci.layers(store, specs, { mtime = 0, cache = cache }))
+  local blobs_read = assert(sc.layer_files((function()
+    local paths = {}
+    for i, l in ipairs(layers) do paths[i] = store:blob_path(l.digest) end
+    return paths
+  end)()))
+  for i, l in ipairs(layers) do
+    t.eq(l.files, nil, "descriptors carry no file list")
+    local rec = oci.cached_files(cache, l.digest)
+    t.ok(rec, "a record for layer " .. i)
+    t.same(rec, blobs_read[i], "layer " .. i .. ": the record is what the blob holds")
+  end
+  -- the second name of an inode in name order is a hard link to the first
+  local hard
+  for _, e in ipairs(oci.cached_files(cache, layers[5].digest)) do if e.name == "lf/sub/a.txt" then hard = e end end
+  t.same(hard, { name = "lf/sub/a.txt", type = "h", mode = 384, link = "lf/hard" }, "a hard link")
+
+  -- an image of those layers: attest.files reads no layer (layer_files is not called) and finds
+  -- what reading every blob finds
+  local img = assert(oci.image(store, { platform = "linux/amd64", layers = layers, created = 0 }))
+  local from_blobs = assert(attest.files(store, img, { cache = false }))
+  local real, calls = sc.layer_files, 0
+  sc.layer_files = function(...) calls = calls + 1; return real(...) end
+  local ok, from_cache = pcall(attest.files, store, img, { cache = cache })
+  sc.layer_files = real
+  t.ok(ok, tostring(from_cache))
+  t.eq(calls, 0, "layer blobs read by attest.files")
+  t.same(from_cache, from_blobs, "the SBOM's files")
+  t.ok(#from_blobs >= 6, "files found")
+
+  -- layers taken from the layer cache keep their records; without a cache nothing is recorded
+  t.eq(assert(oci.layers(store, specs, { mtime = 0, cache = cache }))[1].cached, true)
+  local nc = assert(oci.layers(store, { ui_spec() }, { mtime = 7, cache = false }))
+  t.eq(oci.cached_files(cache, nc[1].digest), nil, "no record without a cache")
+  local off = assert(oci.layers(store, { ui_spec() }, { mtime = 8, cache = cache, files = false }))
+  t.eq(off[1].cached, false)
+  t.eq(oci.cached_files(cache, off[1].digest), nil, "no record with files = false")
+  t.raises(function() oci.layers(store, { ui_spec() }, { cache = cache, files = "yes" }) end, "opts.files must be a boolean")
+
+  -- a record that is not a list of entries is no record
+  assert(fs.write(cache .. "/files/" .. nc[1].digest:sub(8) .. ".json", '[{"name":1}]'))
+  t.eq(oci.cached_files(cache, nc[1].digest), nil)
+  t.eq(oci.cache_files(cache, nc[1].digest, { { name = "x", type = "d", mode = 493 } }), true)
+  t.same(oci.cached_files(cache, nc[1].digest), { { name = "x", type = "d", mode = 493 } })
+  t.raises(function() oci.cached_files(cache, "sha256:xyz") end, "a sha256 digest expected")
+  t.raises(function() oci.cache_files(nil, nc[1].digest, {}) end, "a cache folder expected")
+  t.raises(function() oci.cache_files(cache, nc[1].digest) end, "a list of entries expected")
+end)
+
 t.test("platforms", function()
   t.same(oci.parse_platform("linux/arm64/v8"), { os = "linux", architecture = "arm64", variant = "v8" })
   t.same(oci.parse_platform("linux/amd64"), { os = "linux", architecture = "amd64" })

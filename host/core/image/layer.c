@@ -643,8 +643,9 @@ static void sink_release(struct sink *s)
   hoist_digest_release(&s->blob);
 }
 
+/* Copies e's file into the tar; hash (NULL: not recorded) sees the same bytes. */
 static int write_entry_data(struct archive *a, const struct entry *e, unsigned char *buf,
-                            struct sink *s, struct hoist_err *err)
+                            struct sink *s, struct hoist_file_hash *hash, struct hoist_err *err)
 {
   unsigned long long done = 0;
   int fd = open(e->src, O_RDONLY | O_CLOEXEC);
@@ -661,6 +662,10 @@ static int write_entry_data(struct archive *a, const struct entry *e, unsigned c
     }
     if (n == 0)
       break;
+    if (hash && hoist_file_hash_update(hash, buf, (size_t)n, err) != HOIST_OK) {
+      close(fd);
+      return err->code;
+    }
     if (archive_write_data(a, buf, (size_t)n) != n) {
       close(fd);
       if (s->failed)
@@ -685,19 +690,78 @@ static int write_entry_data(struct archive *a, const struct entry *e, unsigned c
   return HOIST_OK;
 }
 
-static int write_tar(const struct hoist_layer_plan *p, struct sink *s, struct hoist_err *err)
+/*
+** Starts recording entry i of a layer into files: described from the tar entry ae as written
+** (its stored name, link and permission bits), as hoist_layer_files_read describes it when it
+** reads the tar back. A regular file's size and hashes come with its data.
+*/
+static int record_entry(struct hoist_layer_files *files, const struct entry *e,
+                        struct archive_entry *ae, struct hoist_err *err)
+{
+  struct hoist_layer_entry *fe = &files->entries[files->n++];
+  const char *link = NULL;
+  char type = 'o';
+  if (e->hardlink) {
+    type = 'h';
+    link = archive_entry_hardlink_utf8(ae);
+  } else if (e->type == AE_IFREG) {
+    type = 'f';
+  } else if (e->type == AE_IFDIR) {
+    type = 'd';
+  } else if (e->type == AE_IFLNK) {
+    type = 'l';
+    link = archive_entry_symlink_utf8(ae);
+  }
+  /* the tar's mode field holds the permission bits only (ustar: mode & 07777) */
+  return hoist_layer_entry_init(fe, archive_entry_pathname_utf8(ae), type,
+                                (unsigned)archive_entry_perm(ae) & 07777, link, err);
+}
+
+/* A regular file's data into the tar; fe (NULL: not recorded) gets its size and hashes. */
+static int write_file(struct archive *a, const struct entry *e, unsigned char *buf, struct sink *s,
+                      struct hoist_layer_entry *fe, struct hoist_file_hash *hash,
+                      struct hoist_err *err)
+{
+  int rc = fe ? hoist_file_hash_start(hash, err) : HOIST_OK;
+  if (!rc && e->size > 0)
+    rc = write_entry_data(a, e, buf, s, fe ? hash : NULL, err);
+  if (!rc && fe) {
+    fe->size = (long long)e->size;
+    rc = hoist_file_hash_final(hash, fe, err);
+  }
+  return rc;
+}
+
+/* Writes the tar of p into s; files (NULL: not recorded) receives its entries. */
+static int write_tar(const struct hoist_layer_plan *p, struct sink *s,
+                     struct hoist_layer_files *files, struct hoist_err *err)
 {
   struct archive *a = archive_write_new();
   struct archive_entry *ae = archive_entry_new();
   unsigned char *buf = malloc(READ_BLOCK);
   locale_t u8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
   locale_t old = u8 ? uselocale(u8) : (locale_t)0;
+  struct hoist_file_hash *hash = NULL;
   size_t i;
   int rc = HOIST_OK;
 
   if (!a || !ae || !buf) {
     rc = hoist_err_set(err, HOIST_ENOMEM, "out of memory");
     goto out;
+  }
+  if (files) {
+    /* one record per tar entry, allocated once: the plan already bounds how many */
+    if (p->n > HOIST_LAYER_FILES_MAX) {
+      rc = hoist_err_set(err, HOIST_ERANGE, "a layer of %zu entries is more than the %d whose "
+                         "files can be listed", p->n, HOIST_LAYER_FILES_MAX);
+      goto out;
+    }
+    if ((rc = hoist_file_hash_new(&hash, err)) != HOIST_OK)
+      goto out;
+    if (p->n && !(files->entries = calloc(p->n, sizeof *files->entries))) {
+      rc = hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+      goto out;
+    }
   }
   /* ustar headers, PAX extensions only when a name or link needs them */
   if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
@@ -734,14 +798,17 @@ static int write_tar(const struct hoist_layer_plan *p, struct sink *s, struct ho
                                      archive_error_string(a));
       break;
     }
-    if (e->type == AE_IFREG && !e->hardlink && e->size > 0)
-      rc = write_entry_data(a, e, buf, s, err);
+    if (files && (rc = record_entry(files, e, ae, err)) != HOIST_OK)
+      break;
+    if (e->type == AE_IFREG && !e->hardlink)
+      rc = write_file(a, e, buf, s, files ? &files->entries[files->n - 1] : NULL, hash, err);
   }
   if (!rc && archive_write_close(a) != ARCHIVE_OK)
     rc = s->failed ? (err->code ? err->code : HOIST_EIO)
                    : hoist_err_set(err, HOIST_EIO, "cannot finish the layer: %s",
                                    archive_error_string(a));
 out:
+  hoist_file_hash_free(hash);
   free(buf);
   if (ae)
     archive_entry_free(ae);
@@ -754,9 +821,13 @@ out:
   return rc;
 }
 
-/* Produces layer `index` of a run into its output; res is filled on success. */
+/*
+** Produces layer `index` of a run into its output; res is filled on success, and files (NULL:
+** not recorded) with its entries, or left empty on failure.
+*/
 static int layer_produce(const struct run *run, const struct hoist_layer_plan *p, size_t index,
-                         struct hoist_layer_result *res, struct hoist_err *err)
+                         struct hoist_layer_result *res, struct hoist_layer_files *files,
+                         struct hoist_err *err)
 {
   const struct hoist_layer_out *out = run->out;
   struct hoist_err close_err;
@@ -773,7 +844,7 @@ static int layer_produce(const struct run *run, const struct hoist_layer_plan *p
   }
   rc = sink_open(s, &p->opts, run, index, err);
   if (!rc) {
-    rc = write_tar(p, s, err);
+    rc = write_tar(p, s, files, err);
     if (!rc && compress_chunk(s, NULL, 0, 1))
       rc = err->code ? err->code : HOIST_EIO;
     if (!rc && (hoist_digest_final(&s->tar, res->diff_id) || hoist_digest_final(&s->blob, res->digest)))
@@ -789,6 +860,8 @@ static int layer_produce(const struct run *run, const struct hoist_layer_plan *p
   crc = out->close(out->ctx, index, rc ? NULL : res, rc ? &close_err : err);
   if (!rc && crc)
     rc = err->code ? err->code : crc;
+  if (rc)
+    hoist_layer_files_free(files);
   return rc;
 }
 
@@ -868,6 +941,14 @@ int hoist_layer_write_all(struct hoist_layer_plan *const *plans, size_t n, const
                           int nthreads, struct hoist_layer_result *res, int *rcs,
                           struct hoist_err *errs)
 {
+  return hoist_layer_write_all_files(plans, n, blob_dir, nthreads, res, NULL, rcs, errs);
+}
+
+int hoist_layer_write_all_files(struct hoist_layer_plan *const *plans, size_t n,
+                                const char *blob_dir, int nthreads,
+                                struct hoist_layer_result *res, struct hoist_layer_files *files,
+                                int *rcs, struct hoist_err *errs)
+{
   struct blob_dir bd;
   struct hoist_layer_out out;
   size_t i;
@@ -877,15 +958,18 @@ int hoist_layer_write_all(struct hoist_layer_plan *const *plans, size_t n, const
   bd.dir = blob_dir;
   bd.files = calloc(n, sizeof *bd.files);
   if (!bd.files) {
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
       rcs[i] = hoist_err_set(&errs[i], HOIST_ENOMEM, "out of memory");
+      if (files)
+        memset(&files[i], 0, sizeof files[i]);
+    }
     return HOIST_ENOMEM;
   }
   out.open = blob_open;
   out.write = blob_write;
   out.close = blob_close;
   out.ctx = &bd;
-  rc = hoist_layer_stream_all(plans, n, &out, nthreads, res, rcs, errs);
+  rc = hoist_layer_stream_all_files(plans, n, &out, nthreads, res, files, rcs, errs);
   free(bd.files);
   return rc;
 }
@@ -908,6 +992,7 @@ struct job {
   const struct hoist_layer_plan *plan;
   size_t index;
   struct hoist_layer_result *res;
+  struct hoist_layer_files *files;  /* NULL: not recorded */
   int *rc;
   struct hoist_err *err;
 };
@@ -915,7 +1000,7 @@ struct job {
 static void job_run(struct hoist_task *t)
 {
   struct job *j = (struct job *)t;
-  *j->rc = layer_produce(j->run, j->plan, j->index, j->res, j->err);
+  *j->rc = layer_produce(j->run, j->plan, j->index, j->res, j->files, j->err);
 }
 
 struct jobs {
@@ -938,6 +1023,14 @@ int hoist_layer_stream_all(struct hoist_layer_plan *const *plans, size_t n,
                            const struct hoist_layer_out *out, int nthreads,
                            struct hoist_layer_result *res, int *rcs, struct hoist_err *errs)
 {
+  return hoist_layer_stream_all_files(plans, n, out, nthreads, res, NULL, rcs, errs);
+}
+
+int hoist_layer_stream_all_files(struct hoist_layer_plan *const *plans, size_t n,
+                                 const struct hoist_layer_out *out, int nthreads,
+                                 struct hoist_layer_result *res, struct hoist_layer_files *files,
+                                 int *rcs, struct hoist_err *errs)
+{
   struct run run;
   struct jobs js;
   struct hoist_err err;
@@ -954,6 +1047,8 @@ int hoist_layer_stream_all(struct hoist_layer_plan *const *plans, size_t n,
     rcs[i] = HOIST_OK;
     memset(&errs[i], 0, sizeof errs[i]);
     memset(&res[i], 0, sizeof res[i]);
+    if (files)
+      memset(&files[i], 0, sizeof files[i]);
   }
   memset(&run, 0, sizeof run);
   run.nthreads = nthreads;
@@ -989,6 +1084,7 @@ int hoist_layer_stream_all(struct hoist_layer_plan *const *plans, size_t n,
     j->plan = plans[i];
     j->index = i;
     j->res = &res[i];
+    j->files = files ? &files[i] : NULL;
     j->rc = &rcs[i];
     j->err = &errs[i];
     hoist_pool_submit(run.pool, &j->task);

@@ -8,7 +8,10 @@
 ** hashes the tar (the diff_id) on the producing thread, compresses it and
 ** hashes the compressed bytes where they leave, in order (the digest), then
 ** hands them to an output: a temporary blob renamed to its digest at the end,
-** or any writer (hoist_layer_stream_all).
+** or any writer (hoist_layer_stream_all). On request (the _files variants) the
+** same pass records every entry with the SHA-256 and SHA-1 of each regular
+** file's bytes as they go into the tar: the list an SBOM needs, without reading
+** the finished layer again.
 **
 ** Compression runs on one hoist_pool shared by every layer of a call: gzip
 ** with pgzip (fixed 128 KiB blocks compressed in parallel, one standard gzip
@@ -27,6 +30,7 @@
 
 #include "digest.h"
 #include "err.h"
+#include "layerfiles.h"
 
 #include <stddef.h>
 
@@ -118,6 +122,25 @@ struct hoist_layer_out {
 int hoist_layer_stream_all(struct hoist_layer_plan *const *plans, size_t n,
                            const struct hoist_layer_out *out, int nthreads,
                            struct hoist_layer_result *res, int *rcs, struct hoist_err *errs);
+
+/*
+** hoist_layer_write_all and hoist_layer_stream_all, which also record what each layer holds:
+** files[i] (when files is not NULL) receives layer i's entries exactly as hoist_layer_files_read
+** would read them back from the finished blob (names as in the tar, archive order, hard links,
+** symlinks, folders), with the SHA-256 and SHA-1 of every regular file computed from the bytes
+** as they are written (each file is still read once). files[i] is filled when rcs[i] is 0 and
+** empty otherwise; the caller frees every one with hoist_layer_files_free. A layer of more than
+** HOIST_LAYER_FILES_MAX entries fails with HOIST_ERANGE. Costs two hashes of the files' bytes
+** on the thread writing each layer, and memory for one entry per tar entry until freed.
+*/
+int hoist_layer_write_all_files(struct hoist_layer_plan *const *plans, size_t n,
+                                const char *blob_dir, int nthreads,
+                                struct hoist_layer_result *res, struct hoist_layer_files *files,
+                                int *rcs, struct hoist_err *errs);
+int hoist_layer_stream_all_files(struct hoist_layer_plan *const *plans, size_t n,
+                                 const struct hoist_layer_out *out, int nthreads,
+                                 struct hoist_layer_result *res, struct hoist_layer_files *files,
+                                 int *rcs, struct hoist_err *errs);
 
 /* The OCI media type of a layer with that compression. */
 const char *hoist_layer_media_type(enum hoist_compression c);
