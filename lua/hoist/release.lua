@@ -382,6 +382,8 @@ function release.build(ctx)
   if not specs or not ctx.layer_plans then specs, owner = layer_specs(ctx) end
   local layers, err, lkind = oci.layers(layout, specs, { mtime = epoch, root = fs.realpath(ctx.dir),
                                                   private = ctx.staging ~= nil,
+                                                  -- file hashes only when an SBOM will want them
+                                                  files = ctx.want_sbom and true or false,
                                                   plans = specs == ctx.layer_specs and ctx.layer_plans or nil })
   if not layers then return fail(lkind == "EINVAL" and "EINVAL" or "EIO", err) end
   local per_platform = {}
