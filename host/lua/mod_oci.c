@@ -2,10 +2,12 @@
 ** hoist.oci.core: the native half of hoist.oci (lua/hoist/oci.lua holds the
 ** rest): digests, and layers planned and written in parallel.
 */
+#include "binding.h"
 #include "digest.h"
 #include "layer.h"
 #include "manifest.h"
 #include "pool.h"
+#include "pushstream.h"
 #include "tarfile.h"
 
 #include <lauxlib.h>
@@ -237,22 +239,37 @@ static int l_oci_plan_layer(lua_State *L)
 }
 
 /*
-** write_layers({plan, ...}, blob_dir [, threads]) -> { {digest=, diff_id=, size=, ...}, ... }
-**   | nil, err naming the layer
+** write_layers({plan, ...}, blob_dir [, threads | { threads = n, push = stream }])
+**   -> { {digest=, diff_id=, size=, ...}, ... } | nil, "layer N: err", code, N
 ** threads: how many threads compress, the calling one included (nil or 0: $HOIST_THREADS, else
-** the CPUs hoist may use). The bytes written do not depend on it.
+** the CPUs hoist may use). The bytes written do not depend on it. push: a push stream
+** (c:push_stream): every layer is also uploaded while it is written (pushstream.h); when an
+** upload failed, that is the failure reported (N the layer it was uploading).
 */
 static int l_oci_write_layers(lua_State *L)
 {
+  static const char *const keys[] = { "threads", "push", NULL };
   const char *dir = luaL_checkstring(L, 2);
-  lua_Integer threads = luaL_optinteger(L, 3, 0);
+  lua_Integer threads = 0;
+  struct hoist_push_stream *push = NULL;
   lua_Integer i, n;
   struct hoist_layer_plan **plans;
   struct hoist_layer_result *res;
   struct hoist_err *errs;
-  int *rcs;
+  int *rcs, rc;
   size_t bytes;
   char *block;
+
+  if (lua_istable(L, 3)) {
+    hoist_lua_check_keys(L, 3, "write_layers", keys);
+    lua_getfield(L, 3, "threads");
+    threads = luaL_optinteger(L, -1, 0);
+    lua_pop(L, 1);
+    if (lua_getfield(L, 3, "push") != LUA_TNIL)
+      push = hoist_lua_check_push_stream(L, lua_gettop(L));  /* stays on the stack */
+  } else {
+    threads = luaL_optinteger(L, 3, 0);
+  }
 
   luaL_checktype(L, 1, LUA_TTABLE);
   n = (lua_Integer)lua_rawlen(L, 1);
@@ -274,13 +291,25 @@ static int l_oci_write_layers(lua_State *L)
   }
   luaL_argcheck(L, threads >= 0 && threads <= HOIST_POOL_MAX_THREADS, 3,
                 "threads must be 0 (automatic) to 256");
-  if (hoist_layer_write_all(plans, (size_t)n, dir, (int)threads, res, rcs, errs)) {
-    for (i = 0; i < n; i++)
+  if (push)
+    rc = hoist_push_stream_layers(push, plans, (size_t)n, dir, (int)threads, res, rcs, errs);
+  else
+    rc = hoist_layer_write_all(plans, (size_t)n, dir, (int)threads, res, rcs, errs);
+  if (rc) {
+    struct hoist_err ferr;
+    size_t at = 0;
+    /* an upload failure is what stopped the build: name the layer it was uploading */
+    if (push && hoist_push_stream_failure(push, &ferr, &at, NULL)) {
+      rcs[at] = ferr.code;
+      errs[at] = ferr;
+    }
+    for (i = push ? (lua_Integer)at : 0; i < n; i++)
       if (rcs[i]) {
         luaL_pushfail(L);
         lua_pushfstring(L, "layer %d: %s", (int)i + 1, errs[i].msg);
         lua_pushstring(L, hoist_err_name(rcs[i]));
-        return 3;
+        lua_pushinteger(L, i + 1);
+        return 4;
       }
   }
   lua_createtable(L, (int)n, 0);
@@ -296,6 +325,10 @@ static int l_oci_write_layers(lua_State *L)
     lua_setfield(L, -2, "tar_size");
     lua_pushinteger(L, (lua_Integer)res[i].entries);
     lua_setfield(L, -2, "entries");
+    if (push) {
+      lua_pushboolean(L, 1);
+      lua_setfield(L, -2, "streamed");
+    }
     lua_rawseti(L, -2, i + 1);
   }
   return 1;

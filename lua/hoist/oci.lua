@@ -61,7 +61,8 @@ function Layout:__tostring() return "oci:" .. self.dir end
 
 local LAYOUT_OPTS = { "create" }
 -- oci.layers, oci.cached_layers and oci.plan take the same options, so one table serves all three
-local LAYERS_OPTS = { "mtime", "root", "threads", "cache", "private", "plans", "compression", "level" }
+local LAYERS_OPTS = { "mtime", "root", "threads", "cache", "private", "plans", "compression", "level",
+                      "push" }
 
 --[[
 Opens (creating when missing, unless opts.create == false) an OCI image layout. Temp files that
@@ -421,10 +422,13 @@ paths under a folder `from` (see host/core/image/pathglob.h: "*.map", "/build", 
 `source` is allowed and ignored (extension.lua's spelling of `from`); other keys raise.
 opts: { mtime = SOURCE_DATE_EPOCH, root = folder every `from` must stay in, threads = n,
         cache = folder | false, private = true when store is a private staging store (cache
-        blobs may then be hard-linked into it), plans = oci.plan(specs, ...) }.
+        blobs may then be hard-linked into it), plans = oci.plan(specs, ...),
+        push = a push stream (client:push_stream): the layers built are also uploaded while
+        they are written; cached ones are not (the caller pushes them) }.
 Identical specs (same inputs, same files) are built once; independent ones in parallel; a spec
 whose key is in the cache is not read again. Returns descriptors
-{ mediaType, digest, size, diff_id, key, cached = bool } in spec order, or nil, err.
+{ mediaType, digest, size, diff_id, key, cached = bool, streamed = bool } in spec order, or
+nil, err (naming the layer by its inputs), code.
 ]]
 function oci.layers(store, specs, opts)
   opts = keys.options(opts, LAYERS_OPTS, "oci.layers")
@@ -445,12 +449,22 @@ function oci.layers(store, specs, opts)
     end
   end
   if #to_build > 0 then
-    local results, err, code = core.write_layers(to_build, store.blob_dir, opts.threads)
-    if not results then return nil, err, code end
+    local results, err, code, at = core.write_layers(to_build, store.blob_dir,
+      opts.push and { threads = opts.threads, push = opts.push } or opts.threads)
+    if not results then
+      -- "layer N" is N of this build: name it by what it holds
+      for i, p in ipairs(at and plans or {}) do
+        if p.key == build_keys[at] then
+          err = err:gsub("^layer %d+", function() return "layer " .. oci.describe_spec(specs[i]) end, 1)
+          break
+        end
+      end
+      return nil, err, code
+    end
     for i, r in ipairs(results) do
       local key = build_keys[i]
       by_key[key].result = { digest = r.digest, diff_id = r.diff_id, size = r.size, cached = false,
-                             written = true }
+                             written = true, streamed = r.streamed == true }
       if cache then
         cache_store(cache, store, key, { digest = r.digest, diff_id = r.diff_id, size = r.size }, opts.private)
       end
@@ -462,10 +476,21 @@ function oci.layers(store, specs, opts)
     -- `written`: this call put the blob into the store (built, or copied from the cache);
     -- reported once per distinct layer
     out[i] = { mediaType = p.media, digest = r.digest, size = r.size, diff_id = r.diff_id,
-               key = p.key, cached = r.cached, written = r.written and not r.reported }
+               key = p.key, cached = r.cached, written = r.written and not r.reported,
+               streamed = r.streamed == true }
     r.reported = true
   end
   return out
+end
+
+-- A layer spec in words, for messages: "'ui' -> /ui, 'host/amd64' -> /" (how extension.lua
+-- spelled each source, else its path).
+function oci.describe_spec(spec)
+  local parts = {}
+  for _, e in ipairs(type(spec) == "table" and spec.inputs or {}) do
+    parts[#parts + 1] = "'" .. tostring(e.source or e.from) .. "' -> " .. tostring(e.to)
+  end
+  return "(" .. table.concat(parts, ", ") .. ")"
 end
 
 -- One layer: oci.layer(store, inputs [, opts]) -> descriptor | nil, err
