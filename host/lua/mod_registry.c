@@ -115,6 +115,7 @@ static int l_connect(lua_State *L)
   c = lua_newuserdatauv(L, sizeof *c, 0);
   c->r = NULL;
   c->busy = 0;
+  c->streams = 0;
   luaL_setmetatable(L, CLIENT_MT);
   if (hoist_registry_new(host, &o, &c->r, &err))
     return push_err(L, &err);

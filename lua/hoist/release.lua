@@ -345,8 +345,9 @@ layer_specs = function(ctx)
     for li, layer in ipairs(view.layers) do
       local inputs = {}
       for _, e in ipairs(layer.inputs) do
+        -- source: for messages, as extension.lua spelled it with ${arch} and friends expanded
         inputs[#inputs + 1] = { from = e.from, to = e.to, mode = e.mode, owner = e.owner, exclude = e.exclude,
-                                source = e.source }
+                                source = e.source and extension.expand(e.source, view.platform) }
       end
       -- over a base, folders the entries only imply are left to the base (/root stays 0700)
       specs[#specs + 1] = { inputs = inputs, compression = ctx.desc.compression,
@@ -659,8 +660,10 @@ function release.push(ctx)
           "(%d PATCH%s)", release.describe_layer(ctx, l.digest or "") or tostring(l.digest), l.open_ms, l.built_ms,
           l.first_patch_ms, l.outcome, l.done_ms, l.patches, l.patches == 1 and "" or "es")
       end
-      log.debug("streamed %d layer%s: %d of %d PATCHes accepted while layers were still being built",
-        #sres.layers, #sres.layers == 1 and "" or "s", sres.patches_while_building, sres.patches)
+      if #sres.layers > 0 then
+        log.debug("streamed %d layer%s: %d of %d PATCHes accepted while layers were still being built",
+          #sres.layers, #sres.layers == 1 and "" or "s", sres.patches_while_building, sres.patches)
+      end
       stats.uploaded = stats.uploaded + sres.uploaded
       stats.uploaded_bytes = stats.uploaded_bytes + sres.uploaded_bytes
       stats.existing = stats.existing + sres.existing
