@@ -29,4 +29,11 @@ const char *hoist_closest(const char *word, const char *const *known);
 /* Pushes body[0..len) as a Lua string and frees body, also when pushing raises. */
 void hoist_lua_push_owned(lua_State *L, char *body, size_t len);
 
+struct hoist_push_stream;
+/*
+** The push stream at idx (a hoist.PushStream from c:push_stream, mod_registry.c), for
+** hoist.oci.core's write_layers. Raises when idx is not one, or is closed.
+*/
+struct hoist_push_stream *hoist_lua_check_push_stream(lua_State *L, int idx);
+
 #endif

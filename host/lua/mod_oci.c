@@ -2,10 +2,12 @@
 ** hoist.oci.core: the native half of hoist.oci (lua/hoist/oci.lua holds the
 ** rest): digests, and layers planned and written in parallel.
 */
+#include "binding.h"
 #include "digest.h"
 #include "layer.h"
 #include "manifest.h"
 #include "pool.h"
+#include "pushstream.h"
 #include "tarfile.h"
 
 #include <lauxlib.h>
@@ -293,25 +295,45 @@ static void push_files(lua_State *L, const struct hoist_layer_files *f)
 }
 
 /*
-** write_layers({plan, ...}, blob_dir [, threads [, files]]) -> { {digest=, diff_id=, size=, ...}, ... }
-**   | nil, err naming the layer
+** write_layers({plan, ...}, blob_dir [, threads | { threads = n, push = stream, files = bool }])
+**   -> { {digest=, diff_id=, size=, ...}, ... } | nil, "layer N: err", code, N
 ** threads: how many threads compress, the calling one included (nil or 0: $HOIST_THREADS, else
-** the CPUs hoist may use). The bytes written do not depend on it.
+** the CPUs hoist may use). The bytes written do not depend on it. push: a push stream
+** (c:push_stream): every layer is also uploaded while it is written (pushstream.h); when an
+** upload failed, that is the failure reported (N the layer it was uploading).
 ** files: true adds `files` to each result, the layer's entries with their hashes, recorded while
 ** it was written: what layer_files (hoist.sign.core) reads back from the blob.
 */
 static int l_oci_write_layers(lua_State *L)
 {
+  static const char *const keys[] = { "threads", "push", "files", NULL };
   const char *dir = luaL_checkstring(L, 2);
-  lua_Integer threads = luaL_optinteger(L, 3, 0);
+  lua_Integer threads = 0;
+  int want_files = 0;
+  struct hoist_push_stream *push = NULL;
   lua_Integer i, n;
   struct files_box *fb = NULL;
   struct hoist_layer_plan **plans;
   struct hoist_layer_result *res;
   struct hoist_err *errs;
-  int *rcs;
+  int *rcs, rc;
   size_t bytes;
   char *block;
+
+  if (lua_istable(L, 3)) {
+    hoist_lua_check_keys(L, 3, "write_layers", keys);
+    lua_getfield(L, 3, "threads");
+    threads = luaL_optinteger(L, -1, 0);
+    lua_pop(L, 1);
+    if (lua_getfield(L, 3, "files") != LUA_TNIL)
+      luaL_checktype(L, -1, LUA_TBOOLEAN);
+    want_files = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (lua_getfield(L, 3, "push") != LUA_TNIL)
+      push = hoist_lua_check_push_stream(L, lua_gettop(L));  /* stays on the stack */
+  } else {
+    threads = luaL_optinteger(L, 3, 0);
+  }
 
   luaL_checktype(L, 1, LUA_TTABLE);
   n = (lua_Integer)lua_rawlen(L, 1);
@@ -333,24 +355,35 @@ static int l_oci_write_layers(lua_State *L)
   }
   luaL_argcheck(L, threads >= 0 && threads <= HOIST_POOL_MAX_THREADS, 3,
                 "threads must be 0 (automatic) to 256");
-  if (!lua_isnoneornil(L, 4))
-    luaL_checktype(L, 4, LUA_TBOOLEAN);
-  if (lua_toboolean(L, 4)) {
+  if (want_files) {
     fb = lua_newuserdatauv(L, sizeof *fb + (size_t)n * sizeof fb->f[0], 0);
     memset(fb, 0, sizeof *fb + (size_t)n * sizeof fb->f[0]);
     luaL_setmetatable(L, FILES_MT);
     fb->n = (size_t)n;
   }
-  if (hoist_layer_write_all_files(plans, (size_t)n, dir, (int)threads, res, fb ? fb->f : NULL,
-                                  rcs, errs)) {
+  if (push)
+    rc = hoist_push_stream_layers(push, plans, (size_t)n, dir, (int)threads, res,
+                                  fb ? fb->f : NULL, rcs, errs);
+  else
+    rc = hoist_layer_write_all_files(plans, (size_t)n, dir, (int)threads, res, fb ? fb->f : NULL,
+                                     rcs, errs);
+  if (rc) {
+    struct hoist_err ferr;
+    size_t at = 0;
     if (fb)
       files_box_clear(fb);   /* the layers that were written: their lists are not returned */
-    for (i = 0; i < n; i++)
+    /* an upload failure is what stopped the build: name the layer it was uploading */
+    if (push && hoist_push_stream_failure(push, &ferr, &at, NULL)) {
+      rcs[at] = ferr.code;
+      errs[at] = ferr;
+    }
+    for (i = push ? (lua_Integer)at : 0; i < n; i++)
       if (rcs[i]) {
         luaL_pushfail(L);
         lua_pushfstring(L, "layer %d: %s", (int)i + 1, errs[i].msg);
         lua_pushstring(L, hoist_err_name(rcs[i]));
-        return 3;
+        lua_pushinteger(L, i + 1);
+        return 4;
       }
   }
   lua_createtable(L, (int)n, 0);
@@ -370,6 +403,10 @@ static int l_oci_write_layers(lua_State *L)
       push_files(L, &fb->f[i]);
       lua_setfield(L, -2, "files");
       hoist_layer_files_free(&fb->f[i]);   /* memory back early on big images */
+    }
+    if (push) {
+      lua_pushboolean(L, 1);
+      lua_setfield(L, -2, "streamed");
     }
     lua_rawseti(L, -2, i + 1);
   }

@@ -3,6 +3,7 @@
 ** Failures return nil, message, code ("EAUTH", "EREMOTE", "EIO", ...).
 */
 #include "binding.h"
+#include "pushstream.h"
 #include "ref.h"
 #include "registry.h"
 
@@ -13,12 +14,21 @@
 #include <string.h>
 
 #define CLIENT_MT "hoist.RegistryClient"
+#define STREAM_MT "hoist.PushStream"
 
 int luaopen_hoist_registry(lua_State *L);
 
 struct lclient {
   struct hoist_registry *r;
-  int busy;   /* a put_blobs runs on it: its progress callback must not use it */
+  int busy;     /* a put_blobs runs on it: its progress callback must not use it */
+  int streams;  /* push streams open on it: their threads use clones of r */
+};
+
+/* A push stream; its user value is its client's userdata, which it keeps alive. */
+struct lstream {
+  struct hoist_push_stream *s;
+  struct lclient *client;
+  int busy;     /* s:wait runs: its progress callback must not close it */
 };
 
 #define push_err hoist_lua_push_err
@@ -105,6 +115,7 @@ static int l_connect(lua_State *L)
   c = lua_newuserdatauv(L, sizeof *c, 0);
   c->r = NULL;
   c->busy = 0;
+  c->streams = 0;
   luaL_setmetatable(L, CLIENT_MT);
   if (hoist_registry_new(host, &o, &c->r, &err))
     return push_err(L, &err);
@@ -116,6 +127,9 @@ static int l_client_gc(lua_State *L)
   struct lclient *c = luaL_checkudata(L, 1, CLIENT_MT);
   if (c->busy)
     return luaL_error(L, "registry client is busy: put_blobs is running on it");
+  /* a stream keeps its client alive (and is finalized first): only an explicit close gets here */
+  if (c->streams)
+    return luaL_error(L, "registry client has an open push stream: close it first");
   hoist_registry_free(c->r);
   c->r = NULL;
   return 0;
@@ -537,7 +551,215 @@ static int l_client_retries(lua_State *L)
   return 1;
 }
 
+/* ------------------------------------------------------------------ push streams */
+
+static struct lstream *check_stream(lua_State *L, int idx)
+{
+  struct lstream *ls = luaL_checkudata(L, idx, STREAM_MT);
+  if (!ls->s)
+    luaL_error(L, "attempt to use a closed push stream");
+  return ls;
+}
+
+struct hoist_push_stream *hoist_lua_check_push_stream(lua_State *L, int idx)
+{
+  return check_stream(L, idx)->s;
+}
+
+/*
+** c:push_stream(repo [, { parallel = n }]) -> stream: layers given to hoist.oci.core's
+** write_layers with { push = stream } are uploaded to repo while they are built.
+*/
+static int l_client_push_stream(lua_State *L)
+{
+  static const char *const keys[] = { "parallel", NULL };
+  struct hoist_registry *r = check_client(L);
+  struct lclient *c = lua_touserdata(L, 1);
+  const char *repo = luaL_checkstring(L, 2);
+  lua_Integer parallel = 0;
+  struct lstream *ls;
+  struct hoist_err err;
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    hoist_lua_check_keys(L, 3, "push_stream", keys);
+    parallel = opt_count(L, 3, "parallel", HOIST_REGISTRY_PARALLEL_MAX);
+  }
+  ls = lua_newuserdatauv(L, sizeof *ls, 1);
+  ls->s = NULL;
+  ls->client = c;
+  ls->busy = 0;
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1);
+  luaL_setmetatable(L, STREAM_MT);
+  if (hoist_push_stream_new(r, repo, (int)parallel, &ls->s, &err))
+    return push_err(L, &err);
+  c->streams++;
+  return 1;
+}
+
+static int l_stream_close(lua_State *L)
+{
+  struct lstream *ls = luaL_checkudata(L, 1, STREAM_MT);
+  if (ls->busy)
+    return luaL_error(L, "push stream is busy: wait is running on it");
+  if (ls->s) {
+    hoist_push_stream_free(ls->s);
+    ls->s = NULL;
+    ls->client->streams--;
+  }
+  return 0;
+}
+
+static const char *const state_names[] = { "waiting", "building", "built", "rolled back" };
+static const char *const outcome_names[] = { "pending", "existing", "mounted", "uploaded" };
+
+#define SET_INT(name, v)                        \
+  do {                                          \
+    lua_pushinteger(L, (lua_Integer)(v));       \
+    lua_setfield(L, -2, name);                  \
+  } while (0)
+
+/* Pushes the stats table of s:stats() (below); the layer array is a userdata scratch. */
+static void push_stream_stats(lua_State *L, struct hoist_push_stream *s)
+{
+  struct hoist_push_stream_stats st;
+  struct hoist_push_layer_stats *ls;
+  size_t i, n;
+  hoist_push_stream_stats(s, &st, NULL, 0);
+  n = st.layers;
+  ls = lua_newuserdatauv(L, (n ? n : 1) * sizeof *ls, 0);
+  hoist_push_stream_stats(s, &st, ls, n);
+  if (st.layers < n)
+    n = st.layers;
+  lua_createtable(L, 0, 12);
+  SET_INT("building", st.building);
+  SET_INT("done", st.done);
+  SET_INT("uploaded", st.uploaded);
+  SET_INT("existing", st.existing);
+  SET_INT("written_bytes", st.written_bytes);
+  SET_INT("built_bytes", st.built_bytes);
+  SET_INT("confirmed_bytes", st.confirmed_bytes);
+  SET_INT("uploaded_bytes", st.uploaded_bytes);
+  SET_INT("patches", st.patches);
+  SET_INT("patches_while_building", st.patches_while_building);
+  lua_pushboolean(L, st.failed);
+  lua_setfield(L, -2, "failed");
+  lua_createtable(L, (int)n, 0);
+  for (i = 0; i < n; i++) {
+    const struct hoist_push_layer_stats *o = &ls[i];
+    lua_createtable(L, 0, 13);
+    SET_INT("index", o->index + 1);
+    lua_pushstring(L, state_names[o->state]);
+    lua_setfield(L, -2, "state");
+    if (o->digest[0]) {
+      lua_pushstring(L, o->digest);
+      lua_setfield(L, -2, "digest");
+    }
+    SET_INT("written", o->written);
+    SET_INT("confirmed", o->confirmed);
+    SET_INT("patches", o->patches);
+    lua_pushboolean(L, o->done);
+    lua_setfield(L, -2, "done");
+    lua_pushstring(L, o->done && o->rc ? "failed" : outcome_names[o->outcome]);
+    lua_setfield(L, -2, "outcome");
+    SET_INT("open_ms", o->open_ms);
+    SET_INT("built_ms", o->built_ms);
+    SET_INT("first_patch_ms", o->first_patch_ms);
+    SET_INT("done_ms", o->done_ms);
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "layers");
+  lua_remove(L, -2);  /* the scratch */
+}
+
+/* s:stats() -> { layers = { per layer }, building, done, uploaded, ..., failed } */
+static int l_stream_stats(lua_State *L)
+{
+  push_stream_stats(L, check_stream(L, 1)->s);
+  return 1;
+}
+
+/* nil, message, code, index (in the write_layers call, 1-based), digest (when built) */
+static int push_stream_failure(lua_State *L, struct hoist_push_stream *s, int rc,
+                               const struct hoist_err *err)
+{
+  struct hoist_err ferr;
+  char digest[HOIST_DIGEST_LEN + 1];
+  size_t index = 0;
+  if (!hoist_push_stream_failure(s, &ferr, &index, digest)) {
+    luaL_pushfail(L);
+    lua_pushstring(L, err->msg);
+    lua_pushstring(L, hoist_err_name(rc));
+    return 3;
+  }
+  luaL_pushfail(L);
+  lua_pushstring(L, ferr.msg);
+  lua_pushstring(L, hoist_err_name(ferr.code));
+  lua_pushinteger(L, (lua_Integer)index + 1);
+  if (digest[0])
+    lua_pushstring(L, digest);
+  else
+    lua_pushnil(L);
+  return 5;
+}
+
+/*
+** s:wait([{ progress = fn, interval = seconds }]) -> { uploaded, existing, uploaded_bytes,
+**   layers = { per layer, as s:stats() } } | nil, err, code, index, digest
+** progress(stats) runs on this thread every interval (default 0.25 s) until every upload ended.
+*/
+static int l_stream_wait(lua_State *L)
+{
+  static const char *const keys[] = { "progress", "interval", NULL };
+  struct lstream *ls = check_stream(L, 1);
+  struct hoist_err err;
+  long interval = 250;
+  int fn = 0, rc;
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    hoist_lua_check_keys(L, 2, "wait", keys);
+    if (lua_getfield(L, 2, "interval") != LUA_TNIL) {
+      lua_Number v = lua_tonumber(L, -1);
+      if (!lua_isnumber(L, -1) || !(v > 0 && v <= 3600))
+        luaL_error(L, "bad option 'interval' to 'wait' (seconds, more than 0 and up to 3600)");
+      interval = (long)(v * 1000) > 0 ? (long)(v * 1000) : 1;
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, 2, "progress") != LUA_TNIL) {
+      luaL_argcheck(L, lua_isfunction(L, -1), 2, "'progress' must be a function");
+      fn = lua_gettop(L);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  for (;;) {
+    rc = hoist_push_stream_wait(ls->s, fn ? interval : -1, &err);
+    if (rc != 1)
+      break;
+    /* the callback may do anything but close this stream */
+    ls->busy = 1;
+    lua_pushvalue(L, fn);
+    push_stream_stats(L, ls->s);
+    rc = lua_pcall(L, 1, 0, 0);
+    ls->busy = 0;
+    if (rc != LUA_OK)
+      return lua_error(L);
+  }
+  if (rc)
+    return push_stream_failure(L, ls->s, rc, &err);
+  push_stream_stats(L, ls->s);
+  return 1;
+}
+
+static const luaL_Reg stream_methods[] = {
+  {"stats", l_stream_stats},
+  {"wait", l_stream_wait},
+  {"close", l_stream_close},
+  {NULL, NULL}
+};
+
 static const luaL_Reg client_methods[] = {
+  {"push_stream", l_client_push_stream},
   {"retries", l_client_retries},
   {"check_auth", l_client_check_auth},
   {"has_blob", l_client_has_blob},
@@ -569,6 +791,14 @@ int luaopen_hoist_registry(lua_State *L)
   lua_pushcfunction(L, l_client_gc);
   lua_setfield(L, -2, "__close");
   luaL_newlib(L, client_methods);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, STREAM_MT);
+  lua_pushcfunction(L, l_stream_close);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, l_stream_close);
+  lua_setfield(L, -2, "__close");
+  luaL_newlib(L, stream_methods);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
   luaL_newlib(L, registry_funcs);

@@ -74,7 +74,8 @@ function Layout:__tostring() return "oci:" .. self.dir end
 
 local LAYOUT_OPTS = { "create" }
 -- oci.layers, oci.cached_layers and oci.plan take the same options, so one table serves all three
-local LAYERS_OPTS = { "mtime", "root", "threads", "cache", "private", "plans", "compression", "level", "files" }
+local LAYERS_OPTS = { "mtime", "root", "threads", "cache", "private", "plans", "compression", "level",
+                      "files", "push" }
 
 --[[
 Opens (creating when missing, unless opts.create == false) an OCI image layout. Temp files that
@@ -471,10 +472,13 @@ opts: { mtime = SOURCE_DATE_EPOCH, root = folder every `from` must stay in, thre
         files = false (with a cache, record no file lists: see oci.cached_files; saves hashing
         every file's bytes, SHA-256 + SHA-1, when no SBOM will be made),
         cache = folder | false, private = true when store is a private staging store (cache
-        blobs may then be hard-linked into it), plans = oci.plan(specs, ...) }.
+        blobs may then be hard-linked into it), plans = oci.plan(specs, ...),
+        push = a push stream (client:push_stream): the layers built are also uploaded while
+        they are written; cached ones are not (the caller pushes them) }.
 Identical specs (same inputs, same files) are built once; independent ones in parallel; a spec
 whose key is in the cache is not read again. Returns descriptors
-{ mediaType, digest, size, diff_id, key, cached = bool } in spec order, or nil, err.
+{ mediaType, digest, size, diff_id, key, cached = bool, streamed = bool } in spec order, or
+nil, err (naming the layer by its inputs), code.
 ]]
 function oci.layers(store, specs, opts)
   opts = keys.options(opts, LAYERS_OPTS, "oci.layers")
@@ -499,12 +503,22 @@ function oci.layers(store, specs, opts)
   if #to_build > 0 then
     -- with a cache, each layer's file list is recorded while it is written (SHA-256 and SHA-1 of
     -- the bytes read anyway) and kept beside the layer: an SBOM then reads no layer back
-    local results, err, code = core.write_layers(to_build, store.blob_dir, opts.threads, record and true or false)
-    if not results then return nil, err, code end
+    local results, err, code, at = core.write_layers(to_build, store.blob_dir,
+      { threads = opts.threads, push = opts.push, files = record and true or false })
+    if not results then
+      -- "layer N" is N of this build: name it by what it holds
+      for i, p in ipairs(at and plans or {}) do
+        if p.key == build_keys[at] then
+          err = err:gsub("^layer %d+", function() return "layer " .. oci.describe_spec(specs[i]) end, 1)
+          break
+        end
+      end
+      return nil, err, code
+    end
     for i, r in ipairs(results) do
       local key = build_keys[i]
       by_key[key].result = { digest = r.digest, diff_id = r.diff_id, size = r.size, cached = false,
-                             written = true }
+                             written = true, streamed = r.streamed == true }
       if cache then
         cache_store(cache, store, key, { digest = r.digest, diff_id = r.diff_id, size = r.size }, opts.private)
         if record and not fs.exists(files_record_path(cache, r.digest)) then oci.cache_files(cache, r.digest, r.files) end
@@ -518,10 +532,21 @@ function oci.layers(store, specs, opts)
     -- `written`: this call put the blob into the store (built, or copied from the cache);
     -- reported once per distinct layer
     out[i] = { mediaType = p.media, digest = r.digest, size = r.size, diff_id = r.diff_id,
-               key = p.key, cached = r.cached, written = r.written and not r.reported }
+               key = p.key, cached = r.cached, written = r.written and not r.reported,
+               streamed = r.streamed == true }
     r.reported = true
   end
   return out
+end
+
+-- A layer spec in words, for messages: "'ui' -> /ui, 'host/amd64' -> /" (how extension.lua
+-- spelled each source, else its path).
+function oci.describe_spec(spec)
+  local parts = {}
+  for _, e in ipairs(type(spec) == "table" and spec.inputs or {}) do
+    parts[#parts + 1] = "'" .. tostring(e.source or e.from) .. "' -> " .. tostring(e.to)
+  end
+  return "(" .. table.concat(parts, ", ") .. ")"
 end
 
 -- One layer: oci.layer(store, inputs [, opts]) -> descriptor | nil, err

@@ -348,7 +348,9 @@ layer_specs = function(ctx)
     for li, layer in ipairs(view.layers) do
       local inputs = {}
       for _, e in ipairs(layer.inputs) do
-        inputs[#inputs + 1] = { from = e.from, to = e.to, mode = e.mode, owner = e.owner, exclude = e.exclude }
+        -- source: for messages, as extension.lua spelled it with ${arch} and friends expanded
+        inputs[#inputs + 1] = { from = e.from, to = e.to, mode = e.mode, owner = e.owner, exclude = e.exclude,
+                                source = e.source and extension.expand(e.source, view.platform) }
       end
       -- over a base, folders the entries only imply are left to the base (/root stays 0700)
       specs[#specs + 1] = { inputs = inputs, compression = ctx.desc.compression,
@@ -380,19 +382,38 @@ function release.build(ctx)
 
   local specs, owner = ctx.layer_specs, ctx.layer_owner
   if not specs or not ctx.layer_plans then specs, owner = layer_specs(ctx) end
+  -- to a registry, every layer that has to be built is uploaded while it is compressed (a push
+  -- stream: its own upload threads, chunked uploads that follow the blob file as it grows);
+  -- cached layers, base layers and configs go in release.push as before
+  local push = ctx.push_stream
+  if not push and ctx.dest.transport == "docker" and os.getenv("HOIST_PUSH_STREAM") ~= "0" then
+    local perr, pkind
+    push, perr, pkind = ctx.client:push_stream(ctx.dest.repository, { parallel = ctx.opts.parallel })
+    if not push then return fail(pkind or "EIO", perr) end
+    ctx.push_stream = push
+  end
   local layers, err, lkind = oci.layers(layout, specs, { mtime = epoch, root = fs.realpath(ctx.dir),
-                                                  private = ctx.staging ~= nil,
+                                                  private = ctx.staging ~= nil, push = push,
                                                   -- file hashes only when an SBOM will want them
                                                   files = ctx.want_sbom and true or false,
                                                   plans = specs == ctx.layer_specs and ctx.layer_plans or nil })
-  if not layers then return fail(lkind == "EINVAL" and "EINVAL" or "EIO", err) end
+  if not layers then
+    local kinds = { EINVAL = true, EREMOTE = true, EAUTH = true, EINTR = true }
+    return fail(kinds[lkind] and lkind or "EIO", err)
+  end
   local per_platform = {}
   ctx.built_bytes = 0
+  ctx.streamed = {}
   for i, d in ipairs(layers) do
     local o = owner[i]
     per_platform[o.platform] = per_platform[o.platform] or {}
     per_platform[o.platform][o.layer] = d
     if d.written then ctx.built_bytes = ctx.built_bytes + d.size end
+    if d.streamed then ctx.streamed[d.digest] = d end
+    local view = ctx.plan.platforms[o.platform]
+    ctx.layer_names = ctx.layer_names or {}
+    ctx.layer_names[d.digest] = ctx.layer_names[d.digest] or
+      string.format("%s layer %d %s", view and view.name or "?", o.layer, oci.describe_spec(specs[i]))
   end
 
   local labels = {}
@@ -576,13 +597,26 @@ function release.base_jobs(ctx)
   return jobs, stats
 end
 
+-- "sha256:0123456789ab (linux/amd64 layer 2 ('ui' -> /ui))": a layer this release built, by
+-- digest (nil for another one).
+function release.describe_layer(ctx, digest)
+  local name = (ctx.layer_names or {})[digest]
+  return name and (digest:sub(1, 19) .. " (" .. name .. ")") or nil
+end
+
 function release.push(ctx)
   local client, repo, store = ctx.client, ctx.dest.repository, ctx.store
   -- the base's layers first (looked up, mounted, or fetched to be sent with the rest)
   local base_jobs, base_stats, bkind = release.base_jobs(ctx)
   if not base_jobs then return fail(bkind or "EREMOTE", base_stats) end
-  -- every distinct blob in one parallel batch: layers, then configs
+  -- every distinct blob in one parallel batch: layers, then configs; the layers being streamed
+  -- since the build (ctx.push_stream) are not in it
   local jobs, is_layer, seen = {}, {}, {}
+  local stream, streamed_total = ctx.push_stream, 0
+  for d, l in pairs(ctx.streamed or {}) do
+    seen[d] = true
+    streamed_total = streamed_total + l.size
+  end
   local function add(d, layer)
     if seen[d.digest] then return end
     seen[d.digest] = true
@@ -603,11 +637,44 @@ function release.push(ctx)
   local log = require("hoist.log")
   -- counted in bytes, a blob at a time (host/core/registry/upload.c reports each finished blob with the bytes
   -- done so far; a blob already there or mounted counts as done without being sent)
-  local total = 0
+  -- the streamed layers count as they are confirmed by the registry
+  local total = streamed_total
   for _, j in ipairs(jobs) do total = total + (j.size or 0) end
-  local bar = log.progress("pushing " .. #jobs .. " blobs to " .. ctx.dest.display, total, { unit = "bytes" })
-  local stats, err, pkind = client:put_blobs(repo, jobs, { parallel = ctx.opts.parallel,
-                                                      progress = function(p) bar:update(p.done_bytes) end })
+  local nblobs = #jobs
+  for _ in pairs(ctx.streamed or {}) do nblobs = nblobs + 1 end
+  local bar = log.progress("pushing " .. nblobs .. " blobs to " .. ctx.dest.display, total, { unit = "bytes" })
+  local function streamed_done() return stream and stream:stats().confirmed_bytes or 0 end
+  local stats, err, pkind = { existing = 0, mounted = 0, uploaded = 0, uploaded_bytes = 0, results = {} }
+  -- an upload that failed already fails the release before anything else is sent
+  if not (stream and stream:stats().failed) then
+    stats, err, pkind = client:put_blobs(repo, jobs, { parallel = ctx.opts.parallel,
+      progress = function(p) bar:update(p.done_bytes + streamed_done()) end })
+  end
+  if stats and stream then
+    local put_done = 0
+    for _, j in ipairs(jobs) do put_done = put_done + (j.size or 0) end
+    local sres, serr, skind, _, sdigest = stream:wait({ progress = function(p) bar:update(put_done + p.confirmed_bytes) end })
+    if not sres then
+      stats, pkind, err = nil, skind, serr
+      local name = sdigest and release.describe_layer(ctx, sdigest)
+      if name then err = serr:gsub("^upload of sha256:%x+", function() return "upload of layer " .. name end, 1) end
+    else
+      -- when each streamed layer was built and sent (--debug): the overlap, layer by layer
+      for _, l in ipairs(sres.layers) do
+        log.debug("streamed %s: opened at %d ms, built at %d ms, first chunk confirmed at %d ms, %s at %d ms " ..
+          "(%d PATCH%s)", release.describe_layer(ctx, l.digest or "") or tostring(l.digest), l.open_ms, l.built_ms,
+          l.first_patch_ms, l.outcome, l.done_ms, l.patches, l.patches == 1 and "" or "es")
+      end
+      if #sres.layers > 0 then
+        log.debug("streamed %d layer%s: %d of %d PATCHes accepted while layers were still being built",
+          #sres.layers, #sres.layers == 1 and "" or "s", sres.patches_while_building, sres.patches)
+      end
+      stats.uploaded = stats.uploaded + sres.uploaded
+      stats.uploaded_bytes = stats.uploaded_bytes + sres.uploaded_bytes
+      stats.existing = stats.existing + sres.existing
+      ctx.streamed_layer_bytes = sres.uploaded_bytes
+    end
+  end
   if not stats then bar:finish("push to " .. ctx.dest.display .. " failed"); return fail(pkind or "EREMOTE", err) end
   stats.existing = stats.existing + base_stats.existing
   stats.mounted = stats.mounted + base_stats.mounted
@@ -616,7 +683,7 @@ function release.push(ctx)
     log.bytes(stats.uploaded_bytes), stats.uploaded, stats.uploaded == 1 and "" or "s", ctx.dest.display,
     stats.existing, stats.mounted))
   ctx.built_bytes = stats.uploaded_bytes
-  ctx.layer_bytes = 0
+  ctx.layer_bytes = ctx.streamed_layer_bytes or 0
   for i, outcome in ipairs(stats.results) do
     if is_layer[i] and outcome == "uploaded" then ctx.layer_bytes = ctx.layer_bytes + jobs[i].size end
   end
@@ -835,6 +902,8 @@ local function run_hook(ctx, name, ...)
 end
 
 local function cleanup(ctx)
+  -- uploads still running (a failed release) stop before their files go
+  if ctx.push_stream then ctx.push_stream:close(); ctx.push_stream = nil end
   if ctx.staging then fs.remove(ctx.staging) end
   if ctx.endpoint then ctx.endpoint:close() end
   if ctx.base_session then ctx.base_session:close() end

@@ -46,6 +46,8 @@ t.test("every method of the objects the modules return is in docs/lua-api.md", f
   local objects = {
     { "store", require("hoist.oci").layout(dir .. "/layout") },
     { "c", assert(require("hoist.registry").connect("127.0.0.1:1")) },  -- connecting sends nothing
+    -- a push stream starts no thread and sends nothing before its first layer
+    { "s", assert(assert(require("hoist.registry").connect("127.0.0.1:1")):push_stream("a/b")) },
     { "ep", assert(require("hoist.endpoint").open("oci:" .. dir .. "/ep", { create = true })) },
     { "p", require("hoist.log").progress("x", 1) },
   }

@@ -26,6 +26,9 @@ order their headers arrive):
                 comes on a fresh one: libcurl silently replays a request whose reused
                 connection died before any answer, which would hide the drop from the client
   patch-500     PATCHes 2, 5, 8... are read whole and get 500 code UNKNOWN, not forwarded
+  patch-denied  every PATCH but the first is read whole and gets 403 code DENIED ("quota
+                exceeded"), not forwarded: a registry that stops taking an upload half-way, for
+                good (403 is not retried)
   chunk-min     forward everything; 202 answers to POST get OCI-Chunk-Min-Length: N
                 (--chunk-min, default 2097152)
   head-405      HEAD of a manifest gets 405 (as registries without manifest HEAD), not forwarded
@@ -55,6 +58,14 @@ order their headers arrive):
                 passed on) widened: error="insufficient_scope",
                 scope="repository:NAME:pull repository:hoist-test/extra:pull", not forwarded
 
+Link emulation, with any pattern (for benchmarks: a registry across the internet):
+  --rate BYTES_PER_S  every body byte, requests and responses, of every connection, goes through
+                      one shared pacer at this rate (a virtual clock: a chunk waits until the
+                      link would have carried the chunks before it), so parallel uploads share
+                      the bandwidth as on one real link
+  --latency-ms N      every response is held N ms before its headers are sent (one round trip
+                      per request; "delay" does the same with --delay-ms)
+
 A fault answer to a request with a body first reads (and discards) that body, so the client sees
 a clean answer, except with "Expect: 100-continue" where it answers at once and closes.
 
@@ -69,7 +80,7 @@ requests).
 
 usage: fault_proxy.py --upstream http://127.0.0.1:PORT [--listen 127.0.0.1:0] [--pattern P]
                       [--port-file F] [--state-file F] [--log F] [--delay-ms 200]
-                      [--chunk-min 2097152]
+                      [--chunk-min 2097152] [--rate BYTES_PER_S] [--latency-ms N]
 """
 
 import argparse
@@ -87,7 +98,7 @@ import urllib.parse
 PATTERNS = ("none", "fail-every-3", "429", "drop-before", "drop-mid", "delay", "writes-fail",
             "drop-patch", "patch-500", "chunk-min", "head-405", "delete-405", "corrupt-blobs",
             "redirect-blobs", "scope-widen", "garbage-json", "tags-500", "steal-tag",
-            "blob-unknown")
+            "blob-unknown", "patch-denied")
 BLOB_PATH = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
 STORAGE_PREFIX = "/_storage/"
 MAX_HEAD = 256 * 1024
@@ -223,6 +234,33 @@ def drain_body(f, headers):
         copy_chunked(f, sink)
 
 
+class Pacer:
+    """One link's bandwidth, shared by every connection: write(data) returns when a link of
+    `rate` bytes/s would have carried data after everything paced before it."""
+
+    def __init__(self, rate):
+        self.rate = float(rate)
+        self.lock = threading.Lock()
+        self.free_at = 0.0  # monotonic time at which the link is idle again
+
+    def wrap(self, write):
+        if self.rate <= 0:
+            return write
+
+        def paced(data):
+            n = len(data)
+            with self.lock:
+                now = time.monotonic()
+                start = max(now, self.free_at)
+                self.free_at = start + n / self.rate
+                done = self.free_at
+            wait = done - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            write(data)
+        return paced
+
+
 class State:
     def __init__(self, opts):
         self.opts = opts
@@ -236,6 +274,7 @@ class State:
         self.bearers = 0  # scope-widen: requests seen with a Bearer token
         self.challenge = None  # scope-widen: (realm, service) of the registry's Bearer challenge
         self.port = None
+        self.pacer = Pacer(opts.rate)
         self.log_file = open(opts.log, "a", encoding="utf-8") if opts.log else None
 
     def next_request(self, method, path=""):
@@ -258,6 +297,12 @@ class State:
                 k = self.patches
             if k % 3 == 2:
                 return n, "drop-patch" if p == "drop-patch" else "500"
+        if p == "patch-denied" and method == "PATCH":
+            with self.lock:
+                self.patches += 1
+                k = self.patches
+            if k >= 2:
+                return n, "403"
         if p == "head-405" and method == "HEAD" and "/manifests/" in path:
             return n, "405"
         if p == "delete-405" and method == "DELETE":
@@ -319,6 +364,7 @@ ERRORS = {
             [("Allow", "GET, PUT")]),
     "blob-unknown": (400, "Bad Request", "DIGEST_INVALID", "provided digest did not match uploaded content",
                      []),
+    "403": (403, "Forbidden", "DENIED", "fault proxy: quota exceeded", []),
 }
 
 
@@ -522,17 +568,19 @@ class Handler(socketserver.BaseRequestHandler):
                                   urllib.parse.urlsplit(target).path))
             captured = []
 
+            up_paced = self.server.state.pacer.wrap(up.sendall)
+
             def send_up(data):
                 if steal:
                     captured.append(bytes(data))
-                up.sendall(data)
+                up_paced(data)
             if kind != "none" and not (kind == "length" and length == 0):
                 def pump_body():
                     try:
                         if kind == "length":
                             copy_exact(self.rfile, length, send_up)
                         else:
-                            copy_chunked(self.rfile, up.sendall)
+                            copy_chunked(self.rfile, up_paced)
                     except (Closed, OSError, ValueError) as e:
                         body_failed.append(e)
                     finally:
@@ -585,6 +633,9 @@ class Handler(socketserver.BaseRequestHandler):
 
             if opts.pattern == "delay":
                 time.sleep(opts.delay_ms / 1000.0)
+            if opts.latency_ms > 0:
+                time.sleep(opts.latency_ms / 1000.0)
+            down = self.server.state.pacer.wrap(self.send)
 
             # logged before the answer goes out, so a client that reads the log next sees it
             if cut:
@@ -614,15 +665,15 @@ class Handler(socketserver.BaseRequestHandler):
                 self.send(bytes([first[0] ^ 0xFF]))
                 copy_exact(upr, rlen - 1, self.send)
             elif rkind == "length":
-                copy_exact(upr, rlen, self.send)
+                copy_exact(upr, rlen, down)
             elif rkind == "chunked":
-                copy_chunked(upr, self.send)
+                copy_chunked(upr, down)
             elif rkind == "close":
                 while True:
                     chunk = upr.read1(COPY)
                     if not chunk:
                         break
-                    self.send(chunk)
+                    down(chunk)
 
             # The request body must have been passed on whole for the connection to stay in step
             # (an upstream that answered early, or a client still waiting for 100 Continue).
@@ -704,6 +755,10 @@ def main():
     ap.add_argument("--chunk-min", type=int, default=2097152,
                     help="chunk-min: the OCI-Chunk-Min-Length announced")
     ap.add_argument("--timeout", type=float, default=120.0, help="socket timeout, seconds")
+    ap.add_argument("--rate", type=float, default=0,
+                    help="bytes/s of the emulated link, shared by every connection (0: no limit)")
+    ap.add_argument("--latency-ms", type=int, default=0,
+                    help="each response held this long before its headers (a round trip)")
     opts = ap.parse_args()
 
     u = urllib.parse.urlsplit(opts.upstream)

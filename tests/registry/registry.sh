@@ -4,6 +4,8 @@
 #
 #   registry.sh start MODE DIR        MODE: none | basic | token; prints the URL
 #   registry.sh proxy PATTERN DIR [NAME]  a fault_proxy.py in front of it; prints the proxy's URL
+#                                     ($HOIST_PROXY_ARGS: more options for it, e.g. "--rate 40000000
+#                                     --latency-ms 20")
 #   registry.sh stop DIR              stops everything started for DIR and waits until it is gone
 #
 # or, sourced (set HOIST_REGISTRY_TOOLS to this folder first; $0 is then the caller's name):
@@ -240,7 +242,7 @@ registry_proxy() {
     python3 "$HOIST_REGISTRY_TOOLS/fault_proxy.py" --listen 127.0.0.1:0 \
       --upstream "$(cat "$_rs_dir/url")" --pattern "$_rs_pat" \
       --port-file "$_rs_dir/$_rs_name.port" --state-file "$_rs_dir/$_rs_name.state" \
-      --log "$_rs_dir/$_rs_name.log"
+      --log "$_rs_dir/$_rs_name.log" ${HOIST_PROXY_ARGS:-}
   _rs_wait_file "$_rs_dir/$_rs_name.port" "$_rs_pid" "fault proxy" ||
     { cat "$_rs_dir/$_rs_name.out" >&2; return 1; }
   echo "http://127.0.0.1:$(cat "$_rs_dir/$_rs_name.port")" >"$_rs_dir/$_rs_name.url"

@@ -189,4 +189,61 @@ if mode == "token" then
         tostring(ierr))
 end
 
+-- push while building: layers built by oci.layers are uploaded through a push stream
+do
+  local oci = require("hoist.oci")
+  local fs = require("hoist.fs")
+  local tmp = assert(fs.tmpdir("hoist-lua-stream"))
+  local src = tmp .. "/src"
+  assert(fs.mkdir(src))
+  local words = {}
+  for i = 1, 200000 do words[i] = tostring(i * 7919 % 100003) end
+  assert(fs.write(src .. "/big.txt", table.concat(words, " ")))
+  assert(fs.write(src .. "/small.txt", "small\n"))
+  local store = assert(oci.layout(tmp .. "/layout"))
+  local specs = { { inputs = { { from = src .. "/big.txt", to = "/big.txt" } } },
+                  { inputs = { { from = src .. "/small.txt", to = "/small.txt" } } } }
+  -- options are checked; a stream of a closed client cannot be made
+  local sc = assert(registry.connect(host, opts({ chunk_size = 256 * 1024 })))
+  local ok, err = pcall(sc.push_stream, sc, "lua/stream", { paralel = 2 })
+  check(not ok and tostring(err):find("did you mean 'parallel'", 1, true), "push_stream option typo", tostring(err))
+  local s = assert(sc:push_stream("lua/stream", { parallel = 2 }))
+  ok, err = pcall(getmetatable(sc).__close, sc)
+  check(not ok and tostring(err):find("open push stream", 1, true), "closing a client with an open stream", tostring(err))
+  ok, err = pcall(s.wait, s, { every = 1 })
+  check(not ok and tostring(err):find("bad option 'every'", 1, true), "wait option", tostring(err))
+  local layers = assert(oci.layers(store, specs, { cache = false, push = s }))
+  check(layers[1].streamed == true and layers[2].streamed == true, "descriptors say streamed")
+  -- a progress callback may read the stream but not close it
+  local calls, closed_err = 0, nil
+  local st = assert(s:wait({ interval = 0.001, progress = function(p)
+    calls = calls + 1
+    check(type(p.confirmed_bytes) == "number" and #p.layers == 2, "progress stats")
+    local cok, cerr = pcall(s.close, s)
+    if not cok then closed_err = tostring(cerr) end
+  end }))
+  check(closed_err == nil or closed_err:find("busy", 1, true), "close from progress raises", tostring(closed_err))
+  check(st.uploaded + st.existing == 2 and st.done == 2 and not st.failed and #st.layers == 2, "wait: every layer done",
+        tostring(st.uploaded), tostring(st.existing))
+  for i, l in ipairs(layers) do
+    check(st.layers[i].digest == l.digest and st.layers[i].written == l.size and st.layers[i].state == "built",
+          "stats layer " .. i)
+    local there, size = c:has_blob("lua/stream", l.digest)
+    check(there == true and size == l.size, "streamed layer in the registry", tostring(there))
+    check(oci.digest_file(store:blob_path(l.digest)) == l.digest, "streamed layer in the layout")
+  end
+  -- the big layer went in several chunks of 256 KiB
+  check(st.layers[1].patches >= 2 and st.patches >= 2, "big layer chunked", tostring(st.layers[1].patches))
+  s:close()
+  ok, err = pcall(s.stats, s)
+  check(not ok and tostring(err):find("closed push stream", 1, true), "a closed stream raises", tostring(err))
+  s:close()  -- twice is fine
+  getmetatable(sc).__close(sc)
+  -- the same specs into another layout without a stream: the same digests
+  local plain = assert(oci.layers(assert(oci.layout(tmp .. "/plain")), specs, { cache = false }))
+  check(plain[1].digest == layers[1].digest and plain[2].digest == layers[2].digest and not plain[1].streamed,
+        "streamed and plain layers are the same")
+  fs.remove(tmp)
+end
+
 print(passed .. " passed")

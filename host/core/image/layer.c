@@ -808,6 +808,15 @@ static int write_tar(const struct hoist_layer_plan *p, struct sink *s,
                    : hoist_err_set(err, HOIST_EIO, "cannot finish the layer: %s",
                                    archive_error_string(a));
 out:
+  /*
+  ** An output that refuses bytes while a header is written (a push stream whose upload failed,
+  ** a full disk) leaves libarchive in its FATAL state, in which archive_write_free skips the
+  ** close that frees its 10 KiB block buffer: close it here, into a sink that takes nothing more.
+  */
+  if (rc && a) {
+    s->failed = 1;
+    archive_write_close(a);
+  }
   hoist_file_hash_free(hash);
   free(buf);
   if (ae)

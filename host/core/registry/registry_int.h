@@ -5,9 +5,10 @@
 **   regget.c    blob downloads (memory and file), bounded and verified
 **   regtags.c   tag listings across pages, bounded
 **   upload.c    blob uploads (monolithic, chunked, resumed), mounts, parallel pushes
+**   pushstream.c  layers uploaded while they are built (chunked uploads of growing files)
 **
 ** Threads: a client is used by one thread at a time, except that
-** hoist_registry_push_blobs clones it (reg_clone) for its workers. A clone has
+** hoist_registry_push_blobs and a push stream clone it (reg_clone) for their workers. A clone has
 ** its own HTTP handle and backoff seed and shares the parent's struct
 ** reg_auth: credentials (read-only after hoist_registry_new) and the token
 ** cache (behind auth->mu). Clones never outlive the call that made them.
@@ -27,6 +28,8 @@
 #define REG_RETRY_BUDGET_MS 120000L
 #define REG_RETRY_LOG 32          /* retries remembered for hoist_registry_take_retries */
 #define REG_RETRY_LINE 200
+/* A blob being written is PATCHed once this much more is on disk (pushstream.c; <= the chunk). */
+#define REG_STREAM_STEP (4ull * 1024 * 1024)
 
 struct reg_token {
   char *scopes;   /* the scope set requests ask for it by */
@@ -113,5 +116,32 @@ int reg_target(struct hoist_registry *r, struct reg_target *t, const char *repo,
                struct hoist_err *err, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* A request of method to url, every other field zero. */
 void reg_request(struct hoist_http_req *rq, const char *method, const char *url);
+
+/*
+** A blob still being written to a file (pushstream.c: a layer streamed while it is
+** compressed), for upload.c's chunked upload, which asks it before every step.
+*/
+struct reg_source {
+  /*
+  ** Returns once the file holds at least `want` bytes or the blob is complete: *have the bytes
+  ** in the file, *final 1 when complete (*have is then the blob's size and *digest its digest),
+  ** *waited 1 when it had to wait for them. Non-zero (HOIST_ECANCELED: rolled back or stopped;
+  ** HOIST_EINTR) ends the upload at once.
+  */
+  int (*wait)(void *ctx, unsigned long long want, unsigned long long *have, int *final,
+              const char **digest, int *waited, struct hoist_err *err);
+  /* After each PATCH: the bytes the registry has confirmed (may be NULL). */
+  void (*confirmed)(void *ctx, unsigned long long confirmed);
+  void *ctx;
+};
+
+/*
+** The chunked upload of hoist_registry_blob_put_file (POST, PATCH chunks of the client's chunk
+** size, PUT ?digest=, resumed from the session's Range by reading path again) of a blob that
+** src says is still growing: a chunk is sent once it is whole on disk, the closing PUT once the
+** blob is complete.
+*/
+int reg_put_streamed(struct hoist_registry *r, const char *repo, const char *path,
+                     const struct reg_source *src, struct hoist_err *err);
 
 #endif

@@ -144,8 +144,11 @@ enum fail_kind {
 struct upload {
   struct hoist_registry *r;
   const char *repo, *digest, *path;
-  unsigned long long size;
-  unsigned long long chunk;     /* this session's chunk size */
+  unsigned long long size;      /* the blob's size; with a source, the bytes written so far */
+  const struct reg_source *src; /* a blob still being written (NULL: a finished file) */
+  int final;                    /* size and digest are the blob's (always, without a source) */
+  unsigned long long chunk;     /* this session's chunk size: the most a PATCH sends */
+  unsigned long long step;      /* with a source: the least a PATCH waits for (but the last) */
   unsigned long long offset;    /* bytes the registry has confirmed */
   char *session;                /* the latest Location, absolute */
   long retry_after;             /* the last failure's Retry-After in ms, or -1 */
@@ -208,15 +211,23 @@ static int session_open(struct upload *u, struct hoist_err *err)
   else
     rc = take_location(u, t.url, &rs, 1, err);
   if (!rc) {
+    unsigned long long m = 0;
     u->offset = 0;
     u->chunk = u->r->chunk_size;
     /* a registry may want bigger chunks than we would send (ECR: 5 MB) */
     if (hoist_http_header(&rs, "OCI-Chunk-Min-Length", min, sizeof min)) {
       char *end;
-      unsigned long long m = strtoull(min, &end, 10);
-      if (end != min && *end == '\0' && m > u->chunk)
+      m = strtoull(min, &end, 10);
+      if (end == min || *end != '\0')
+        m = 0;
+      if (m > u->chunk)
         u->chunk = m;
     }
+    /*
+    ** A blob still being written is sent as soon as a step is on disk, so the link is busy
+    ** from the start; when the upload falls behind, a PATCH takes up to a whole chunk.
+    */
+    u->step = u->chunk < REG_STREAM_STEP ? u->chunk : REG_STREAM_STEP > m ? REG_STREAM_STEP : m;
   }
   hoist_http_resp_release(&rs);
   return rc;
@@ -258,7 +269,7 @@ static int patch_chunk(struct upload *u, enum fail_kind *kind, struct hoist_err 
     /* what the registry says it has wins over what we think we sent */
     if (!rc && end >= 0 && (unsigned long long)end + 1 > u->size)
       rc = hoist_err_set(err, HOIST_EREMOTE, "registry '%s' claims more bytes than blob %s has",
-                         u->r->host, u->digest);
+                         u->r->host, u->final ? u->digest : "(being built)");
     else if (!rc)
       u->offset = end >= 0 ? (unsigned long long)end + 1 : u->offset + n;
   } else {
@@ -368,8 +379,33 @@ static int put_final(struct upload *u, enum fail_kind *kind, struct hoist_err *e
 ** confirmed byte more, 4 times that in all, and REG_RETRY_BUDGET_MS without
 ** progress.
 */
+/*
+** With a source (a blob still being written): before each step, wait until a step's worth past
+** what the registry confirmed is on disk (the PATCH then sends all there is, up to a chunk), or
+** the blob is complete; only then is the size known and the closing PUT possible. Resuming
+** reads the bytes again from the file, as for a file.
+*/
+static int source_step(struct upload *u, long *last_progress, struct hoist_err *err)
+{
+  const char *digest = NULL;
+  unsigned long long have = 0;
+  int final = 0, waited = 0;
+  int rc = u->src->wait(u->src->ctx, u->offset + u->step, &have, &final, &digest, &waited, err);
+  if (rc)
+    return rc;
+  u->size = have;
+  u->final = final;
+  if (final)
+    u->digest = digest;
+  /* waiting for the build is not a stall of the upload */
+  if (waited)
+    *last_progress = reg_now_ms();
+  return HOIST_OK;
+}
+
 static int blob_put_chunked(struct hoist_registry *r, const char *repo, const char *digest,
-                            const char *path, unsigned long long size, struct hoist_err *err)
+                            const char *path, unsigned long long size,
+                            const struct reg_source *src, struct hoist_err *err)
 {
   struct upload u;
   unsigned long long best = 0;
@@ -382,6 +418,8 @@ static int blob_put_chunked(struct hoist_registry *r, const char *repo, const ch
   u.digest = digest;
   u.path = path;
   u.size = size;
+  u.src = src;
+  u.final = src == NULL;
   if (reg_scope(u.scope, sizeof u.scope, repo, "pull,push"))
     return hoist_err_set(err, HOIST_ERANGE, "repository name too long");
   for (;;) {
@@ -390,8 +428,12 @@ static int blob_put_chunked(struct hoist_registry *r, const char *repo, const ch
     u.retry_after = -1;
     if (!u.session && (rc = session_open(&u, err)) != HOIST_OK)
       break;  /* reg_send_retry has retried it already */
-    if (u.offset < size) {
+    if (src && (rc = source_step(&u, &last_progress, err)) != HOIST_OK)
+      break;  /* rolled back, stopped or interrupted: nothing to retry */
+    if (u.offset < u.size) {
       rc = patch_chunk(&u, &kind, err);
+      if (rc == HOIST_OK && src && src->confirmed)
+        src->confirmed(src->ctx, u.offset);
     } else {
       final = 1;
       rc = put_final(&u, &kind, err);
@@ -418,7 +460,7 @@ static int blob_put_chunked(struct hoist_registry *r, const char *repo, const ch
                      err && err->msg[0] ? err->msg : "failed", failures, wait);
       reg_sleep_ms(wait);
     }
-    if (final && hoist_registry_blob_exists(r, repo, digest, &exists, NULL, NULL) == HOIST_OK &&
+    if (final && hoist_registry_blob_exists(r, repo, u.digest, &exists, NULL, NULL) == HOIST_OK &&
         exists) {
       rc = HOIST_OK;  /* the PUT was committed; only its answer was lost */
       break;
@@ -444,8 +486,14 @@ int hoist_registry_blob_put_file(struct hoist_registry *r, const char *repo, con
                                  const char *path, unsigned long long size, struct hoist_err *err)
 {
   if (size > r->chunk_size)
-    return blob_put_chunked(r, repo, digest, path, size, err);
+    return blob_put_chunked(r, repo, digest, path, size, NULL, err);
   return blob_put_monolithic(r, repo, digest, path, size, err);
+}
+
+int reg_put_streamed(struct hoist_registry *r, const char *repo, const char *path,
+                     const struct reg_source *src, struct hoist_err *err)
+{
+  return blob_put_chunked(r, repo, NULL, path, 0, src, err);
 }
 
 /* ------------------------------------------------------------------ mount */
