@@ -3,6 +3,8 @@
 -- `platfroms` or `before_bulid` would otherwise change nothing and say nothing. Each unknown key
 -- is named with where it is and, when one is close, the known key it was probably meant to be.
 -- (The C bindings check their own option tables the same way: host/lua/binding.c.)
+local text = require("hoist.text")
+
 local keys = {}
 
 -- Edit distance of two short strings, a swap of two neighbouring letters counting as one edit
@@ -42,8 +44,9 @@ function keys.closest(word, known, limit)
   return nil
 end
 
+-- a key as the message quotes it: one line whatever it holds (control characters as \ddd)
 local function show(k)
-  if type(k) == "string" then return "'" .. k .. "'" end
+  if type(k) == "string" then return "'" .. text.bare(k) .. "'" end
   return tostring(k) .. " (a " .. type(k) .. " key)"
 end
 

@@ -302,6 +302,15 @@ t.test("every problem stays one line, whatever a key or value holds (fuzz_metada
   extension.normalize_config({ workdir = "rel\npath", env = { "A\nB" } }, cfg_problems)
   t.eq(#cfg_problems, 2)
   for _, p in ipairs(cfg_problems) do t.ok(not p:find("\n", 1, true), p) end
+  -- an unknown key below the root is a warning, quoted by hoist.keys: one line too (fuzz_metadata)
+  local np, nw = {}, {}
+  extension.check_metadata_shape(json.decode('{"icon": "i.svg", "ui": {"dashboard-tab": {"title": "T", ' ..
+    '"root": "/ui", "src": "i.html", "bckd\\n": {}}}}'), np, nw)
+  t.eq(#nw, 1)
+  t.ok(not nw[1]:find("\n", 1, true), nw[1])
+  t.ok(nw[1]:find("'bckd\\010'", 1, true), nw[1])
+  local ok, err = pcall(keys.options, { ["dry\nrun"] = true }, { "dry_run" }, "release.context")
+  t.ok(not ok and not tostring(err):find("\n", 1, true), tostring(err))
 end)
 
 fs.remove(dir)
