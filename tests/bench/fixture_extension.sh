@@ -34,3 +34,18 @@ return {
 }
 LUA
 }
+
+# build_type_warning HOIST: prints a warning when HOIST was built without optimisation (its build
+# folder's CMakeCache.txt says Debug, or no build type): such a binary compresses about 30% slower
+# and every ratio against a peer is then wrong. tools/test.sh builds build/ as RelWithDebInfo.
+build_type_warning() {  # build_type_warning HOIST
+  local cache type
+  cache=$(dirname "$1")/CMakeCache.txt
+  [ -f "$cache" ] || return 0
+  type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$cache")
+  case $type in
+    Release|RelWithDebInfo|MinSizeRel) ;;
+    *) echo "WARNING: $1 is a ${type:-no-build-type} build (no optimisation): timings are not representative;" \
+            "configure with -DCMAKE_BUILD_TYPE=RelWithDebInfo" >&2 ;;
+  esac
+}
