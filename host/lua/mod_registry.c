@@ -352,12 +352,14 @@ static int on_push_progress(void *ud, size_t index, const struct hoist_push_stat
   lua_setfield(L, -2, "total_bytes");
   lua_pushinteger(L, (lua_Integer)st->uploaded_bytes);
   lua_setfield(L, -2, "uploaded_bytes");
-  lua_pushinteger(L, (lua_Integer)index + 1);
-  lua_setfield(L, -2, "job");
-  lua_pushstring(L, pp->jobs[index].digest);
-  lua_setfield(L, -2, "digest");
-  lua_pushstring(L, names[pp->jobs[index].outcome]);
-  lua_setfield(L, -2, "outcome");
+  if (index != HOIST_PUSH_TICK) {  /* a tick: bytes moved inside blobs, no job ended */
+    lua_pushinteger(L, (lua_Integer)index + 1);
+    lua_setfield(L, -2, "job");
+    lua_pushstring(L, pp->jobs[index].digest);
+    lua_setfield(L, -2, "digest");
+    lua_pushstring(L, names[pp->jobs[index].outcome]);
+    lua_setfield(L, -2, "outcome");
+  }
   if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
     pp->failed = 1;             /* the error stays on the stack, raised once the workers stop */
     return 1;

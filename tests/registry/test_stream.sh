@@ -211,4 +211,32 @@ XDG_CACHE_HOME=$tmp/cache-nostream HOIST_PUSH_STREAM=0 run 0 "$HOIST" --debug re
 grep -q 'debug: streamed' "$tmp/err" && ko "HOIST_PUSH_STREAM=0 streamed" || ok
 pushed "$mode" acme/nostream 1.0.0
 
+# ---- push progress inside a blob (issue 10): over a 4 MB/s link (16 MiB: more than the sockets
+# buffer), put_blobs reports bytes as curl sends them (ticks without a job), not only when a blob
+# ends
+sl=$(HOIST_PROXY_ARGS="--rate 4000000" registry_proxy none "$tmp/$mode" slow) || exit 1
+python3 -c 'import random,sys; open(sys.argv[1],"wb").write(random.Random(5).randbytes(16 << 20))' "$tmp/slow.bin"
+cat >"$tmp/ticks.lua" <<'LUA'
+local registry, oci = require("hoist.registry"), require("hoist.oci")
+local host, pw, path = arg[1], arg[2], arg[3]
+local size = 16 << 20
+local c = assert(registry.connect(host, { username = "hoist", password = pw }))
+local ticks, partial, last, ended = 0, 0, 0, nil
+assert(c:put_blobs("acme/ticks", { { digest = oci.digest_file(path), path = path, size = size } }, {
+  progress = function(p)
+    assert(p.done_bytes >= last, "done_bytes went down: " .. p.done_bytes .. " after " .. last)
+    last = p.done_bytes
+    if p.job then ended = p else
+      ticks = ticks + 1
+      assert(p.digest == nil and p.done == 0 and p.total_bytes == size, "a tick names no job")
+      if p.done_bytes > 0 and p.done_bytes < size then partial = partial + 1 end
+    end
+  end }))
+assert(ended and ended.job == 1 and ended.done_bytes == size and ended.outcome == "uploaded", "the job's end")
+assert(partial >= 2, "ticks with part of the blob sent: " .. partial .. " of " .. ticks)
+print("ticks " .. ticks .. ", " .. partial .. " with part of the blob")
+LUA
+if s=$("$HOIST" run "$tmp/ticks.lua" "${sl#http://}" "$pw" "$tmp/slow.bin" 2>&1); then ok; echo "progress: $s"
+else ko "progress inside a blob: $s"; fi
+
 finish stream

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,6 +24,7 @@
 struct hoist_http {
   CURL *easy;
   struct hoist_http_opts opts;
+  _Atomic unsigned long long *sent;  /* hoist_http_count_sent */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -31,6 +33,11 @@ static CURLcode global_rc;
 static void global_init(void)
 {
   global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void hoist_http_count_sent(struct hoist_http *h, _Atomic unsigned long long *counter)
+{
+  h->sent = counter;
 }
 
 int hoist_http_new(const struct hoist_http_opts *o, struct hoist_http **out, struct hoist_err *err)
@@ -85,6 +92,8 @@ struct xfer {
   unsigned long long file_off, file_left;
   unsigned long long file_start, file_size;
   int read_error;
+  _Atomic unsigned long long *sent;  /* the handle's counter, or NULL */
+  curl_off_t ul_seen;                /* libcurl's upload count at the last callback */
 };
 
 static long now_ms(void)
@@ -124,6 +133,14 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
   if (hoist_interrupted()) {
     x->interrupted = 1;
     return 1;
+  }
+  /* ulnow starts again from 0 when a body is sent again: count what each sending adds */
+  if (x->sent) {
+    if (ulnow < x->ul_seen)
+      x->ul_seen = 0;
+    if (ulnow > x->ul_seen)
+      atomic_fetch_add(x->sent, (unsigned long long)(ulnow - x->ul_seen));
+    x->ul_seen = ulnow;
   }
   for (i = 0; i < 4; i++)
     if (seen[i] > 0 && (unsigned long long)seen[i] > bytes)
@@ -260,6 +277,7 @@ int hoist_http_do(struct hoist_http *h, const struct hoist_http_req *req,
   memset(&x, 0, sizeof x);
   x.resp = resp;
   x.req = req;
+  x.sent = req->has_body ? h->sent : NULL;
   x.fd = -1;
   x.started_ms = now_ms();
   x.base_ms = h->opts.deadline_ms > 0 ? h->opts.deadline_ms : HOIST_HTTP_DEADLINE_DEFAULT_MS;

@@ -82,6 +82,13 @@ int hoist_http_new(const struct hoist_http_opts *o, struct hoist_http **out, str
 void hoist_http_free(struct hoist_http *h);
 
 /*
+** From now on, the request body bytes libcurl reports as sent (its transfer callback) on h are
+** added to *counter (NULL: no longer counted), which another thread may read: a push reports
+** progress inside a blob this way. A body sent again (a redirect, a retry) counts again.
+*/
+void hoist_http_count_sent(struct hoist_http *h, _Atomic unsigned long long *counter);
+
+/*
 ** Performs req. resp is initialised here; release it with hoist_http_resp_release.
 ** Returns 0 whenever a response arrived (whatever its status), else an error
 ** naming the URL's host (never its credentials) with resp->transport_error set;

@@ -162,9 +162,12 @@ int hoist_registry_push_blobs(struct hoist_registry *r, const char *repo,
 
 /*
 ** Called on the caller's thread each time a job is done (index: which one; st: the counts so
-** far, with done_bytes = the sizes of the jobs done). Non-zero stops handing out jobs (those in
-** flight finish) and the push fails with HOIST_ECANCELED.
+** far), and about 4 times a second while bytes move inside blobs (index HOIST_PUSH_TICK; st as
+** at the last job). done_bytes: the sizes of the jobs done plus what curl has sent of the jobs
+** in flight (its transfer callback); it never goes down. Non-zero stops handing out jobs (those
+** in flight finish) and the push fails with HOIST_ECANCELED.
 */
+#define HOIST_PUSH_TICK ((size_t)-1)
 typedef int (*hoist_push_progress_fn)(void *ud, size_t index, const struct hoist_push_stats *st,
                                       unsigned long long done_bytes);
 

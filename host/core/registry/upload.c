@@ -14,9 +14,11 @@
 #include <jansson.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------ monolithic */
 
@@ -582,17 +584,25 @@ struct pool {
   int rc;                      /* the first failure, which stops handing out jobs */
   struct hoist_err err;
   struct hoist_push_stats st;
+  struct worker *workers;      /* with reporting: whose bytes in flight are reported */
+  size_t nworkers;
 };
 
 struct worker {
   struct pool *pool;
   struct hoist_registry *r;    /* the caller's client, or a clone */
+  /* with reporting: the body bytes curl has sent for the job in hand (job, active under mu) */
+  _Atomic unsigned long long sent;
+  size_t job;
+  int active;
 };
 
 static void *worker_run(void *arg)
 {
   struct worker *w = arg;
   struct pool *p = w->pool;
+  if (p->reporting)
+    hoist_http_count_sent(w->r->http, &w->sent);
   for (;;) {
     struct hoist_err err;
     enum job_result res = JOB_EXISTING;
@@ -604,11 +614,15 @@ static void *worker_run(void *arg)
       break;
     }
     i = p->next++;
+    w->job = i;
+    w->active = 1;
+    atomic_store(&w->sent, 0);
     pthread_mutex_unlock(&p->mu);
     err.code = 0;
     err.msg[0] = '\0';
     rc = push_one(w->r, p->repo, &p->jobs[i], &res, &err);
     pthread_mutex_lock(&p->mu);
+    w->active = 0;
     if (rc) {
       if (!p->rc) {
         p->rc = rc;
@@ -632,6 +646,8 @@ static void *worker_run(void *arg)
     }
     pthread_mutex_unlock(&p->mu);
   }
+  if (p->reporting)
+    hoist_http_count_sent(w->r->http, NULL);
   pthread_mutex_lock(&p->mu);
   p->exited++;
   if (p->reporting)
@@ -640,21 +656,61 @@ static void *worker_run(void *arg)
   return NULL;
 }
 
-/* Reports each finished job to progress, on this thread, until every worker has stopped. */
+/*
+** The bytes a push has moved (under p->mu): the jobs that ended (reported or not yet) and, of
+** the jobs in flight, what curl has sent of them (capped at their size: a body sent again after
+** a dropped connection counts once).
+*/
+static unsigned long long bytes_moved(const struct pool *p)
+{
+  unsigned long long b = 0;
+  size_t k;
+  for (k = 0; k < p->nfinished; k++)
+    b += p->jobs[p->finished[k]].size;
+  for (k = 0; k < p->nworkers; k++) {
+    const struct worker *w = &p->workers[k];
+    if (w->active) {
+      unsigned long long sent = atomic_load(&w->sent);
+      b += sent < p->jobs[w->job].size ? sent : p->jobs[w->job].size;
+    }
+  }
+  return b;
+}
+
+/* pthread_cond_timedwait on CLOCK_REALTIME, ms from now. */
+static void wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, long ms)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += (ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  pthread_cond_timedwait(cv, mu, &ts);
+}
+
+/*
+** Reports on this thread, until every worker has stopped: each finished job (index: the job),
+** and every PROGRESS_TICK_MS while bytes move inside blobs (index HOIST_PUSH_TICK). done_bytes
+** never goes down.
+*/
+#define PROGRESS_TICK_MS 250
 static void report_progress(struct pool *p, size_t running, hoist_push_progress_fn progress, void *ud)
 {
   size_t reported = 0;
-  unsigned long long done_bytes = 0;
+  unsigned long long last = 0;
   struct hoist_push_stats seen;
   memset(&seen, 0, sizeof seen);
   pthread_mutex_lock(&p->mu);
   for (;;) {
+    int stop = 0, called = 0;
     while (reported < p->nfinished) {
       size_t i = p->finished[reported++];
       struct hoist_push_stats snap;
-      int stop;
+      unsigned long long moved = bytes_moved(p);
       /* counts of the jobs reported so far (p->st may already hold later ones) */
-      done_bytes += p->jobs[i].size;
       if (p->jobs[i].outcome == HOIST_BLOB_EXISTING)
         seen.existing++;
       else if (p->jobs[i].outcome == HOIST_BLOB_MOUNTED)
@@ -663,18 +719,34 @@ static void report_progress(struct pool *p, size_t running, hoist_push_progress_
         seen.uploaded++;
         seen.uploaded_bytes += p->jobs[i].size;
       }
+      if (moved > last)
+        last = moved;
       snap = seen;
       pthread_mutex_unlock(&p->mu);
-      stop = progress(ud, i, &snap, done_bytes);
+      stop = progress(ud, i, &snap, last);
       pthread_mutex_lock(&p->mu);
-      if (stop && !p->rc) {
-        p->rc = HOIST_ECANCELED;
-        hoist_err_set(&p->err, HOIST_ECANCELED, "the push was stopped");
+      called = 1;
+      if (stop)
+        break;
+    }
+    if (!stop && !called && p->exited < running) {
+      unsigned long long moved = bytes_moved(p);
+      if (moved > last) {
+        struct hoist_push_stats snap = seen;
+        last = moved;
+        pthread_mutex_unlock(&p->mu);
+        stop = progress(ud, HOIST_PUSH_TICK, &snap, last);
+        pthread_mutex_lock(&p->mu);
       }
     }
-    if (p->exited == running)
+    if (stop && !p->rc) {
+      p->rc = HOIST_ECANCELED;
+      hoist_err_set(&p->err, HOIST_ECANCELED, "the push was stopped");
+    }
+    if (p->exited == running && reported == p->nfinished)
       break;
-    pthread_cond_wait(&p->done_cv, &p->mu);
+    if (reported == p->nfinished && p->exited < running)
+      wait_ms(&p->done_cv, &p->mu, PROGRESS_TICK_MS);
   }
   pthread_mutex_unlock(&p->mu);
 }
@@ -732,6 +804,7 @@ int hoist_registry_push_blobs_progress(struct hoist_registry *r, const char *rep
   ** thread that cannot be had just means fewer workers; with none at all the
   ** push runs here, reporting as it goes.
   */
+  memset(ws, 0, sizeof ws);
   ws[0].pool = &p;
   ws[0].r = r;
   inline_first = 1;
@@ -758,8 +831,11 @@ int hoist_registry_push_blobs_progress(struct hoist_registry *r, const char *rep
     worker_run(&ws[0]);
     running = running > 0 ? running : 1;
   }
-  if (progress)
+  if (progress) {
+    p.workers = ws;
+    p.nworkers = inline_first ? 0 : running;  /* an inline push has ended by now */
     report_progress(&p, running, progress, ud);
+  }
   for (i = inline_first ? 1 : 0; i < running; i++) {
     pthread_join(th[i], NULL);
     if (ws[i].r != r)
