@@ -35,5 +35,8 @@ struct hoist_push_stream;
 ** hoist.oci.core's write_layers. Raises when idx is not one, or is closed.
 */
 struct hoist_push_stream *hoist_lua_check_push_stream(lua_State *L, int idx);
+/* Adds delta to the busy count of that stream (a busy stream cannot be closed); returns the
+** count before. write_layers holds it while a build uploads into it. */
+int hoist_lua_push_stream_busy(lua_State *L, int idx, int delta);
 
 #endif

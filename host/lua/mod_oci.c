@@ -12,9 +12,12 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PLAN_MT "hoist.LayerPlan"
 #define FILES_MT "hoist.LayerWriteFiles"
@@ -259,6 +262,108 @@ static int l_files_box_gc(lua_State *L)
   return 0;
 }
 
+/* A build run on a thread of its own while the calling thread reports progress to Lua. */
+struct build {
+  struct hoist_push_stream *push;
+  struct hoist_layer_plan **plans;
+  size_t n;
+  const char *dir;
+  int threads;
+  struct hoist_layer_result *res;
+  struct hoist_layer_files *files;
+  _Atomic unsigned long long read_bytes;
+  int *rcs;
+  struct hoist_err *errs;
+  int rc;
+  int done;                    /* under mu */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+};
+
+static int build_run(struct build *b)
+{
+  if (b->push)
+    return hoist_push_stream_layers(b->push, b->plans, b->n, b->dir, b->threads, b->res,
+                                    b->files, &b->read_bytes, b->rcs, b->errs);
+  return hoist_layer_write_all_watch(b->plans, b->n, b->dir, b->threads, b->res, b->files,
+                                     &b->read_bytes, b->rcs, b->errs);
+}
+
+static void *build_thread(void *arg)
+{
+  struct build *b = arg;
+  int rc = build_run(b);
+  pthread_mutex_lock(&b->mu);
+  b->rc = rc;
+  b->done = 1;
+  pthread_cond_signal(&b->cv);
+  pthread_mutex_unlock(&b->mu);
+  return NULL;
+}
+
+/*
+** Runs the build on a thread and calls the Lua function at index fn about every 250 ms, and
+** once at the end, with { read_bytes, total_bytes } (file content read into the tars; the last
+** call also has done = true). The
+** thread only touches C memory the caller keeps alive on the stack; an error the function
+** raises is raised once the build has ended (it cannot be stopped halfway without leaving
+** uploads behind).
+*/
+static int build_with_progress(lua_State *L, struct build *b, int fn, unsigned long long total)
+{
+  int failed = 0;
+  pthread_t th;
+  if (pthread_mutex_init(&b->mu, NULL) != 0)
+    return luaL_error(L, "write_layers: out of memory");
+  if (pthread_cond_init(&b->cv, NULL) != 0) {
+    pthread_mutex_destroy(&b->mu);
+    return luaL_error(L, "write_layers: out of memory");
+  }
+  if (pthread_create(&th, NULL, build_thread, b) != 0) {
+    b->rc = build_run(b);       /* no thread to be had: build here, report at the end */
+    b->done = 1;
+  } else {
+    pthread_mutex_lock(&b->mu);
+    while (!b->done) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += 250L * 1000000L;
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+      if (b->done || failed)
+        continue;
+      pthread_mutex_unlock(&b->mu);
+      lua_pushvalue(L, fn);
+      lua_createtable(L, 0, 2);
+      lua_pushinteger(L, (lua_Integer)atomic_load(&b->read_bytes));
+      lua_setfield(L, -2, "read_bytes");
+      lua_pushinteger(L, (lua_Integer)total);
+      lua_setfield(L, -2, "total_bytes");
+      if (lua_pcall(L, 1, 0, 0) != LUA_OK)
+        failed = 1;             /* the error stays on the stack */
+      pthread_mutex_lock(&b->mu);
+    }
+    pthread_mutex_unlock(&b->mu);
+    pthread_join(th, NULL);
+  }
+  pthread_cond_destroy(&b->cv);
+  pthread_mutex_destroy(&b->mu);
+  if (failed)
+    return -1;
+  lua_pushvalue(L, fn);
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, (lua_Integer)atomic_load(&b->read_bytes));
+  lua_setfield(L, -2, "read_bytes");
+  lua_pushinteger(L, (lua_Integer)total);
+  lua_setfield(L, -2, "total_bytes");
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, "done");
+  return lua_pcall(L, 1, 0, 0) != LUA_OK ? -1 : 0;
+}
+
 /*
 ** One layer's list as hoist.sign.core.layer_files gives it (mod_sign.c): { {name=, type=, mode=,
 ** link= (links), size=, sha256=, sha1= (regular files)}, ... }, so that a list recorded while
@@ -303,13 +408,16 @@ static void push_files(lua_State *L, const struct hoist_layer_files *f)
 ** upload failed, that is the failure reported (N the layer it was uploading).
 ** files: true adds `files` to each result, the layer's entries with their hashes, recorded while
 ** it was written: what layer_files (hoist.sign.core) reads back from the blob.
+** progress: a function called on this thread about 4 times a second while the layers are
+** built, and once at the end, with { read_bytes, total_bytes } (file content read so far;
+** done = true in the last call).
 */
 static int l_oci_write_layers(lua_State *L)
 {
-  static const char *const keys[] = { "threads", "push", "files", NULL };
+  static const char *const keys[] = { "threads", "push", "files", "progress", NULL };
   const char *dir = luaL_checkstring(L, 2);
   lua_Integer threads = 0;
-  int want_files = 0;
+  int want_files = 0, fn = 0, push_at = 0;
   struct hoist_push_stream *push = NULL;
   lua_Integer i, n;
   struct files_box *fb = NULL;
@@ -329,8 +437,14 @@ static int l_oci_write_layers(lua_State *L)
       luaL_checktype(L, -1, LUA_TBOOLEAN);
     want_files = lua_toboolean(L, -1);
     lua_pop(L, 1);
-    if (lua_getfield(L, 3, "push") != LUA_TNIL)
-      push = hoist_lua_check_push_stream(L, lua_gettop(L));  /* stays on the stack */
+    if (lua_getfield(L, 3, "push") != LUA_TNIL) {
+      push_at = lua_gettop(L);  /* stays on the stack */
+      push = hoist_lua_check_push_stream(L, push_at);
+    }
+    if (lua_getfield(L, 3, "progress") != LUA_TNIL) {
+      luaL_argcheck(L, lua_isfunction(L, -1), 3, "'progress' must be a function");
+      fn = lua_gettop(L);
+    }
   } else {
     threads = luaL_optinteger(L, 3, 0);
   }
@@ -344,6 +458,8 @@ static int l_oci_write_layers(lua_State *L)
   res = (struct hoist_layer_result *)(plans + n);
   errs = (struct hoist_err *)(res + n);
   rcs = (int *)(errs + n);
+  /* the plans are anchored here too: a progress function may change the caller's table */
+  lua_createtable(L, (int)n, 0);
   for (i = 1; i <= n; i++) {
     struct lplan *lp;
     lua_rawgeti(L, 1, i);
@@ -351,7 +467,7 @@ static int l_oci_write_layers(lua_State *L)
     if (!lp || !lp->p)
       return luaL_error(L, "write_layers: element %d is not a layer plan", (int)i);
     plans[i - 1] = lp->p;
-    lua_pop(L, 1);
+    lua_rawseti(L, -2, i);
   }
   luaL_argcheck(L, threads >= 0 && threads <= HOIST_POOL_MAX_THREADS, 3,
                 "threads must be 0 (automatic) to 256");
@@ -361,12 +477,41 @@ static int l_oci_write_layers(lua_State *L)
     luaL_setmetatable(L, FILES_MT);
     fb->n = (size_t)n;
   }
-  if (push)
-    rc = hoist_push_stream_layers(push, plans, (size_t)n, dir, (int)threads, res,
-                                  fb ? fb->f : NULL, rcs, errs);
-  else
-    rc = hoist_layer_write_all_files(plans, (size_t)n, dir, (int)threads, res, fb ? fb->f : NULL,
-                                     rcs, errs);
+  {
+    struct build *b = lua_newuserdatauv(L, sizeof *b, 0);
+    unsigned long long total = 0;
+    memset(b, 0, sizeof *b);
+    b->push = push;
+    b->plans = plans;
+    b->n = (size_t)n;
+    b->dir = dir;
+    b->threads = (int)threads;
+    b->res = res;
+    b->files = fb ? fb->f : NULL;
+    b->rcs = rcs;
+    b->errs = errs;
+    atomic_init(&b->read_bytes, 0);
+    if (push && hoist_lua_push_stream_busy(L, push_at, 1) > 0) {
+      hoist_lua_push_stream_busy(L, push_at, -1);
+      return luaL_error(L, "write_layers: the push stream is busy (a wait or a build runs on it)");
+    }
+    if (fn) {
+      for (i = 0; i < n; i++)
+        total += hoist_layer_plan_bytes(plans[i]);
+      if (build_with_progress(L, b, fn, total) != 0) {
+        if (push)
+          hoist_lua_push_stream_busy(L, push_at, -1);
+        if (fb)
+          files_box_clear(fb);
+        return lua_error(L);
+      }
+    } else {
+      b->rc = build_run(b);
+    }
+    if (push)
+      hoist_lua_push_stream_busy(L, push_at, -1);
+    rc = b->rc;
+  }
   if (rc) {
     struct hoist_err ferr;
     size_t at = 0;

@@ -28,7 +28,7 @@ struct lclient {
 struct lstream {
   struct hoist_push_stream *s;
   struct lclient *client;
-  int busy;     /* s:wait runs: its progress callback must not close it */
+  int busy;     /* s:wait or a write_layers runs on it (a count): callbacks must not close it */
 };
 
 #define push_err hoist_lua_push_err
@@ -568,6 +568,13 @@ struct hoist_push_stream *hoist_lua_check_push_stream(lua_State *L, int idx)
   return check_stream(L, idx)->s;
 }
 
+int hoist_lua_push_stream_busy(lua_State *L, int idx, int delta)
+{
+  struct lstream *ls = check_stream(L, idx);
+  ls->busy += delta;
+  return ls->busy - delta;
+}
+
 /*
 ** c:push_stream(repo [, { parallel = n }]) -> stream: layers given to hoist.oci.core's
 ** write_layers with { push = stream } are uploaded to repo while they are built.
@@ -603,7 +610,7 @@ static int l_stream_close(lua_State *L)
 {
   struct lstream *ls = luaL_checkudata(L, 1, STREAM_MT);
   if (ls->busy)
-    return luaL_error(L, "push stream is busy: wait is running on it");
+    return luaL_error(L, "push stream is busy: a wait or a build is running on it");
   if (ls->s) {
     hoist_push_stream_free(ls->s);
     ls->s = NULL;
@@ -739,11 +746,11 @@ static int l_stream_wait(lua_State *L)
     if (rc != 1)
       break;
     /* the callback may do anything but close this stream */
-    ls->busy = 1;
+    ls->busy++;
     lua_pushvalue(L, fn);
     push_stream_stats(L, ls->s);
     rc = lua_pcall(L, 1, 0, 0);
-    ls->busy = 0;
+    ls->busy--;
     if (rc != LUA_OK)
       return lua_error(L);
   }

@@ -143,16 +143,19 @@ function Progress:finish(message)
 end
 
 --[[
-log.progress(label, total [, { unit = "bytes" | "items" }]) -> a progress with :update(done),
-:add(n) and :finish([message]). Hidden by -q (it is info level).
+log.progress(label, total [, { unit = "bytes" | "items", tty_only = true }]) -> a progress with
+:update(done), :add(n) and :finish([message]). Hidden by -q (it is info level); with tty_only,
+also hidden unless stderr is a terminal (a step that takes seconds on every release, which
+would only add lines to a CI log).
 ]]
 function log.progress(label, total, opts)
   if type(label) ~= "string" then error("log.progress: a label expected", 2) end
   if type(total) ~= "number" or total < 0 then error("log.progress: a total >= 0 expected", 2) end
-  opts = keys.options(opts, { "unit" }, "log.progress")
+  opts = keys.options(opts, { "unit", "tty_only" }, "log.progress")
+  local tty = is_tty()
   local p = setmetatable({ label = label, total = total, done = 0, unit = opts.unit or "items",
-                           tty = is_tty(), next_step = 25, drawn = -1,
-                           visible = LEVELS.info >= level() }, Progress)
+                           tty = tty, next_step = 25, drawn = -1,
+                           visible = LEVELS.info >= level() and (tty or not opts.tty_only) }, Progress)
   return p
 end
 

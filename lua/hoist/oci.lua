@@ -75,7 +75,7 @@ function Layout:__tostring() return "oci:" .. self.dir end
 local LAYOUT_OPTS = { "create" }
 -- oci.layers, oci.cached_layers and oci.plan take the same options, so one table serves all three
 local LAYERS_OPTS = { "mtime", "root", "threads", "cache", "private", "plans", "compression", "level",
-                      "files", "push" }
+                      "files", "push", "progress" }
 
 --[[
 Opens (creating when missing, unless opts.create == false) an OCI image layout. Temp files that
@@ -474,7 +474,10 @@ opts: { mtime = SOURCE_DATE_EPOCH, root = folder every `from` must stay in, thre
         cache = folder | false, private = true when store is a private staging store (cache
         blobs may then be hard-linked into it), plans = oci.plan(specs, ...),
         push = a push stream (client:push_stream): the layers built are also uploaded while
-        they are written; cached ones are not (the caller pushes them) }.
+        they are written; cached ones are not (the caller pushes them),
+        progress = fn({ read_bytes, total_bytes }): called about 4 times a second while layers
+        are built (file content read so far, of what the layers to build hold), and once at
+        the end; not called when every layer is cached }.
 Identical specs (same inputs, same files) are built once; independent ones in parallel; a spec
 whose key is in the cache is not read again. Returns descriptors
 { mediaType, digest, size, diff_id, key, cached = bool, streamed = bool } in spec order, or
@@ -504,7 +507,7 @@ function oci.layers(store, specs, opts)
     -- with a cache, each layer's file list is recorded while it is written (SHA-256 and SHA-1 of
     -- the bytes read anyway) and kept beside the layer: an SBOM then reads no layer back
     local results, err, code, at = core.write_layers(to_build, store.blob_dir,
-      { threads = opts.threads, push = opts.push, files = record and true or false })
+      { threads = opts.threads, push = opts.push, files = record and true or false, progress = opts.progress })
     if not results then
       -- "layer N" is N of this build: name it by what it holds
       for i, p in ipairs(at and plans or {}) do

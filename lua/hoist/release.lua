@@ -392,11 +392,23 @@ function release.build(ctx)
     if not push then return fail(pkind or "EIO", perr) end
     ctx.push_stream = push
   end
+  -- bytes of file content read into the layers being built, on a terminal, once the build has
+  -- taken a second (4 calls come 250 ms apart): a quick build draws nothing
+  local build_bar, ticks = nil, 0
+  local function build_progress(p)
+    ticks = ticks + 1
+    if not build_bar and not p.done and ticks >= 4 then
+      build_bar = require("hoist.log").progress("building layers", p.total_bytes, { unit = "bytes", tty_only = true })
+    end
+    if build_bar then build_bar:update(p.read_bytes) end
+  end
   local layers, err, lkind = oci.layers(layout, specs, { mtime = epoch, root = fs.realpath(ctx.dir),
                                                   private = ctx.staging ~= nil, push = push,
+                                                  progress = build_progress,
                                                   -- file hashes only when an SBOM will want them
                                                   files = ctx.want_sbom and true or false,
                                                   plans = specs == ctx.layer_specs and ctx.layer_plans or nil })
+  if build_bar then build_bar:finish() end
   if not layers then
     local kinds = { EINVAL = true, EREMOTE = true, EAUTH = true, EINTR = true }
     return fail(kinds[lkind] and lkind or "EIO", err)

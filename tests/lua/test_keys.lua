@@ -229,7 +229,7 @@ local OPTION_TABLES = {
   { "auth.erase", { "env" }, function(o) return (require("hoist.auth").erase("r.example", o)) end },
   { "publish.version", { "latest", "float", "force", "extra", "seen" },
     function(o) return (require("hoist.publish").version({}, {}, "", "1.0.0", o)) end },
-  { "log.progress", { "unit" }, function(o) return (require("hoist.log").progress("x", 1, o)) end },
+  { "log.progress", { "unit", "tty_only" }, function(o) return (require("hoist.log").progress("x", 1, o)) end },
 }
 
 t.test("every option of every option table", function()

@@ -167,6 +167,50 @@ t.test("layout: a tag never points at a missing blob", function()
   t.same(store:tags(), {})
 end)
 
+t.test("layers: progress counts the file bytes read while building, and its errors come out", function()
+  -- 8 MiB of words: long enough to be seen on the way, whatever the machine
+  local big = P("progress-src")
+  assert(fs.mkdir(big))
+  local words = {}
+  for i = 1, 4096 do words[i] = string.format("w%05d ", (i * 7919) % 100000) end
+  local chunk = table.concat(words)
+  local total = 0
+  for f = 1, 8 do
+    local text = string.rep(chunk, (1 << 20) // #chunk + 1):sub(1, 1 << 20)
+    assert(fs.write(big .. "/f" .. f .. ".txt", text, { mode = "0644" }))
+    total = total + #text
+  end
+  local store = assert(oci.layout(P("layout-progress")))
+  local calls, last, last_done = {}, -1, nil
+  local list = assert(oci.layers(store, { { inputs = { { from = big, to = "/data" } } } }, { mtime = 0, cache = false,
+    progress = function(p)
+      t.eq(p.total_bytes, total)
+      t.ok(p.read_bytes >= last and p.read_bytes <= total, "read_bytes grows within the total")
+      last = p.read_bytes
+      last_done = p.done
+      calls[#calls + 1] = p.read_bytes
+    end }))
+  t.eq(#list, 1)
+  t.ok(#calls >= 1, "called at least at the end")
+  t.eq(calls[#calls], total, "the last call has every byte")
+  t.eq(last_done, true, "the last call says done")
+  -- cached: nothing built, no call
+  local store2 = assert(oci.layout(P("layout-progress2")))
+  local cache = P("progress-cache")
+  assert(oci.layers(store2, { { inputs = { { from = big, to = "/data" } } } }, { mtime = 0, cache = cache }))
+  local again = 0
+  assert(oci.layers(store2, { { inputs = { { from = big, to = "/data" } } } }, { mtime = 0, cache = cache,
+    progress = function() again = again + 1 end }))
+  t.eq(again, 0)
+  -- a progress function that raises: the build ends, then its error comes out
+  local store3 = assert(oci.layout(P("layout-progress3")))
+  t.raises(function()
+    oci.layers(store3, { { inputs = { { from = big, to = "/data" } } } }, { mtime = 0, cache = false,
+      progress = function() error("progress says stop") end })
+  end, "progress says stop")
+  t.raises(function() oci.layers(store3, { ui_spec() }, { cache = false, progress = 5 }) end, "'progress' must be a function")
+end)
+
 t.test("layers: identical specs are built once", function()
   local store = assert(oci.layout(P("layout5")))
   local list = assert(oci.layers(store, { ui_spec(), ui_spec(), bin_spec() }, { mtime = 0, cache = false }))

@@ -631,7 +631,7 @@ static void test_layers(const char *host)
 
   r = client(host, 1 * MiB);
   s = stream(r, "stream/layers");
-  rc = hoist_push_stream_layers(s, plans, 3, dira, 2, a, fl, ra, ea);
+  rc = hoist_push_stream_layers(s, plans, 3, dira, 2, a, fl, NULL, ra, ea);
   CHECK(noted(rc, &ea[0]) == 0);
   CHECK(noted(hoist_push_stream_wait(s, -1, &err), &err) == 0);
   hoist_push_stream_stats(s, &st, NULL, 0);
@@ -657,7 +657,7 @@ static void test_layers(const char *host)
   /* a registry refusing chunks: the build stops with its answer */
   r = client(proxy("patch-denied"), 1 * MiB);
   s = stream(r, "stream/layers-denied");
-  rc = hoist_push_stream_layers(s, plans, 3, dirc, 2, a, NULL, ra, ea);
+  rc = hoist_push_stream_layers(s, plans, 3, dirc, 2, a, NULL, NULL, ra, ea);
   /* the refusal stops the build when it comes first, else the wait reports it */
   CHECK(rc == HOIST_EAUTH || rc == 0);
   CHECK(noted(hoist_push_stream_wait(s, -1, &err), &err) == HOIST_EAUTH && strstr(err.msg, "DENIED"));

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <locale.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,7 @@ void hoist_layer_plan_free(struct hoist_layer_plan *p)
 
 const char *hoist_layer_plan_key(const struct hoist_layer_plan *p) { return p->key; }
 size_t hoist_layer_plan_entries(const struct hoist_layer_plan *p) { return p->n; }
+unsigned long long hoist_layer_plan_bytes(const struct hoist_layer_plan *p) { return p->bytes; }
 
 static struct entry *plan_add(struct hoist_layer_plan *p, const char *name, struct hoist_err *err)
 {
@@ -513,6 +515,7 @@ struct run {
   struct hoist_pgzip_budget *budget;
   int nthreads;
   const struct hoist_layer_out *out;
+  _Atomic unsigned long long *read_bytes;  /* file bytes read into tars so far, or NULL */
 };
 
 /*
@@ -525,6 +528,7 @@ struct sink {
   struct hoist_pgzip *gz;
   ZSTD_CCtx *zc;
   const struct hoist_layer_out *out;
+  _Atomic unsigned long long *read_bytes;  /* the run's */
   size_t index;
   unsigned long long tar_size, blob_size;
   int failed;
@@ -597,6 +601,7 @@ static int sink_open(struct sink *s, const struct hoist_layer_opts *o, const str
   memset(s, 0, offsetof(struct sink, zout));
   s->comp = o->compression;
   s->out = run->out;
+  s->read_bytes = run->read_bytes;
   s->index = index;
   s->err = err;
   if (hoist_digest_init(&s->tar, err))
@@ -674,6 +679,8 @@ static int write_entry_data(struct archive *a, const struct entry *e, unsigned c
                            archive_error_string(a));
     }
     done += (unsigned long long)n;
+    if (s->read_bytes)
+      atomic_fetch_add_explicit(s->read_bytes, (unsigned long long)n, memory_order_relaxed);
   }
   /* a file that grew since planning would be cut silently: one more byte says so */
   if (done == e->size) {
@@ -958,6 +965,15 @@ int hoist_layer_write_all_files(struct hoist_layer_plan *const *plans, size_t n,
                                 struct hoist_layer_result *res, struct hoist_layer_files *files,
                                 int *rcs, struct hoist_err *errs)
 {
+  return hoist_layer_write_all_watch(plans, n, blob_dir, nthreads, res, files, NULL, rcs, errs);
+}
+
+int hoist_layer_write_all_watch(struct hoist_layer_plan *const *plans, size_t n,
+                                const char *blob_dir, int nthreads,
+                                struct hoist_layer_result *res, struct hoist_layer_files *files,
+                                _Atomic unsigned long long *read_bytes, int *rcs,
+                                struct hoist_err *errs)
+{
   struct blob_dir bd;
   struct hoist_layer_out out;
   size_t i;
@@ -978,7 +994,7 @@ int hoist_layer_write_all_files(struct hoist_layer_plan *const *plans, size_t n,
   out.write = blob_write;
   out.close = blob_close;
   out.ctx = &bd;
-  rc = hoist_layer_stream_all_files(plans, n, &out, nthreads, res, files, rcs, errs);
+  rc = hoist_layer_stream_all_watch(plans, n, &out, nthreads, res, files, read_bytes, rcs, errs);
   free(bd.files);
   return rc;
 }
@@ -1040,6 +1056,15 @@ int hoist_layer_stream_all_files(struct hoist_layer_plan *const *plans, size_t n
                                  struct hoist_layer_result *res, struct hoist_layer_files *files,
                                  int *rcs, struct hoist_err *errs)
 {
+  return hoist_layer_stream_all_watch(plans, n, out, nthreads, res, files, NULL, rcs, errs);
+}
+
+int hoist_layer_stream_all_watch(struct hoist_layer_plan *const *plans, size_t n,
+                                 const struct hoist_layer_out *out, int nthreads,
+                                 struct hoist_layer_result *res, struct hoist_layer_files *files,
+                                 _Atomic unsigned long long *read_bytes, int *rcs,
+                                 struct hoist_err *errs)
+{
   struct run run;
   struct jobs js;
   struct hoist_err err;
@@ -1062,6 +1087,7 @@ int hoist_layer_stream_all_files(struct hoist_layer_plan *const *plans, size_t n
   memset(&run, 0, sizeof run);
   run.nthreads = nthreads;
   run.out = out;
+  run.read_bytes = read_bytes;
   js.n = n;
   js.j = calloc(n, sizeof *js.j);
   /* the calling thread is one of the nthreads: it helps until every layer is done */

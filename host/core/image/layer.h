@@ -80,6 +80,8 @@ int hoist_layer_plan(const struct hoist_layer_input *in, size_t n, const struct 
 /* "sha256:..." over everything that decides the layer's bytes. */
 const char *hoist_layer_plan_key(const struct hoist_layer_plan *p);
 size_t hoist_layer_plan_entries(const struct hoist_layer_plan *p);
+/* The bytes of file content the plan will read (what read_bytes below counts up to). */
+unsigned long long hoist_layer_plan_bytes(const struct hoist_layer_plan *p);
 void hoist_layer_plan_free(struct hoist_layer_plan *p);
 
 /*
@@ -141,6 +143,22 @@ int hoist_layer_stream_all_files(struct hoist_layer_plan *const *plans, size_t n
                                  const struct hoist_layer_out *out, int nthreads,
                                  struct hoist_layer_result *res, struct hoist_layer_files *files,
                                  int *rcs, struct hoist_err *errs);
+
+/*
+** The same, counting progress: every byte of file content read into a tar is added to
+** *read_bytes (NULL: not counted) as it is read, from the threads writing the layers, so that
+** another thread can report it (the total is the sum of hoist_layer_plan_bytes).
+*/
+int hoist_layer_write_all_watch(struct hoist_layer_plan *const *plans, size_t n,
+                                const char *blob_dir, int nthreads,
+                                struct hoist_layer_result *res, struct hoist_layer_files *files,
+                                _Atomic unsigned long long *read_bytes, int *rcs,
+                                struct hoist_err *errs);
+int hoist_layer_stream_all_watch(struct hoist_layer_plan *const *plans, size_t n,
+                                 const struct hoist_layer_out *out, int nthreads,
+                                 struct hoist_layer_result *res, struct hoist_layer_files *files,
+                                 _Atomic unsigned long long *read_bytes, int *rcs,
+                                 struct hoist_err *errs);
 
 /* The OCI media type of a layer with that compression. */
 const char *hoist_layer_media_type(enum hoist_compression c);

@@ -494,7 +494,8 @@ int hoist_push_stream_out(struct hoist_push_stream *s, size_t n, const char *blo
 int hoist_push_stream_layers(struct hoist_push_stream *s, struct hoist_layer_plan *const *plans,
                              size_t n, const char *blob_dir, int nthreads,
                              struct hoist_layer_result *res, struct hoist_layer_files *files,
-                             int *rcs, struct hoist_err *errs)
+                             _Atomic unsigned long long *read_bytes, int *rcs,
+                             struct hoist_err *errs)
 {
   struct hoist_layer_out out;
   struct hoist_err err;
@@ -513,7 +514,7 @@ int hoist_push_stream_layers(struct hoist_push_stream *s, struct hoist_layer_pla
     }
     return rc;
   }
-  rc = hoist_layer_stream_all_files(plans, n, &out, nthreads, res, files, rcs, errs);
+  rc = hoist_layer_stream_all_watch(plans, n, &out, nthreads, res, files, read_bytes, rcs, errs);
   pthread_mutex_lock(&s->mu);
   /* a layer whose open failed was never started */
   for (i = 0; i < n; i++)

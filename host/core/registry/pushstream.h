@@ -61,12 +61,14 @@ int hoist_push_stream_new(struct hoist_registry *r, const char *repo, int parall
 ** (hoist_push_stream_wait). rcs/errs report each layer as hoist_layer_write_all does; when an
 ** upload failed, that failure is returned (hoist_push_stream_failure names the layer). May be
 ** called again with more layers (not from two threads at once). files: NULL, or where each
-** layer's file list is recorded, as hoist_layer_write_all_files does.
+** layer's file list is recorded, as hoist_layer_write_all_files does; read_bytes: NULL, or
+** the progress counter of hoist_layer_write_all_watch.
 */
 int hoist_push_stream_layers(struct hoist_push_stream *s, struct hoist_layer_plan *const *plans,
                              size_t n, const char *blob_dir, int nthreads,
                              struct hoist_layer_result *res, struct hoist_layer_files *files,
-                             int *rcs, struct hoist_err *errs);
+                             _Atomic unsigned long long *read_bytes, int *rcs,
+                             struct hoist_err *errs);
 
 /*
 ** The hoist_layer_out behind hoist_push_stream_layers, for a caller that produces n layers
