@@ -3,6 +3,7 @@
 ** rest): digests, and layers planned and written in parallel.
 */
 #include "binding.h"
+#include "condwait.h"
 #include "digest.h"
 #include "layer.h"
 #include "manifest.h"
@@ -17,7 +18,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define PLAN_MT "hoist.LayerPlan"
 #define FILES_MT "hoist.LayerWriteFiles"
@@ -315,7 +315,7 @@ static int build_with_progress(lua_State *L, struct build *b, int fn, unsigned l
   pthread_t th;
   if (pthread_mutex_init(&b->mu, NULL) != 0)
     return luaL_error(L, "write_layers: out of memory");
-  if (pthread_cond_init(&b->cv, NULL) != 0) {
+  if (hoist_cond_init(&b->cv) != 0) {
     pthread_mutex_destroy(&b->mu);
     return luaL_error(L, "write_layers: out of memory");
   }
@@ -325,14 +325,7 @@ static int build_with_progress(lua_State *L, struct build *b, int fn, unsigned l
   } else {
     pthread_mutex_lock(&b->mu);
     while (!b->done) {
-      struct timespec ts;
-      clock_gettime(CLOCK_REALTIME, &ts);
-      ts.tv_nsec += 250L * 1000000L;
-      if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-      }
-      pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+      hoist_cond_wait_ms(&b->cv, &b->mu, 250);
       if (b->done || failed)
         continue;
       pthread_mutex_unlock(&b->mu);

@@ -7,10 +7,11 @@
 ** for hoist_push_stream_wait (an upload ended). The producer side only ever
 ** takes the mutex for a few instructions: it never waits on an upload.
 */
-#define _GNU_SOURCE 1  /* mkstemp, pthread_condattr_setclock */
+#define _GNU_SOURCE 1  /* mkstemp */
 
 #include "pushstream.h"
 
+#include "condwait.h"
 #include "interrupt.h"
 #include "registry_int.h"
 #include "strbuf.h"
@@ -88,25 +89,10 @@ static long since_ms(const struct hoist_push_stream *s)
   return (long)((ts.tv_sec - s->t0.tv_sec) * 1000L + (ts.tv_nsec - s->t0.tv_nsec) / 1000000L);
 }
 
-/* Waits on cv (monotonic clock) for at most ms. */
-static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, long ms)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ts.tv_sec += ms / 1000;
-  ts.tv_nsec += (ms % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000L;
-  }
-  pthread_cond_timedwait(cv, mu, &ts);
-}
-
 int hoist_push_stream_new(struct hoist_registry *r, const char *repo, int parallel,
                           struct hoist_push_stream **out, struct hoist_err *err)
 {
   struct hoist_push_stream *s;
-  pthread_condattr_t ca;
   *out = NULL;
   s = calloc(1, sizeof *s);
   if (!s || !(s->repo = strdup(repo))) {
@@ -118,16 +104,18 @@ int hoist_push_stream_new(struct hoist_registry *r, const char *repo, int parall
   if (s->parallel > HOIST_REGISTRY_PARALLEL_MAX)
     s->parallel = HOIST_REGISTRY_PARALLEL_MAX;
   clock_gettime(CLOCK_MONOTONIC, &s->t0);
-  if (pthread_condattr_init(&ca) != 0) {
+  if (hoist_cond_init(&s->work) != 0) {
     free(s->repo);
     free(s);
     return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
   }
-  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  if (hoist_cond_init(&s->ended) != 0) {
+    pthread_cond_destroy(&s->work);
+    free(s->repo);
+    free(s);
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  }
   pthread_mutex_init(&s->mu, NULL);
-  pthread_cond_init(&s->work, &ca);
-  pthread_cond_init(&s->ended, &ca);
-  pthread_condattr_destroy(&ca);
   *out = s;
   return HOIST_OK;
 }
@@ -178,7 +166,7 @@ static int src_wait(void *ctx, unsigned long long want, unsigned long long *have
     }
     L->want = want;
     *waited = 1;
-    timed_wait(&s->work, &s->mu, POLL_MS);
+    hoist_cond_wait_ms(&s->work, &s->mu, POLL_MS);
   }
   L->want = 0;
   pthread_mutex_unlock(&s->mu);
@@ -550,7 +538,7 @@ int hoist_push_stream_wait(struct hoist_push_stream *s, long timeout_ms, struct 
       rc = 1;
       break;
     }
-    timed_wait(&s->ended, &s->mu, left < POLL_MS ? left : POLL_MS);
+    hoist_cond_wait_ms(&s->ended, &s->mu, left < POLL_MS ? left : POLL_MS);
   }
   pthread_mutex_unlock(&s->mu);
   return rc;

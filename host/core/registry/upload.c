@@ -7,6 +7,7 @@
 
 #include "registry.h"
 
+#include "condwait.h"
 #include "linkhdr.h"
 #include "registry_int.h"
 #include "strbuf.h"
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ------------------------------------------------------------------ monolithic */
 
@@ -677,20 +677,6 @@ static unsigned long long bytes_moved(const struct pool *p)
   return b;
 }
 
-/* pthread_cond_timedwait on CLOCK_REALTIME, ms from now. */
-static void wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, long ms)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  ts.tv_sec += ms / 1000;
-  ts.tv_nsec += (ms % 1000) * 1000000L;
-  if (ts.tv_nsec >= 1000000000L) {
-    ts.tv_sec++;
-    ts.tv_nsec -= 1000000000L;
-  }
-  pthread_cond_timedwait(cv, mu, &ts);
-}
-
 /*
 ** Reports on this thread, until every worker has stopped: each finished job (index: the job),
 ** and every PROGRESS_TICK_MS while bytes move inside blobs (index HOIST_PUSH_TICK). done_bytes
@@ -746,7 +732,7 @@ static void report_progress(struct pool *p, size_t running, hoist_push_progress_
     if (p->exited == running && reported == p->nfinished)
       break;
     if (reported == p->nfinished && p->exited < running)
-      wait_ms(&p->done_cv, &p->mu, PROGRESS_TICK_MS);
+      hoist_cond_wait_ms(&p->done_cv, &p->mu, PROGRESS_TICK_MS);
   }
   pthread_mutex_unlock(&p->mu);
 }
@@ -783,7 +769,7 @@ int hoist_registry_push_blobs_progress(struct hoist_registry *r, const char *rep
     return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
   if (progress) {
     p.finished = malloc(n * sizeof *p.finished);
-    if (!p.finished || pthread_cond_init(&p.done_cv, NULL) != 0) {
+    if (!p.finished || hoist_cond_init(&p.done_cv) != 0) {
       free(p.finished);
       pthread_mutex_destroy(&p.mu);
       return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
