@@ -120,7 +120,8 @@ local function check_array(v, field, entry_type)
   local n = #v
   for k in pairs(v) do
     if math.type(k) ~= "integer" or k < 1 or k > n then
-      error(string.format("label.extension: %s must be an array (found key %s)", field, tostring(k)), 4)
+      error(string.format("label.extension: %s must be an array (found key %s)", field,
+        type(k) == "string" and text.quote(k) or tostring(k)), 4)
     end
   end
   for i = 1, n do
@@ -386,7 +387,7 @@ function label.validate_extension(labels, opts)
   table.sort(odd)
   for _, k in ipairs(odd) do
     local near = near_label(k)
-    warnings[#warnings + 1] = string.format('image label "%s" is not a Docker extension label%s', k,
+    warnings[#warnings + 1] = string.format('image label "%s" is not a Docker extension label%s', text.bare(k),
       near and (' (did you mean "' .. near.key .. '"?)') or "")
   end
   if #problems > 0 then return false, problems, warnings end
