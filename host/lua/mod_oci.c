@@ -301,6 +301,22 @@ static void *build_thread(void *arg)
   return NULL;
 }
 
+/* Calls the progress function at fn with { read_bytes, total_bytes [, done = true] }; lua_pcall's result. */
+static int report_build(lua_State *L, struct build *b, int fn, unsigned long long total, int done)
+{
+  lua_pushvalue(L, fn);
+  lua_createtable(L, 0, 3);
+  lua_pushinteger(L, (lua_Integer)atomic_load(&b->read_bytes));
+  lua_setfield(L, -2, "read_bytes");
+  lua_pushinteger(L, (lua_Integer)total);
+  lua_setfield(L, -2, "total_bytes");
+  if (done) {
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "done");
+  }
+  return lua_pcall(L, 1, 0, 0);
+}
+
 /*
 ** Runs the build on a thread and calls the Lua function at index fn about every 250 ms, and
 ** once at the end, with { read_bytes, total_bytes } (file content read into the tars; the last
@@ -329,13 +345,7 @@ static int build_with_progress(lua_State *L, struct build *b, int fn, unsigned l
       if (b->done || failed)
         continue;
       pthread_mutex_unlock(&b->mu);
-      lua_pushvalue(L, fn);
-      lua_createtable(L, 0, 2);
-      lua_pushinteger(L, (lua_Integer)atomic_load(&b->read_bytes));
-      lua_setfield(L, -2, "read_bytes");
-      lua_pushinteger(L, (lua_Integer)total);
-      lua_setfield(L, -2, "total_bytes");
-      if (lua_pcall(L, 1, 0, 0) != LUA_OK)
+      if (report_build(L, b, fn, total, 0) != LUA_OK)
         failed = 1;             /* the error stays on the stack */
       pthread_mutex_lock(&b->mu);
     }
@@ -346,15 +356,7 @@ static int build_with_progress(lua_State *L, struct build *b, int fn, unsigned l
   pthread_mutex_destroy(&b->mu);
   if (failed)
     return -1;
-  lua_pushvalue(L, fn);
-  lua_createtable(L, 0, 3);
-  lua_pushinteger(L, (lua_Integer)atomic_load(&b->read_bytes));
-  lua_setfield(L, -2, "read_bytes");
-  lua_pushinteger(L, (lua_Integer)total);
-  lua_setfield(L, -2, "total_bytes");
-  lua_pushboolean(L, 1);
-  lua_setfield(L, -2, "done");
-  return lua_pcall(L, 1, 0, 0) != LUA_OK ? -1 : 0;
+  return report_build(L, b, fn, total, 1) != LUA_OK ? -1 : 0;
 }
 
 /*
