@@ -96,9 +96,10 @@ do
   for i = 1, 5 do
     mjobs[i] = { digest = list[i].digest .. "", path = list[i].path .. "", size = list[i].size }
   end
-  local busy_errors, other_ok = 0, 0
+  local busy_errors, other_ok, calls = 0, 0, 0
   local other = assert(registry.connect(host, opts({})))
   local mst = assert(c:put_blobs("lua/misbehave", mjobs, { parallel = 4, progress = function(p)
+    calls = calls + 1  -- one per job, and a tick whenever bytes moved inside blobs meanwhile
     for _, j in ipairs(mjobs) do
       j.digest = string.rep("x", 64 + p.done); j.path = nil; j.mount_from = {}
     end
@@ -107,8 +108,9 @@ do
     if not ok and tostring(e):find("busy", 1, true) then busy_errors = busy_errors + 1 end
     if other:has_blob("lua/misbehave", list[1].digest) ~= nil then other_ok = other_ok + 1 end
   end }))
-  check(mst.uploaded == 5 and busy_errors == 5 and other_ok == 5, "misbehaving progress callback",
-        tostring(mst.uploaded), tostring(busy_errors), tostring(other_ok))
+  check(mst.uploaded == 5 and calls >= 5 and busy_errors == calls and other_ok == calls,
+        "misbehaving progress callback", tostring(mst.uploaded), tostring(calls), tostring(busy_errors),
+        tostring(other_ok))
   for i = 1, 5 do
     check(select(2, c:has_blob("lua/misbehave", list[i].digest)) == list[i].size, "blob intact after misbehaving callback")
   end
