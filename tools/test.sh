@@ -10,11 +10,22 @@ cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
+failed_names=()
+# Each stage's output is also kept, so that the end of the run can repeat why a stage failed: CI
+# keeps only the tail of a long run, and the fuzz stage alone prints more than that tail.
+logs=$(mktemp -d "${TMPDIR:-/tmp}/hoist-test.XXXXXX")
 stage() {
   local name=$1; shift
+  local log
+  log="$logs/$((passed + failed)).log"
   echo "=== $name"
-  if "$@"; then passed=$((passed + 1)); echo "=== $name: ok"
-  else failed=$((failed + 1)); echo "=== $name: FAILED"; fi
+  if "$@" 2>&1 | tee "$log"; then passed=$((passed + 1)); echo "=== $name: ok"
+  else failed=$((failed + 1)); failed_names+=("$name|$log"); echo "=== $name: FAILED"; fi
+}
+
+why_failed() {  # why_failed LOG: the lines that say which check failed, and what it printed
+  grep -a -n -E -B3 -A25 'FAILED|Failed|failed|not ok|ERROR|Assertion|ThreadSanitizer:|AddressSanitizer|runtime error|Errors while running' "$1" |
+    grep -a -v -E '^[0-9]+[-:]#[0-9]+' | head -n 200
 }
 
 build() {  # build DIR CMAKE_ARGS...
@@ -67,5 +78,12 @@ stage "ASan+UBSan" sanitized
 stage "ThreadSanitizer" threads
 stage "valgrind (C unit tests)" valgrind_unit
 stage "fuzz" fuzz
-echo "stages: $passed passed, $failed failed"
+for entry in "${failed_names[@]}"; do
+  echo "=== why '${entry%%|*}' failed (from its log)"
+  why_failed "${entry#*|}"
+done
+names=""
+for entry in "${failed_names[@]}"; do names="$names${names:+, }${entry%%|*}"; done
+echo "stages: $passed passed, $failed failed${names:+ ($names)}"
+rm -rf "$logs"
 [ "$failed" -eq 0 ]
