@@ -29,6 +29,16 @@ const char *hoist_closest(const char *word, const char *const *known);
 /* Pushes body[0..len) as a Lua string and frees body, also when pushing raises. */
 void hoist_lua_push_owned(lua_State *L, char *body, size_t len);
 
+struct hoist_layer_files;
+/*
+** A layer's file list as a Lua value (layerlist.c: a hoist.LayerFiles userdata with
+** list:entries() and #list). push takes the entries from *moved (left empty), so that
+** Lua's collector frees them; check raises when idx is not one, test returns NULL.
+*/
+void hoist_lua_push_layer_list(lua_State *L, struct hoist_layer_files *moved);
+struct hoist_layer_files *hoist_lua_check_layer_list(lua_State *L, int idx);
+struct hoist_layer_files *hoist_lua_test_layer_list(lua_State *L, int idx);
+
 struct hoist_push_stream;
 /*
 ** The push stream at idx (a hoist.PushStream from c:push_stream, mod_registry.c), for

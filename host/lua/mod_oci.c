@@ -13,6 +13,9 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -360,41 +363,6 @@ static int build_with_progress(lua_State *L, struct build *b, int fn, unsigned l
 }
 
 /*
-** One layer's list as hoist.sign.core.layer_files gives it (mod_sign.c): { {name=, type=, mode=,
-** link= (links), size=, sha256=, sha1= (regular files)}, ... }, so that a list recorded while
-** writing and one read back from the blob are interchangeable (attest's cache holds either).
-*/
-static void push_files(lua_State *L, const struct hoist_layer_files *f)
-{
-  size_t k;
-  lua_createtable(L, (int)f->n, 0);
-  for (k = 0; k < f->n; k++) {
-    const struct hoist_layer_entry *e = &f->entries[k];
-    char t[2] = { e->type, 0 };
-    lua_createtable(L, 0, 7);
-    lua_pushstring(L, e->name);
-    lua_setfield(L, -2, "name");
-    lua_pushstring(L, t);
-    lua_setfield(L, -2, "type");
-    lua_pushinteger(L, (lua_Integer)e->mode);
-    lua_setfield(L, -2, "mode");
-    if (e->link) {
-      lua_pushstring(L, e->link);
-      lua_setfield(L, -2, "link");
-    }
-    if (e->type == 'f') {
-      lua_pushinteger(L, (lua_Integer)e->size);
-      lua_setfield(L, -2, "size");
-      lua_pushstring(L, e->sha256);
-      lua_setfield(L, -2, "sha256");
-      lua_pushstring(L, e->sha1);
-      lua_setfield(L, -2, "sha1");
-    }
-    lua_rawseti(L, -2, (lua_Integer)k + 1);
-  }
-}
-
-/*
 ** write_layers({plan, ...}, blob_dir [, threads | { threads = n, push = stream, files = bool }])
 **   -> { {digest=, diff_id=, size=, ...}, ... } | nil, "layer N: err", code, N
 ** threads: how many threads compress, the calling one included (nil or 0: $HOIST_THREADS, else
@@ -402,7 +370,8 @@ static void push_files(lua_State *L, const struct hoist_layer_files *f)
 ** (c:push_stream): every layer is also uploaded while it is written (pushstream.h); when an
 ** upload failed, that is the failure reported (N the layer it was uploading).
 ** files: true adds `files` to each result, the layer's entries with their hashes, recorded while
-** it was written: what layer_files (hoist.sign.core) reads back from the blob.
+** it was written (a hoist.LayerFiles, layerlist.c): what layer_files (hoist.sign.core) reads
+** back from the blob.
 ** progress: a function called on this thread about 4 times a second while the layers are
 ** built, and once at the end, with { read_bytes, total_bytes } (file content read so far;
 ** done = true in the last call).
@@ -506,6 +475,12 @@ static int l_oci_write_layers(lua_State *L)
     if (push)
       hoist_lua_push_stream_busy(L, push_at, -1);
     rc = b->rc;
+#ifdef __GLIBC__
+    /* The build's threads freed their blocks into arenas of their own, which the main thread
+    ** does not reuse: without this, what follows a build (SBOMs, the push) stacks on top of the
+    ** build's peak instead of reusing its memory. */
+    malloc_trim(0);
+#endif
   }
   if (rc) {
     struct hoist_err ferr;
@@ -540,9 +515,8 @@ static int l_oci_write_layers(lua_State *L)
     lua_pushinteger(L, (lua_Integer)res[i].entries);
     lua_setfield(L, -2, "entries");
     if (fb) {
-      push_files(L, &fb->f[i]);
+      hoist_lua_push_layer_list(L, &fb->f[i]);   /* the entries move to Lua's collector */
       lua_setfield(L, -2, "files");
-      hoist_layer_files_free(&fb->f[i]);   /* memory back early on big images */
     }
     if (push) {
       lua_pushboolean(L, 1);

@@ -1,13 +1,18 @@
 /*
 ** hoist.sign.core: the native half of hoist.sign and hoist.attest
 ** (lua/hoist/sign.lua, lua/hoist/attest.lua): ECDSA P-256 keys and signatures
-** (sign.c, cosignkey.c), base64 (base64.c), and the files of layer blobs with
-** their hashes (layerfiles.c).
+** (sign.c, cosignkey.c), base64 (base64.c), the files of layer blobs with
+** their hashes (layerfiles.c) and their records in the cache (filesrecord.c),
+** an image's files from its layers' (imagefiles.c), and the files part of its
+** SPDX document (spdxfiles.c).
 */
 #include "base64.h"
 #include "binding.h"
+#include "filesrecord.h"
+#include "imagefiles.h"
 #include "layerfiles.h"
 #include "sign.h"
+#include "spdxfiles.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -279,8 +284,8 @@ static void set_str(lua_State *L, const char *k, const char *v)
 }
 
 /*
-** layer_files({ path, ... } [, threads]) -> { { {name=, type=, mode=, size=, sha256=, sha1=,
-** link=}, ... }, ... } (one list per path, in archive order) | nil, err, code
+** layer_files({ path, ... } [, threads]) -> { list, ... } (one hoist.LayerFiles per path, its
+** entries in archive order: list:entries() gives them as tables) | nil, err, code
 */
 static int l_layer_files(lua_State *L)
 {
@@ -314,31 +319,211 @@ static int l_layer_files(lua_State *L)
   }
   lua_createtable(L, (int)n, 0);
   for (j = 0; j < b->n; j++) {
-    struct hoist_layer_files *f = &b->files[j];
-    size_t k;
-    lua_createtable(L, (int)f->n, 0);
-    for (k = 0; k < f->n; k++) {
-      struct hoist_layer_entry *e = &f->entries[k];
-      char t[2] = { e->type, 0 };
-      lua_createtable(L, 0, 7);
-      set_str(L, "name", e->name);
-      set_str(L, "type", t);
-      lua_pushinteger(L, (lua_Integer)e->mode);
-      lua_setfield(L, -2, "mode");
-      if (e->link)
-        set_str(L, "link", e->link);
-      if (e->type == 'f') {
-        lua_pushinteger(L, (lua_Integer)e->size);
-        lua_setfield(L, -2, "size");
-        set_str(L, "sha256", e->sha256);
-        set_str(L, "sha1", e->sha1);
-      }
-      lua_rawseti(L, -2, (lua_Integer)k + 1);
-    }
+    hoist_lua_push_layer_list(L, &b->files[j]);   /* the entries move to Lua's collector */
     lua_rawseti(L, -2, (lua_Integer)j + 1);
-    hoist_layer_files_free(f);   /* done with it: memory back early on big images */
   }
   return 1;
+}
+
+/* A string field of the entry table at -1 (NULL when absent); raises on another type. */
+static const char *opt_field(lua_State *L, const char *k, lua_Integer i)
+{
+  const char *v = NULL;
+  int t = lua_getfield(L, -1, k);
+  if (t == LUA_TSTRING)
+    v = lua_tostring(L, -1);
+  else if (t != LUA_TNIL)
+    luaL_error(L, "layer_list: entry %d: %s must be a string", (int)i, k);
+  lua_pop(L, 1);   /* the entry table keeps the string alive */
+  return v;
+}
+
+/*
+** layer_list({ {name=, type=, mode=, link=, size=, sha256=, sha1=}, ... }) -> list: a layer's
+** list made from tables, as list:entries() gives them (for tests, and records made by hand).
+*/
+static int l_layer_list(lua_State *L)
+{
+  struct hoist_layer_files *f;
+  lua_Integer i, n;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  n = (lua_Integer)lua_rawlen(L, 1);
+  if (n > HOIST_LAYER_FILES_MAX)
+    return luaL_argerror(L, 1, "too many entries");
+  {
+    struct hoist_layer_files empty = { 0 };
+    hoist_lua_push_layer_list(L, &empty);   /* owns the entries from here on, if we raise */
+  }
+  f = hoist_lua_check_layer_list(L, -1);
+  f->entries = calloc((size_t)n + 1, sizeof *f->entries);
+  if (!f->entries)
+    return luaL_error(L, "out of memory");
+  for (i = 1; i <= n; i++) {
+    struct hoist_layer_entry *e = &f->entries[i - 1];
+    struct hoist_err err;
+    const char *name, *type, *link, *sha256, *sha1;
+    lua_Integer mode, size;
+    if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
+      return luaL_error(L, "layer_list: entry %d must be a table", (int)i);
+    name = opt_field(L, "name", i);
+    type = opt_field(L, "type", i);
+    link = opt_field(L, "link", i);
+    sha256 = opt_field(L, "sha256", i);
+    sha1 = opt_field(L, "sha1", i);
+    lua_getfield(L, -1, "mode");
+    mode = luaL_optinteger(L, -1, 0644);
+    lua_getfield(L, -2, "size");
+    size = luaL_optinteger(L, -1, 0);
+    lua_pop(L, 2);
+    if (!name || !type || strlen(type) != 1 || !strchr("fdlho", type[0]) || mode < 0 || mode > 07777 || size < 0)
+      return luaL_error(L, "layer_list: entry %d needs a name, a type (f, d, l, h, o) and a mode", (int)i);
+    if (hoist_layer_entry_init(e, name, type[0], (unsigned)mode, link, &err))
+      return luaL_error(L, "layer_list: entry %d: %s", (int)i, err.msg);
+    f->n = (size_t)i;
+    if (type[0] == 'f') {
+      if (!sha256 || strlen(sha256) != 64 || !sha1 || strlen(sha1) != 40)
+        return luaL_error(L, "layer_list: entry %d (a file) needs sha256 and sha1", (int)i);
+      memcpy(e->sha256, sha256, 65);
+      memcpy(e->sha1, sha1, 41);
+      e->size = size;
+    }
+    lua_pop(L, 1);
+  }
+  return 1;
+}
+
+/* files_record_read(path) -> list | nil, err, code (ENOENT: no record; EINVAL: not a whole one) */
+static int l_files_record_read(lua_State *L)
+{
+  const char *path = luaL_checkstring(L, 1);
+  struct hoist_layer_files f;
+  struct hoist_err err;
+  if (hoist_files_record_read(path, &f, &err))
+    return hoist_lua_push_err(L, &err);
+  hoist_lua_push_layer_list(L, &f);
+  return 1;
+}
+
+/* files_record_write(path, list) -> true | nil, err, code */
+static int l_files_record_write(lua_State *L)
+{
+  const char *path = luaL_checkstring(L, 1);
+  struct hoist_err err;
+  if (hoist_files_record_write(path, hoist_lua_check_layer_list(L, 2), &err))
+    return hoist_lua_push_err(L, &err);
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+/* The layer lists of the table at idx, bottom first, in a userdata-owned array at the top of the stack. */
+static const struct hoist_layer_files **check_lists(lua_State *L, int idx, size_t *n)
+{
+  const struct hoist_layer_files **lists;
+  lua_Integer i, len;
+  luaL_checktype(L, idx, LUA_TTABLE);
+  len = (lua_Integer)lua_rawlen(L, idx);
+  lists = lua_newuserdatauv(L, ((size_t)len + 1) * sizeof *lists, 0);
+  for (i = 1; i <= len; i++) {
+    lua_rawgeti(L, idx, i);
+    lists[i - 1] = hoist_lua_test_layer_list(L, -1);
+    if (!lists[i - 1])
+      luaL_argerror(L, idx, "a list of layer file lists (hoist.LayerFiles) expected");
+    lua_pop(L, 1);   /* still referenced by the table */
+  }
+  *n = (size_t)len;
+  return lists;
+}
+
+/* Applied files, owned by a userdata so that a raise while the result is built frees them. */
+#define IMAGE_FILES_MT "hoist.ImageFilesBox"
+
+static int l_image_files_gc(lua_State *L)
+{
+  hoist_image_files_free(luaL_checkudata(L, 1, IMAGE_FILES_MT));
+  return 0;
+}
+
+static struct hoist_image_files *apply(lua_State *L, int idx, struct hoist_err *err)
+{
+  size_t n;
+  const struct hoist_layer_files **lists = check_lists(L, idx, &n);
+  struct hoist_image_files *out = lua_newuserdatauv(L, sizeof *out, 0);
+  memset(out, 0, sizeof *out);
+  luaL_setmetatable(L, IMAGE_FILES_MT);
+  if (hoist_image_files_apply(lists, n, out, err))
+    return NULL;
+  return out;
+}
+
+/*
+** image_files({ list, ... }) -> { {path="/a/b", sha256=, sha1=, size=, mode=}, ... } sorted by
+** path: the regular files of an image whose layers (bottom first) have those lists (imagefiles.h).
+*/
+static int l_image_files(lua_State *L)
+{
+  struct hoist_err err;
+  struct hoist_image_files *files = apply(L, 1, &err);
+  size_t k;
+  if (!files)
+    return hoist_lua_push_err(L, &err);
+  lua_createtable(L, (int)files->n, 0);
+  for (k = 0; k < files->n; k++) {
+    const struct hoist_layer_entry *c = files->files[k].content;
+    lua_createtable(L, 0, 5);
+    lua_pushfstring(L, "/%s", files->files[k].path);
+    lua_setfield(L, -2, "path");
+    set_str(L, "sha256", c->sha256);
+    set_str(L, "sha1", c->sha1);
+    lua_pushinteger(L, (lua_Integer)c->size);
+    lua_setfield(L, -2, "size");
+    lua_pushinteger(L, (lua_Integer)c->mode);
+    lua_setfield(L, -2, "mode");
+    lua_rawseti(L, -2, (lua_Integer)k + 1);
+  }
+  return 1;
+}
+
+/*
+** spdx_fragment({ list, ... }, path) -> count, code | nil, err, code: writes the files part of an
+** SPDX document of an image with those layers to path (spdxfiles.h).
+*/
+static int l_spdx_fragment(lua_State *L)
+{
+  const char *path = luaL_checkstring(L, 2);
+  struct hoist_err err;
+  struct hoist_spdx_fragment frag;
+  struct hoist_image_files *files = apply(L, 1, &err);
+  if (!files || hoist_spdx_fragment_write(files, path, &frag, &err))
+    return hoist_lua_push_err(L, &err);
+  lua_pushinteger(L, (lua_Integer)frag.count);
+  lua_pushstring(L, frag.code);
+  return 2;
+}
+
+/* spdx_fragment_read(path) -> count, code | nil, err, code */
+static int l_spdx_fragment_read(lua_State *L)
+{
+  struct hoist_err err;
+  struct hoist_spdx_fragment frag;
+  if (hoist_spdx_fragment_read(luaL_checkstring(L, 1), &frag, &err))
+    return hoist_lua_push_err(L, &err);
+  lua_pushinteger(L, (lua_Integer)frag.count);
+  lua_pushstring(L, frag.code);
+  return 2;
+}
+
+/* spdx_document(path, fragment_path, head, middle, tail) -> digest, size | nil, err, code */
+static int l_spdx_document(lua_State *L)
+{
+  char digest[HOIST_DIGEST_LEN + 1];
+  unsigned long long size = 0;
+  struct hoist_err err;
+  if (hoist_spdx_document_write(luaL_checkstring(L, 1), luaL_checkstring(L, 2), luaL_checkstring(L, 3),
+                                luaL_checkstring(L, 4), luaL_checkstring(L, 5), digest, &size, &err))
+    return hoist_lua_push_err(L, &err);
+  lua_pushstring(L, digest);
+  lua_pushinteger(L, (lua_Integer)size);
+  return 2;
 }
 
 static const luaL_Reg key_methods[] = {
@@ -359,6 +544,13 @@ static const luaL_Reg funcs[] = {
   {"base64_encode", l_base64_encode},
   {"base64_decode", l_base64_decode},
   {"layer_files", l_layer_files},
+  {"layer_list", l_layer_list},
+  {"files_record_read", l_files_record_read},
+  {"files_record_write", l_files_record_write},
+  {"image_files", l_image_files},
+  {"spdx_fragment", l_spdx_fragment},
+  {"spdx_fragment_read", l_spdx_fragment_read},
+  {"spdx_document", l_spdx_document},
   {"sha1", l_sha1},
   {NULL, NULL}
 };
@@ -375,6 +567,10 @@ int luaopen_hoist_sign_core(lua_State *L)
   lua_pop(L, 1);
   luaL_newmetatable(L, FILES_MT);
   lua_pushcfunction(L, l_files_box_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, IMAGE_FILES_MT);
+  lua_pushcfunction(L, l_image_files_gc);
   lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   luaL_newlib(L, funcs);

@@ -5,6 +5,7 @@
 --
 -- Expected failures return nil, message, kind (hoist.cli.KINDS); misuse raises.
 local attest = require("hoist.attest")
+local fs = require("hoist.fs")
 local json = require("hoist.json")
 local keys = require("hoist.keys")
 local oci = require("hoist.oci")
@@ -101,8 +102,16 @@ function attach.release(ctx, ep, opts)
   local items, slots = {}, {}
   local name = opts.name or opts.identity or "extension"
   local summary = require("hoist.release").base_summary(ctx)
+  local sbom_dir
+  local function done(...)
+    if sbom_dir then fs.remove(sbom_dir) end
+    return ...
+  end
   if opts.sbom then
-    local memo = {}
+    local memo, terr = {}, nil
+    -- the documents go to files, pushed from there: at 60,000 files each is 15 MB
+    sbom_dir, terr = fs.tmpdir("hoist-sbom")
+    if not sbom_dir then return nil, terr, "EIO" end
     local descs = {}
     for i, img in ipairs(ctx.images) do descs[i] = { mediaType = img.mediaType, digest = img.digest, size = img.size } end
     -- the files of the extension's own layers; a base is one package, by digest (its layers are
@@ -112,15 +121,16 @@ function attach.release(ctx, ep, opts)
       for _, l in ipairs(r.layers or {}) do skip = skip or {}; skip[l.digest] = true end
     end
     local ok, err, kind = attest.prepare(opts.source, descs, { memo = memo, skip = skip })
-    if not ok then return nil, err, kind end
+    if not ok then return done(nil, err, kind) end
     for i, img in ipairs(ctx.images) do
       local platform = oci.platform_string(img.platform)
       local b = summary and summary.platforms[platform]
-      local doc, serr, skind = attest.sbom(opts.source, descs[i], { name = name, version = ctx.version,
+      local path, info, skind = attest.sbom(opts.source, descs[i], { name = name, version = ctx.version,
         platform = platform, base = b and { name = b.name, digest = b.digest } or nil,
-        created = opts.created, memo = memo, skip = skip })
-      if not doc then return nil, serr, skind end
-      items[#items + 1] = { subject = descs[i], artifact = { artifactType = attest.SPDX_MEDIA_TYPE, data = doc } }
+        created = opts.created, memo = memo, skip = skip, path = sbom_dir .. "/" .. i .. ".spdx.json" })
+      if not path then return done(nil, info, skind) end
+      items[#items + 1] = { subject = descs[i], artifact = { artifactType = attest.SPDX_MEDIA_TYPE, file = path,
+                                                              digest = info.digest, size = info.size } }
       slots[#items] = { platform = platform, image = img.digest }
       out.sbom[#out.sbom + 1] = slots[#items]
     end
@@ -143,10 +153,10 @@ function attach.release(ctx, ep, opts)
   end
   if #items > 0 then
     local res, err, kind = attest.attach_all(ep, items)
-    if not res then return nil, err, kind end
+    if not res then return done(nil, err, kind) end
     for i, r in ipairs(res) do slots[i].digest = r.digest end
   end
-  return out
+  return done(out)
 end
 
 ---------------------------------------------------------------------------------------------------

@@ -91,70 +91,17 @@ end
 
 local cache_read, cache_write, files_fragment
 
-local function dirname(p) return p:match("^(.*)/[^/]*$") or "" end
-local function basename(p) return p:match("([^/]*)$") end
-
--- Drops every path under prefix ("dir/") from the map.
-local function remove_under(files, prefix)
-  local n = #prefix
-  for path in pairs(files) do
-    if path:sub(1, n) == prefix then files[path] = nil end
-  end
-end
-
 --[[
-Applies layers (lists of entries from hoist.sign.core.layer_files, bottom first) the way a
-container runtime does: whiteouts (`.wh.NAME` removes NAME and what is under it, `.wh..wh..opq`
-empties its folder) act on the layers below; a later entry replaces an earlier one; an entry that
-is not a folder replaces a folder and its content; a hard link is a regular file with its target's
-content. Returns path -> { sha256, sha1, size, mode } for every regular file.
+The regular files of an image whose layers (bottom first) have these file lists (hoist.LayerFiles,
+from hoist.sign.core.layer_files or the cache): attest._apply_layers({ list, ... }) -> path ->
+{ sha256, sha1, size, mode }. Applied in C (host/core/image/imagefiles.h) the way a container
+runtime applies layers: whiteouts, opaque folders, a non-folder replacing a folder, hard links.
 ]]
 function attest._apply_layers(layers)
-  local files, dirs = {}, {}
-  local function forget_dir(name)
-    if dirs[name] then remove_under(files, name .. "/"); dirs[name] = nil end
-  end
-  for _, entries in ipairs(layers) do
-    for _, e in ipairs(entries) do
-      local base = basename(e.name)
-      if base == ".wh..wh..opq" then
-        local dir = dirname(e.name)
-        remove_under(files, dir == "" and "" or dir .. "/")
-      elseif base:sub(1, 4) == ".wh." then
-        local target = dirname(e.name)
-        target = (target == "" and "" or target .. "/") .. base:sub(5)
-        files[target] = nil
-        forget_dir(target)
-      end
-    end
-    local here = {}
-    for _, e in ipairs(entries) do
-      local name, base = e.name, basename(e.name)
-      if name ~= "" and base:sub(1, 4) ~= ".wh." then
-        if e.type == "d" then
-          files[name] = nil
-          dirs[name] = true
-        else
-          forget_dir(name)
-          local f
-          if e.type == "f" then
-            f = { sha256 = e.sha256, sha1 = e.sha1, size = e.size, mode = e.mode }
-          elseif e.type == "h" then
-            local t = here[e.link] or files[e.link]
-            if t then f = { sha256 = t.sha256, sha1 = t.sha1, size = t.size, mode = t.mode } end
-          end
-          files[name] = f
-          here[name] = f
-          if f then
-            -- its parent folders exist now: a later non-folder entry there replaces them
-            local d = dirname(name)
-            while d ~= "" and not dirs[d] do dirs[d] = true; d = dirname(d) end
-          end
-        end
-      end
-    end
-  end
-  return files
+  local files = assert(core.image_files(layers))
+  local map = {}
+  for _, f in ipairs(files) do map[f.path:sub(2)] = { sha256 = f.sha256, sha1 = f.sha1, size = f.size, mode = f.mode } end
+  return map
 end
 
 -- The file lists of layers are cached by layer digest (hoist.oci owns the record: oci.layers
@@ -233,19 +180,22 @@ local function read_layers(r, layers, memo, opts)
   return true
 end
 
-files_of = function(r, manifest, opts)
+-- The layer lists of manifest's layers, bottom first (read into opts.memo), or nil, message, kind.
+local function layer_lists(r, manifest, opts)
   local memo = opts.memo or {}
   local ok, err, kind = read_layers(r, manifest.layers, memo, opts)
   if not ok then return nil, err, kind end
-  local layers = {}
-  for i, l in ipairs(manifest.layers) do layers[i] = memo[l.digest] end
-  local map = attest._apply_layers(layers)
-  local out = {}
-  for path, f in pairs(map) do
-    out[#out + 1] = { path = "/" .. path, sha256 = f.sha256, sha1 = f.sha1, size = f.size, mode = f.mode }
-  end
-  table.sort(out, function(a, b) return a.path < b.path end)
-  return out
+  local lists = {}
+  for i, l in ipairs(manifest.layers) do lists[i] = memo[l.digest] end
+  return lists
+end
+
+files_of = function(r, manifest, opts)
+  local lists, err, kind = layer_lists(r, manifest, opts)
+  if not lists then return nil, err, kind end
+  local files, ferr = core.image_files(lists)
+  if not files then return nil, ferr, "EIO" end
+  return files
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -293,54 +243,42 @@ end
 
 --[[
 The part of an SBOM that depends only on the image's layers: the `files` array and the
-`hasFiles` array as JSON text, the package verification code and the file count. It is kept in
-the cache (CACHE/sbom/<sha256 of the layer digests>) so that an unchanged re-release, whose
-platform manifests are new but whose layers are not, writes its SBOMs without applying layers.
-Thousands of files: their JSON is written here directly (keys in sorted order, as json.encode
-with sort_keys writes them) instead of through tables, which took most of the time.
+`hasFiles` array, the package verification code and the file count, written by C into a fragment
+file (host/core/sign/spdxfiles.h) so that thousands of files never become Lua tables or strings.
+It is kept in the cache (CACHE/sbom/<sha256 of the layer digests>) so that an unchanged
+re-release, whose platform manifests are new but whose layers are not, writes its SBOMs without
+applying layers. Without a cache (or one that cannot be written) it goes into tmpdir.
+Returns { count, code, path } or nil, message, kind.
 ]]
-local FRAGMENT_MAGIC = "hoist-sbom-files 1"
+local FRAGMENT_MAGIC = "hoist-sbom-files 2"
 
-files_fragment = function(r, manifest, opts)
+files_fragment = function(r, manifest, opts, tmpdir)
   local cache = opts.cache
   if cache == nil then cache = oci.cache_dir() end
   local digests = {}
   for i, l in ipairs(manifest.layers) do digests[i] = l.digest end
-  local path = cache and (cache .. "/sbom/" .. hex_of(oci.digest(FRAGMENT_MAGIC .. "\n" .. table.concat(digests, "\n"))))
-  local text = path and fs.exists(path) and fs.read(path)
-  if text then
-    -- FRAGMENT_MAGIC COUNT CODE \n FILES \n IDS
-    local count, code, a = text:match("^" .. FRAGMENT_MAGIC:gsub("%-", "%%-") .. " (%d+) (%x+)\n()")
-    local b = a and text:find("\n", a, true)
-    if b then
-      return { count = tonumber(count), code = code, files = text:sub(a, b - 1), ids = text:sub(b + 1) }
-    end
+  local path = tmpdir .. "/files"
+  if cache and fs.mkdir(cache .. "/sbom") then
+    path = cache .. "/sbom/" .. hex_of(oci.digest(FRAGMENT_MAGIC .. "\n" .. table.concat(digests, "\n")))
+    local count, code = core.spdx_fragment_read(path)
+    if count then return { count = count, code = code, path = path } end
   end
-  local files, err, kind = files_of(r, manifest, opts)
-  if not files then return nil, err, kind end
-  local file_json, id_json, sha1s = {}, {}, {}
-  for i, f in ipairs(files) do
-    local id = spdx_id("File", f.path)
-    file_json[i] = string.format('{"SPDXID":"%s","checksums":[{"algorithm":"SHA1","checksumValue":"%s"},' ..
-      '{"algorithm":"SHA256","checksumValue":"%s"}],"fileName":%s}', id, f.sha1, f.sha256, json.encode("." .. f.path))
-    id_json[i] = '"' .. id .. '"'
-    sha1s[i] = f.sha1
+  local lists, err, kind = layer_lists(r, manifest, opts)
+  if not lists then return nil, err, kind end
+  local count, code, ckind = core.spdx_fragment(lists, path)
+  if not count and ckind == "EIO" and path ~= tmpdir .. "/files" then
+    -- best effort, like the file lists: a cache that cannot be written costs only the reuse
+    path = tmpdir .. "/files"
+    count, code, ckind = core.spdx_fragment(lists, path)
   end
-  -- the package verification code of SPDX 2.3 section 7.9: SHA-1 over the sorted file SHA-1s
-  table.sort(sha1s)
-  local frag = { count = #files, code = core.sha1(table.concat(sha1s)),
-                 files = "[" .. table.concat(file_json, ",") .. "]", ids = "[" .. table.concat(id_json, ",") .. "]" }
-  if path and fs.mkdir(cache .. "/sbom") then
-    -- best effort, like the file lists
-    fs.write(path, FRAGMENT_MAGIC .. " " .. frag.count .. " " .. frag.code .. "\n" .. frag.files .. "\n" .. frag.ids)
-  end
-  return frag
+  if not count then return nil, code, ckind end
+  return { count = count, code = code, path = path }
 end
 
 --[[
 An SPDX 2.3 JSON document of one platform image: attest.sbom(store_or_endpoint, image_desc [,
-opts]) -> bytes, { name, documentNamespace, files = count, packageVerificationCode } | nil,
-message, kind. Every regular file of the image's filesystem
+opts]) -> bytes (or opts.path), { name, documentNamespace, files = count, packageVerificationCode,
+digest, size } | nil, message, kind. Every regular file of the image's filesystem
 (layers applied in order, whiteouts honoured) with its SHA-1 and SHA-256, inside a package for
 the image (its manifest digest, a verification code over its files); the base image as a package
 with its digest when opts.base = { name = "docker.io/library/alpine", digest = "sha256:..." }.
@@ -348,20 +286,28 @@ opts: { name = the image's name (default "image"), version = its version, platfo
 base = { name, digest }, created = epoch | "RFC 3339" (default SOURCE_DATE_EPOCH, else
 1970-01-01T00:00:00Z), memo, threads, cache (as attest.files), skip = { [layer digest] = true }
 (layers whose files are not listed: a base image's, which the base package stands for, so that
-an SBOM never needs the base's layers downloaded) }.
+an SBOM never needs the base's layers downloaded), path = a file to write the document to
+instead of returning it (at 60,000 files it is 15 MB: it is streamed there, never held whole) }.
 ]]
 function attest.sbom(src, image_desc, opts)
   opts = check_opts(opts, "attest.sbom", { name = true, version = true, platform = true, base = true,
-                                           created = true, memo = true, threads = true, cache = true, skip = true })
+                                           created = true, memo = true, threads = true, cache = true, skip = true,
+                                           path = true })
+  if opts.path ~= nil and (type(opts.path) ~= "string" or opts.path == "") then
+    error("attest.sbom: path must be a file path", 2)
+  end
   if type(image_desc) ~= "table" or not digest_valid(image_desc.digest or "") then
     error("attest.sbom: an image descriptor expected", 2)
   end
   local r = reader(src)
   local manifest, err, kind = image_manifest(r, image_desc)
   if not manifest then return nil, err, kind end
+  local tmpdir, terr = fs.tmpdir("hoist-sbom")
+  if not tmpdir then return nil, terr, "EIO" end
+  local function done(...) fs.remove(tmpdir); return ... end
   local frag
-  frag, err, kind = files_fragment(r, without(manifest, opts.skip), opts)
-  if not frag then return nil, err, kind end
+  frag, err, kind = files_fragment(r, without(manifest, opts.skip), opts, tmpdir)
+  if not frag then return done(nil, err, kind) end
   local name = opts.name or "image"
   if type(name) ~= "string" or name == "" then error("attest.sbom: name must be a string", 2) end
   local base = opts.base
@@ -404,15 +350,21 @@ function attest.sbom(src, image_desc, opts)
     documentDescribes = { image_id },
     packages = packages, files = FILES, relationships = relationships,
   }
+  -- the document around the two arrays, which C streams in from the fragment
   local text = encode(doc)
-  local function splice(marker, array)
-    local i, j = text:find(json.encode(marker), 1, true)
-    text = text:sub(1, i - 1) .. array .. text:sub(j + 1)
-  end
-  splice(FILES, frag.files)
-  splice(HAS_FILES, frag.ids)
-  return text, { name = doc.name, documentNamespace = doc.documentNamespace, files = frag.count,
-                 packageVerificationCode = frag.code }
+  local i1, j1 = text:find(json.encode(FILES), 1, true)
+  local i2, j2 = text:find(json.encode(HAS_FILES), 1, true)
+  assert(i1 and i2 and j1 < i2, "attest.sbom: files come before packages in a sorted document")
+  local path = opts.path or (tmpdir .. "/sbom.json")
+  local digest, size, dkind = core.spdx_document(path, frag.path, text:sub(1, i1 - 1), text:sub(j1 + 1, i2 - 1),
+                                                 text:sub(j2 + 1))
+  if not digest then return done(nil, size, dkind) end
+  local info = { name = doc.name, documentNamespace = doc.documentNamespace, files = frag.count,
+                 packageVerificationCode = frag.code, digest = digest, size = size }
+  if opts.path then return done(opts.path, info) end
+  local bytes, rerr = fs.read(path)
+  if not bytes then return done(nil, rerr, "EIO") end
+  return done(bytes, info)
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -548,10 +500,26 @@ local function check_subject(subject_desc, fname)
 end
 
 local function check_artifact(artifact, fname)
-  check_opts(artifact, fname, { artifactType = true, data = true, mediaType = true, annotations = true })
-  if type(artifact) ~= "table" or type(artifact.artifactType) ~= "string" or type(artifact.data) ~= "string" then
-    error(fname .. ": artifact = { artifactType = '...', data = bytes } expected", 4)
+  check_opts(artifact, fname, { artifactType = true, data = true, file = true, digest = true, size = true,
+                                mediaType = true, annotations = true })
+  if type(artifact) ~= "table" or type(artifact.artifactType) ~= "string" or
+      (type(artifact.data) == "string") == (type(artifact.file) == "string") then
+    error(fname .. ": artifact = { artifactType = '...', data = bytes | file = path } expected", 4)
   end
+  if artifact.data and (artifact.digest ~= nil or artifact.size ~= nil) then
+    error(fname .. ": artifact digest and size go with file, not data (they are computed from data)", 4)
+  end
+end
+
+-- The descriptor fields of an artifact's document: digest, size (of data, or of the file).
+local function artifact_blob(artifact)
+  if artifact.data then return oci.digest(artifact.data), #artifact.data end
+  if digest_valid(artifact.digest or "") and math.type(artifact.size) == "integer" then
+    return artifact.digest, artifact.size
+  end
+  local d, size = oci.digest_file(artifact.file)
+  if not d then return nil, size end
+  return d, size
 end
 
 --[[
@@ -573,10 +541,13 @@ function attest.attach_all(ep, items)
     local annotations = artifact.annotations
     if annotations ~= nil and (type(annotations) ~= "table" or not next(annotations)) then annotations = nil end
     local layer_type = artifact.mediaType or artifact.artifactType
-    local data_desc = { mediaType = layer_type, digest = oci.digest(artifact.data), size = #artifact.data }
+    local digest, size = artifact_blob(artifact)
+    if not digest then return nil, size, "EIO" end
+    local data_desc = { mediaType = layer_type, digest = digest, size = size }
     if not seen[data_desc.digest] then
       seen[data_desc.digest] = true
-      blobs[#blobs + 1] = { digest = data_desc.digest, bytes = artifact.data, mediaType = layer_type }
+      blobs[#blobs + 1] = { digest = digest, bytes = artifact.data, path = artifact.file, size = size,
+                            mediaType = layer_type }
     end
     local manifest = encode({
       schemaVersion = 2, mediaType = oci.MEDIA.manifest, artifactType = artifact.artifactType,

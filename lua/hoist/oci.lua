@@ -2,6 +2,7 @@
 -- pass per layer, in parallel, identical layers once, cached across runs); configs, manifests
 -- and indexes are JSON documents encoded once with sorted keys and hashed exactly as written.
 local core = require("hoist.oci.core")
+local sign_core = require("hoist.sign.core")
 local fs = require("hoist.fs")
 local json = require("hoist.json")
 local keys = require("hoist.keys")
@@ -325,16 +326,19 @@ local function cache_fetch(cache, store, key, private)
 end
 
 --[[
-The file lists of layers, by layer digest: CACHE/files/<hex>.json, a JSON array of { name, type,
-mode, link, size, sha256, sha1 } in archive order, as hoist.sign.core.layer_files reads them from
-a blob and core.write_layers records them while it writes one (hoist.attest's SBOMs read them).
-Content-addressed, so a record never goes stale. oci.layers writes one for every layer it builds
-with a cache, so an SBOM of a layer hoist built never reads the layer again.
-oci.cached_files(cache, digest) -> list | nil (no record, or not one)
+The file lists of layers, by layer digest: CACHE/files/<hex>.jsonl, JSON Lines written and read
+by C (host/core/image/filesrecord.h) one entry at a time, so that a list of 60,000 files never
+becomes a parsed tree or Lua tables. A list is a hoist.LayerFiles value (list:entries() gives
+{ name, type, mode, link, size, sha256, sha1 } tables in archive order), as
+hoist.sign.core.layer_files reads them from a blob and core.write_layers records them while it
+writes one (hoist.attest's SBOMs read them). Content-addressed, so a record never goes stale;
+oci.layers writes one for every layer it builds with a cache, so an SBOM of a layer hoist built
+never reads the layer again.
+oci.cached_files(cache, digest) -> list | nil (no record, or not a whole one)
 oci.cache_files(cache, digest, list) -> true | nil (best effort: a record that cannot be written
 only costs the next SBOM a read of the layer)
 ]]
-local function files_record_path(cache, digest) return cache .. "/files/" .. digest:sub(8) .. ".json" end
+local function files_record_path(cache, digest) return cache .. "/files/" .. digest:sub(8) .. ".jsonl" end
 
 local function check_cache_digest(cache, digest, fname)
   if type(cache) ~= "string" or cache == "" then error(fname .. ": a cache folder expected", 3) end
@@ -343,19 +347,14 @@ end
 
 function oci.cached_files(cache, digest)
   check_cache_digest(cache, digest, "oci.cached_files")
-  local list = json.read(files_record_path(cache, digest))
-  if type(list) ~= "table" then return nil end
-  for _, e in ipairs(list) do
-    if type(e) ~= "table" or type(e.name) ~= "string" or type(e.type) ~= "string" then return nil end
-  end
-  return list
+  return (sign_core.files_record_read(files_record_path(cache, digest)))
 end
 
 function oci.cache_files(cache, digest, list)
   check_cache_digest(cache, digest, "oci.cache_files")
-  if type(list) ~= "table" then error("oci.cache_files: a list of entries expected", 2) end
+  if type(list) ~= "userdata" then error("oci.cache_files: a layer file list (hoist.LayerFiles) expected", 2) end
   if not fs.mkdir(cache .. "/files") then return nil end
-  return json.write(files_record_path(cache, digest), json.array(list)) and true or nil
+  return sign_core.files_record_write(files_record_path(cache, digest), list) and true or nil
 end
 
 local function cache_store(cache, store, key, rec, private)
@@ -526,7 +525,8 @@ function oci.layers(store, specs, opts)
         cache_store(cache, store, key, { digest = r.digest, diff_id = r.diff_id, size = r.size }, opts.private)
         if record and not fs.exists(files_record_path(cache, r.digest)) then oci.cache_files(cache, r.digest, r.files) end
       end
-      r.files = nil  -- thousands of tables: not kept past this loop
+      r.files = nil  -- a list of thousands of entries: not kept past this loop
+      collectgarbage()
     end
   end
   local out = {}

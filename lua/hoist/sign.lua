@@ -180,15 +180,19 @@ end
 -- Signature manifests
 
 -- A source for endpoint:put_blobs holding in-memory blobs (written to a temporary folder), since
--- endpoints take blobs from another endpoint's files.
+-- endpoints take blobs from another endpoint's files; a blob already in a file (b.path) is taken
+-- from there.
 local function memory_source(blobs)
   local dir, err = fs.tmpdir("hoist-sign")
   if not dir then return nil, err end
   local src = { dir = dir, paths = {} }
   for _, b in ipairs(blobs) do
-    local path = dir .. "/" .. b.digest:sub(8)
-    local ok, werr = fs.write(path, b.bytes)
-    if not ok then fs.remove(dir); return nil, werr end
+    local path = b.path
+    if not path then
+      path = dir .. "/" .. b.digest:sub(8)
+      local ok, werr = fs.write(path, b.bytes)
+      if not ok then fs.remove(dir); return nil, werr end
+    end
     src.paths[b.digest] = path
   end
   function src.blob_file(self, d) return self.paths[d.digest] or nil, "no blob " .. d.digest end
@@ -196,12 +200,12 @@ local function memory_source(blobs)
   return src
 end
 
--- Puts small in-memory blobs ({ digest, bytes, mediaType }) into an endpoint.
+-- Puts small blobs ({ digest, bytes | path and size, mediaType }) into an endpoint.
 function sign._put_small_blobs(ep, blobs)
   local src, err = memory_source(blobs)
   if not src then return nil, err end
   local descs = {}
-  for i, b in ipairs(blobs) do descs[i] = { digest = b.digest, size = #b.bytes, mediaType = b.mediaType } end
+  for i, b in ipairs(blobs) do descs[i] = { digest = b.digest, size = b.size or #b.bytes, mediaType = b.mediaType } end
   local stats, perr = ep:put_blobs(descs, src)
   src:close()
   if not stats then return nil, perr end

@@ -445,7 +445,7 @@ t.test("layers: the cache is verified and shares no inode with layouts", functio
   t.eq(fs.stat(s:blob_path(d)).ino, fs.stat(cached_blob).ino)
 end)
 
--- Every layer oci.layers builds with a cache leaves its file list beside it (CACHE/files/<hex>.json),
+-- Every layer oci.layers builds with a cache leaves its file list beside it (CACHE/files/<hex>.jsonl),
 -- recorded while the layer was written: exactly what hoist.sign.core.layer_files reads back from
 -- the blob, so hoist.attest's SBOMs read no layer that hoist built.
 t.test("layers: file lists recorded while building, for SBOMs", function()
@@ -471,11 +471,11 @@ t.test("layers: file lists recorded while building, for SBOMs", function()
     t.eq(l.files, nil, "descriptors carry no file list")
     local rec = oci.cached_files(cache, l.digest)
     t.ok(rec, "a record for layer " .. i)
-    t.same(rec, blobs_read[i], "layer " .. i .. ": the record is what the blob holds")
+    t.same(rec:entries(), blobs_read[i]:entries(), "layer " .. i .. ": the record is what the blob holds")
   end
   -- the second name of an inode in name order is a hard link to the first
   local hard
-  for _, e in ipairs(oci.cached_files(cache, layers[5].digest)) do if e.name == "lf/sub/a.txt" then hard = e end end
+  for _, e in ipairs(oci.cached_files(cache, layers[5].digest):entries()) do if e.name == "lf/sub/a.txt" then hard = e end end
   t.same(hard, { name = "lf/sub/a.txt", type = "h", mode = 384, link = "lf/hard" }, "a hard link")
 
   -- an image of those layers: attest.files reads no layer (layer_files is not called) and finds
@@ -500,14 +500,29 @@ t.test("layers: file lists recorded while building, for SBOMs", function()
   t.eq(oci.cached_files(cache, off[1].digest), nil, "no record with files = false")
   t.raises(function() oci.layers(store, { ui_spec() }, { cache = cache, files = "yes" }) end, "opts.files must be a boolean")
 
-  -- a record that is not a list of entries is no record
-  assert(fs.write(cache .. "/files/" .. nc[1].digest:sub(8) .. ".json", '[{"name":1}]'))
-  t.eq(oci.cached_files(cache, nc[1].digest), nil)
-  t.eq(oci.cache_files(cache, nc[1].digest, { { name = "x", type = "d", mode = 493 } }), true)
-  t.same(oci.cached_files(cache, nc[1].digest), { { name = "x", type = "d", mode = 493 } })
+  -- a record that is not a whole record is no record: another format, a line cut short, an entry
+  -- missing or one too many, a bad field
+  local rpath = cache .. "/files/" .. nc[1].digest:sub(8) .. ".jsonl"
+  local head = '{"entries":1,"hoist-files":2}\n'
+  local good = '{"link":null,"mode":420,"name":"a","sha1":"' .. ("1"):rep(40) .. '","sha256":"' .. ("2"):rep(64) ..
+               '","size":3,"type":"f"}\n'
+  for _, text in ipairs({ '[{"name":1}]', head, head .. good:sub(1, -2), head .. good .. good,
+                          head:gsub("2}", "3}") .. good, head .. good:gsub('"f"', '"x"'),
+                          head .. good:gsub('"size":3', '"size":-3'), head .. good:gsub("1111", "zzzz") }) do
+    assert(fs.write(rpath, text))
+    t.eq(oci.cached_files(cache, nc[1].digest), nil, "not a record: " .. text)
+  end
+  assert(fs.write(rpath, head .. good))
+  t.same(oci.cached_files(cache, nc[1].digest):entries(),
+         { { name = "a", type = "f", mode = 420, size = 3, sha1 = ("1"):rep(40), sha256 = ("2"):rep(64) } })
+  local list = sc.layer_list({ { name = "x", type = "d", mode = 493 }, { name = "x/l", type = "l", link = "../y", mode = 511 },
+                               { name = "x/\u{e9}t\u{e9}\n", type = "f", mode = 420, size = 1, sha1 = ("a"):rep(40),
+                                 sha256 = ("b"):rep(64) } })
+  t.eq(oci.cache_files(cache, nc[1].digest, list), true)
+  t.same(oci.cached_files(cache, nc[1].digest):entries(), list:entries(), "a record reads back as written")
   t.raises(function() oci.cached_files(cache, "sha256:xyz") end, "a sha256 digest expected")
   t.raises(function() oci.cache_files(nil, nc[1].digest, {}) end, "a cache folder expected")
-  t.raises(function() oci.cache_files(cache, nc[1].digest) end, "a list of entries expected")
+  t.raises(function() oci.cache_files(cache, nc[1].digest) end, "a layer file list")
 end)
 
 t.test("platforms", function()

@@ -105,11 +105,39 @@ t.test("layers apply like a container runtime", function()
                { name = "file-to-dir", type = "d" }, f("file-to-dir/in", "i"),
                { name = "etc/hard", type = "h", link = "etc/b" }, { name = "etc/sym", type = "l", link = "b" } }
   local l3 = { f(".wh.etc", ""), f("etc/again", "g") }
+  l1, l2, l3 = core.layer_list(l1), core.layer_list(l2), core.layer_list(l3)
   local m = attest._apply_layers({ l1, l2 })
   t.eq(paths(m), "dir-to-file etc/b etc/hard file-to-dir/in opt/new")
   t.eq(m["etc/hard"].sha256, m["etc/b"].sha256)
   m = attest._apply_layers({ l1, l2, l3 })
   t.eq(paths(m), "dir-to-file etc/again file-to-dir/in opt/new")
+  -- a hard link to a file of its own layer that a later entry of that layer took away
+  -- (a file replacing its folder) still has the content it linked to
+  local l4 = core.layer_list({ { name = "d", type = "d" }, f("d/x", "x"), f("d", "now a file"),
+                               { name = "hx", type = "h", link = "d/x" } })
+  m = attest._apply_layers({ l4 })
+  t.eq(paths(m), "d hx")
+  t.eq(m.hx.sha256, oci.digest("x"):sub(8))
+  -- an opaque folder at the root, and many whiteouts and re-adds (tombstones in the C table)
+  local many, back = {}, {}
+  for i = 1, 3000 do many[#many + 1] = f("m/f" .. i, tostring(i)) end
+  for i = 1, 3000, 2 do back[#back + 1] = f("m/.wh.f" .. i, "") end
+  for i = 1, 3000, 4 do back[#back + 1] = f("m/f" .. i, "again") end
+  m = attest._apply_layers({ core.layer_list(many), core.layer_list(back) })
+  local n = 0
+  for _ in pairs(m) do n = n + 1 end
+  t.eq(n, 1500 + 750)
+  t.eq(m["m/f1"].sha256, oci.digest("again"):sub(8))
+  t.eq(m["m/f3"], nil)
+  t.eq(m["m/f2"].sha256, oci.digest("2"):sub(8))
+  m = attest._apply_layers({ l1, core.layer_list({ f(".wh..wh..opq", ""), f("new", "n") }) })
+  t.eq(paths(m), "new")
+  -- the list type: entries back as tables, misuse raises
+  t.same(core.layer_list({ { name = "./a/", type = "d", mode = 493 } }):entries(), { { name = "a", type = "d", mode = 493 } })
+  t.eq(#l1, 8)
+  t.raises(function() core.layer_list({ { name = "a", type = "f" } }) end, "needs sha256 and sha1")
+  t.raises(function() core.layer_list({ { name = "a", type = "q" } }) end, "needs a name, a type")
+  t.raises(function() core.image_files({ {} }) end, "hoist.LayerFiles")
 end)
 
 t.test("provenance is deterministic and checks its input", function()

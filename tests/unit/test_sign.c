@@ -1,7 +1,8 @@
 /*
 ** test_sign: the signing cores without Lua: base64 (vectors, strictness), P-256 keys (generate,
 ** PEM and encrypted PEM round trips, cosign's envelope, refusals), ECDSA sign/verify, and
-** layerfiles (every entry of tars written by tarfile.c, hashed, on several threads).
+** layerfiles (every entry of tars written by tarfile.c, hashed, on several threads), their
+** records (filesrecord.c), layers applied (imagefiles.c) and an SPDX files part (spdxfiles.c).
 **
 **   test_sign [CASES_DIR]   (the argument is accepted and ignored)
 **
@@ -9,8 +10,12 @@
 */
 #include "base64.h"
 #include "err.h"
+#include "filesrecord.h"
+#include "fsutil.h"
+#include "imagefiles.h"
 #include "layerfiles.h"
 #include "sign.h"
+#include "spdxfiles.h"
 #include "tarfile.h"
 
 #include <stdio.h>
@@ -192,11 +197,111 @@ static void test_layerfiles(void)
   done();
 }
 
+/* Adds an entry to f (entries allocated for 8). */
+static void add(struct hoist_layer_files *f, const char *name, char type, const char *link, const char *hash)
+{
+  struct hoist_layer_entry *e = &f->entries[f->n++];
+  struct hoist_err err;
+  CHECK(hoist_layer_entry_init(e, name, type, 0644, link, &err) == 0);
+  if (type == 'f') {
+    memset(e->sha256, hash[0], 64);
+    memset(e->sha1, hash[0], 40);
+    e->size = 1;
+  }
+}
+
+static void test_records_and_spdx(void)
+{
+  char dir[] = "/tmp/hoist-test-spdx-XXXXXX", rec[80], frag[80], doc[80], digest[HOIST_DIGEST_LEN + 1];
+  struct hoist_layer_files l1 = { calloc(8, sizeof(struct hoist_layer_entry)), 0 };
+  struct hoist_layer_files l2 = { calloc(8, sizeof(struct hoist_layer_entry)), 0 }, back;
+  const struct hoist_layer_files *layers[2] = { &l1, &l2 };
+  struct hoist_image_files files;
+  struct hoist_spdx_fragment fr, fr2;
+  struct hoist_err err;
+  unsigned long long size = 0;
+  char *text = NULL;
+  size_t len = 0, i;
+
+  CHECK(mkdtemp(dir) != NULL);
+  add(&l1, "etc", 'd', NULL, NULL);
+  add(&l1, "etc/a", 'f', NULL, "a");
+  add(&l1, "etc/b", 'f', NULL, "b");
+  add(&l1, "bin/sh", 'f', NULL, "c");
+  add(&l2, "etc/.wh.a", 'f', NULL, "0");
+  add(&l2, "etc/hard", 'h', "etc/b", NULL);
+  add(&l2, "bin", 'l', "usr/bin", NULL);   /* a symlink replaces the folder bin and its file */
+  add(&l2, "z\"q", 'f', NULL, "d");
+
+  /* a record reads back as written; a cut one is no record */
+  snprintf(rec, sizeof rec, "%s/rec.jsonl", dir);
+  CHECK(hoist_files_record_write(rec, &l2, &err) == 0);
+  CHECK(hoist_files_record_read(rec, &back, &err) == 0);
+  CHECK(back.n == l2.n);
+  for (i = 0; i < back.n && i < l2.n; i++) {
+    CHECK(strcmp(back.entries[i].name, l2.entries[i].name) == 0 && back.entries[i].type == l2.entries[i].type);
+    CHECK(strcmp(back.entries[i].sha256, l2.entries[i].sha256) == 0 && back.entries[i].size == l2.entries[i].size);
+    CHECK((back.entries[i].link == NULL) == (l2.entries[i].link == NULL));
+  }
+  hoist_layer_files_free(&back);
+  CHECK(truncate(rec, 60) == 0);
+  CHECK(hoist_files_record_read(rec, &back, &err) == HOIST_EINVAL && back.n == 0 && back.entries == NULL);
+  CHECK(strstr(err.msg, "not a whole file list record") != NULL);
+  unlink(rec);
+  CHECK(hoist_files_record_read(rec, &back, &err) == HOIST_ENOENT);
+
+  /* applied: the whiteout, the hard link, the symlink over a folder; sorted by path */
+  CHECK(hoist_image_files_apply(layers, 2, &files, &err) == 0);
+  CHECK(files.n == 3);
+  if (files.n == 3) {
+    CHECK(strcmp(files.files[0].path, "etc/b") == 0 && strcmp(files.files[1].path, "etc/hard") == 0);
+    CHECK(files.files[1].content == &l1.entries[2]);
+    CHECK(strcmp(files.files[2].path, "z\"q") == 0);
+  }
+
+  /* the fragment, read back, and the document around it */
+  snprintf(frag, sizeof frag, "%s/frag", dir);
+  snprintf(doc, sizeof doc, "%s/doc.json", dir);
+  CHECK(hoist_spdx_fragment_write(&files, frag, &fr, &err) == 0);
+  CHECK(fr.count == 3 && strlen(fr.code) == 40);
+  CHECK(hoist_spdx_fragment_read(frag, &fr2, &err) == 0 && fr2.count == 3 && strcmp(fr2.code, fr.code) == 0);
+  CHECK(hoist_spdx_document_write(doc, frag, "{\"files\":", ",\"ids\":", "}", digest, &size, &err) == 0);
+  CHECK(hoist_fs_read(doc, 1 << 20, &text, &len, &err) == 0);
+  CHECK(size == len && hoist_digest_valid(digest));
+  {
+    static const char start[] = "{\"files\":[{\"SPDXID\":\"SPDXRef-File-";
+    CHECK(text && strncmp(text, start, sizeof start - 1) == 0);
+  }
+  CHECK(text && strstr(text, "\"fileName\":\"./z\\\"q\"}],\"ids\":[\"SPDXRef-File-") != NULL);
+  CHECK(text && text[len - 1] == '}' && text[len - 2] == ']');
+  free(text);
+  /* a fragment cut short is refused, and no document is left */
+  CHECK(truncate(frag, 100) == 0);
+  unlink(doc);
+  CHECK(hoist_spdx_document_write(doc, frag, "", "", "", digest, &size, &err) == HOIST_EINVAL);
+  CHECK(access(doc, F_OK) != 0);
+  unlink(frag);
+  CHECK(hoist_spdx_fragment_read(frag, &fr2, &err) == HOIST_ENOENT);
+  hoist_image_files_free(&files);
+
+  /* a name that is not UTF-8 cannot be listed, and says which */
+  add(&l2, "bad\xff", 'f', NULL, "e");
+  CHECK(hoist_image_files_apply(layers, 2, &files, &err) == 0);
+  CHECK(hoist_spdx_fragment_write(&files, frag, &fr, &err) == HOIST_EINVAL && strstr(err.msg, "bad\\xff") != NULL);
+  CHECK(access(frag, F_OK) != 0);
+  hoist_image_files_free(&files);
+  hoist_layer_files_free(&l1);
+  hoist_layer_files_free(&l2);
+  rmdir(dir);
+  done();
+}
+
 int main(void)
 {
   test_base64();
   test_keys();
   test_layerfiles();
+  test_records_and_spdx();
   printf("%d passed, %d failed\n", n_passed, n_failed);
   return n_failed ? 1 : 0;
 }

@@ -114,6 +114,66 @@ fail:
   return hoist_err_set(err, HOIST_EIO, "cannot write '%s': %s", path, strerror(saved));
 }
 
+int hoist_fs_out_open(struct hoist_fs_out *o, const char *path, struct hoist_err *err)
+{
+  struct strbuf tmp;
+  int fd, saved;
+  memset(o, 0, sizeof *o);
+  strbuf_init(&tmp, PATH_MAX);
+  fd = open_temp_beside(path, &tmp);
+  if (fd < 0) {
+    saved = errno;
+    strbuf_release(&tmp);
+    return hoist_err_set(err, saved == ENOENT ? HOIST_ENOENT : HOIST_EIO, "cannot write '%s': %s", path,
+                         strerror(saved));
+  }
+  o->tmp = strbuf_detach(&tmp, NULL);
+  o->path = strdup(path);
+  o->f = fdopen(fd, "wb");
+  if (!o->tmp || !o->path || !o->f) {
+    if (!o->f)
+      close(fd);
+    hoist_fs_out_abort(o);
+    return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+  }
+  return HOIST_OK;
+}
+
+int hoist_fs_out_commit(struct hoist_fs_out *o, int durable, struct hoist_err *err)
+{
+  int bad = fflush(o->f) != 0 || ferror(o->f) || (durable && fsync(fileno(o->f)) != 0);
+  int saved = errno;
+  if (fclose(o->f) != 0 && !bad) {
+    bad = 1;
+    saved = errno;
+  }
+  o->f = NULL;
+  if (!bad && rename(o->tmp, o->path) != 0) {
+    bad = 1;
+    saved = errno;
+  }
+  if (bad) {
+    hoist_err_set(err, HOIST_EIO, "cannot write '%s': %s", o->path, strerror(saved));
+    hoist_fs_out_abort(o);
+    return HOIST_EIO;
+  }
+  free(o->tmp);
+  free(o->path);
+  memset(o, 0, sizeof *o);
+  return HOIST_OK;
+}
+
+void hoist_fs_out_abort(struct hoist_fs_out *o)
+{
+  if (o->f)
+    fclose(o->f);
+  if (o->tmp)
+    unlink(o->tmp);
+  free(o->tmp);
+  free(o->path);
+  memset(o, 0, sizeof *o);
+}
+
 int hoist_fs_read(const char *path, size_t max, char **out, size_t *len, struct hoist_err *err)
 {
   struct strbuf sb;

@@ -10,6 +10,7 @@
 #include "err.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* mkdir -p; existing folders are fine. */
 int hoist_fs_mkdirs(const char *path, int mode, struct hoist_err *err);
@@ -22,6 +23,22 @@ int hoist_fs_mkdirs(const char *path, int mode, struct hoist_err *err);
 */
 int hoist_fs_write_atomic(const char *path, const void *data, size_t len, const char *suffix,
                           int mode, struct hoist_err *err);
+
+/*
+** A file written in pieces and put in place only when whole: hoist_fs_out_open
+** writes into a temporary file beside path (buffered stdio in o->f);
+** hoist_fs_out_commit flushes it (and fsyncs when durable) and renames it over
+** path; hoist_fs_out_abort removes it. Either one ends o. A writer killed
+** half-way leaves a ".tmp-PID-N" file that hoist_fs_sweep_temps recognises.
+*/
+struct hoist_fs_out {
+  FILE *f;
+  char *tmp;
+  char *path;
+};
+int hoist_fs_out_open(struct hoist_fs_out *o, const char *path, struct hoist_err *err);
+int hoist_fs_out_commit(struct hoist_fs_out *o, int durable, struct hoist_err *err);
+void hoist_fs_out_abort(struct hoist_fs_out *o);
 
 /* Reads a whole file of at most max bytes; *out is malloc'd and NUL-terminated.
 ** A missing file is HOIST_ENOENT; anything but a regular file (a folder, a FIFO, a
