@@ -27,21 +27,27 @@ int hoist_digest_update(struct hoist_digest *d, const void *buf, size_t len)
   return EVP_DigestUpdate(d->ctx, buf, len) == 1 ? HOIST_OK : HOIST_EIO;
 }
 
+void hoist_hex(const unsigned char *md, unsigned n, char *out)
+{
+  static const char digits[] = "0123456789abcdef";
+  unsigned i;
+  for (i = 0; i < n; i++) {
+    out[2 * i] = digits[md[i] >> 4];
+    out[2 * i + 1] = digits[md[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
 int hoist_digest_final(struct hoist_digest *d, char out[HOIST_DIGEST_LEN + 1])
 {
-  static const char hex[] = "0123456789abcdef";
   unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0, i;
+  unsigned int n = 0;
   int ok = EVP_DigestFinal_ex(d->ctx, md, &n) == 1 && n == 32;
   hoist_digest_release(d);
   if (!ok)
     return HOIST_EIO;
   memcpy(out, "sha256:", 7);
-  for (i = 0; i < n; i++) {
-    out[7 + 2 * i] = hex[md[i] >> 4];
-    out[8 + 2 * i] = hex[md[i] & 15];
-  }
-  out[HOIST_DIGEST_LEN] = '\0';
+  hoist_hex(md, n, out + 7);
   return HOIST_OK;
 }
 

@@ -29,6 +29,9 @@ int hoist_digest_buffer(const void *buf, size_t len, char out[HOIST_DIGEST_LEN +
 /* Digest and size of a file, read in blocks. */
 int hoist_digest_file(const char *path, char out[HOIST_DIGEST_LEN + 1], unsigned long long *size,
                       struct hoist_err *err);
+/* Writes md[0..n) as 2n lowercase hex digits and a NUL into out. */
+void hoist_hex(const unsigned char *md, unsigned n, char *out);
+
 /* 1 when s is a well-formed "sha256:<64 lowercase hex>". */
 int hoist_digest_valid(const char *s);
 

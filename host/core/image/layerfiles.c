@@ -1,5 +1,6 @@
 #include "layerfiles.h"
 
+#include "digest.h"
 #include "interrupt.h"
 
 #include <archive.h>
@@ -45,17 +46,6 @@ int hoist_layer_entry_init(struct hoist_layer_entry *e, const char *name, char t
   if (!e->name || (link && !e->link))
     return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
   return HOIST_OK;
-}
-
-static void hex(const unsigned char *md, unsigned n, char *out)
-{
-  static const char digits[] = "0123456789abcdef";
-  unsigned i;
-  for (i = 0; i < n; i++) {
-    out[2 * i] = digits[md[i] >> 4];
-    out[2 * i + 1] = digits[md[i] & 15];
-  }
-  out[2 * n] = '\0';
 }
 
 struct hoist_file_hash {
@@ -106,10 +96,10 @@ int hoist_file_hash_final(struct hoist_file_hash *h, struct hoist_layer_entry *e
   unsigned mdlen = 0;
   if (EVP_DigestFinal_ex(h->c256, md, &mdlen) != 1 || mdlen != 32)
     return hoist_err_set(err, HOIST_EIO, "cannot finish SHA-256");
-  hex(md, mdlen, e->sha256);
+  hoist_hex(md, mdlen, e->sha256);
   if (EVP_DigestFinal_ex(h->c1, md, &mdlen) != 1 || mdlen != 20)
     return hoist_err_set(err, HOIST_EIO, "cannot finish SHA-1");
-  hex(md, mdlen, e->sha1);
+  hoist_hex(md, mdlen, e->sha1);
   return HOIST_OK;
 }
 

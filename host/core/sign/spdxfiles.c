@@ -13,17 +13,6 @@
 
 #define FRAGMENT_MAGIC "hoist-sbom-files 2"
 
-static void hex(const unsigned char *md, unsigned n, char *out)
-{
-  static const char digits[] = "0123456789abcdef";
-  unsigned i;
-  for (i = 0; i < n; i++) {
-    out[2 * i] = digits[md[i] >> 4];
-    out[2 * i + 1] = digits[md[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
 /* "SPDXRef-File-" and the first 24 hex digits of the SHA-256 of "/PATH" (as hoist always named them). */
 static int file_id(const char *path, char id[13 + 24 + 1])
 {
@@ -36,7 +25,7 @@ static int file_id(const char *path, char id[13 + 24 + 1])
   EVP_MD_CTX_free(c);
   if (!ok)
     return -1;
-  hex(md, n, h);
+  hoist_hex(md, n, h);
   memcpy(id, "SPDXRef-File-", 13);
   memcpy(id + 13, h, 24);
   id[37] = '\0';
@@ -85,7 +74,7 @@ static int verification_code(const struct hoist_image_files *files, char code[41
     ok = EVP_DigestUpdate(c, sha1s[i], strlen(sha1s[i])) == 1;
   ok = ok && EVP_DigestFinal_ex(c, md, &n) == 1;
   if (ok)
-    hex(md, n, code);
+    hoist_hex(md, n, code);
   EVP_MD_CTX_free(c);
   free(sha1s);
   return ok ? 0 : -1;
@@ -238,7 +227,7 @@ int hoist_spdx_document_write(const char *path, const char *fragment_path, const
   if ((rc = hoist_fs_out_commit(&o, 0, err)))
     return rc;
   memcpy(digest, "sha256:", 7);
-  hex(md, n, digest + 7);
+  hoist_hex(md, n, digest + 7);
   *size = t.size;
   return HOIST_OK;
 }
