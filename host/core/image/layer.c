@@ -181,9 +181,12 @@ struct walk_ctx {
   size_t root_off;                   /* where a name's path relative to `from` starts */
 };
 
-/* Adds what src is (stat'ed as st) to the plan under name, with the input's owner and mode. */
+/*
+** Adds what src is (stat'ed as st) to the plan under name, with the input's owner and mode.
+** at: the folder src is in, opened (src's last component is base), or AT_FDCWD with base = src.
+*/
 static int add_walked(struct walk_ctx *w, const char *src, const char *name, const struct stat *st,
-                      struct hoist_err *err)
+                      int at, const char *base, struct hoist_err *err)
 {
   struct entry *e = plan_add(w->p, name, err);
   if (!e)
@@ -200,7 +203,7 @@ static int add_walked(struct walk_ctx *w, const char *src, const char *name, con
   }
   if (e->type == AE_IFLNK) {
     char target[PATH_MAX];
-    ssize_t n = readlink(src, target, sizeof target - 1);
+    ssize_t n = readlinkat(at, base, target, sizeof target - 1);
     if (n < 0)
       return hoist_err_set(err, HOIST_EIO, "cannot read link '%s': %s", NAME(src), strerror(errno));
     target[n] = '\0';
@@ -224,19 +227,34 @@ static const char *kind_of(mode_t m)
   return "not a regular file";
 }
 
-static int walk(struct walk_ctx *w, const char *src, const char *name, int follow, int depth,
-                struct hoist_err *err)
+/* dst := a "/" b (or b when a is empty), without printf: the walk does it for every file. */
+static int join(struct strbuf *dst, const char *a, const char *b)
+{
+  strbuf_reset(dst);
+  if (a[0] && (strbuf_addstr(dst, a) || strbuf_addch(dst, '/')))
+    return -1;
+  return strbuf_addstr(dst, b);
+}
+
+/*
+** Walks src (named name in the layer) into the plan. at/base: src is base in the open folder at
+** (its parent, being walked), so that stat and open look up one name instead of the whole path;
+** the first call passes AT_FDCWD and src.
+*/
+static int walk(struct walk_ctx *w, const char *src, const char *name, int follow, int depth, int at,
+                const char *base, struct hoist_err *err)
 {
   struct stat st;
   DIR *d;
   struct dirent *de;
+  struct strbuf cs, cn;
   size_t before;
-  int rc = HOIST_OK, excluded = 0;
+  int rc = HOIST_OK, excluded = 0, fd;
 
   if (depth > 256)
     return hoist_err_set(err, HOIST_EINVAL, "'%s' is nested too deeply",
                          NAME(src));
-  if ((follow ? stat(src, &st) : lstat(src, &st)) != 0)
+  if (fstatat(at, base, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
     return hoist_err_set(err, errno == ENOENT ? HOIST_ENOENT : HOIST_EIO, "cannot read '%s': %s",
                          NAME(src), strerror(errno));
   if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
@@ -256,34 +274,38 @@ static int walk(struct walk_ctx *w, const char *src, const char *name, int follo
     if (excluded && (!S_ISDIR(st.st_mode) || !hoist_glob_has_negations(w->exclude)))
       return HOIST_OK;
   }
-  if (name[0] && !excluded && (rc = add_walked(w, src, name, &st, err)) != HOIST_OK)
+  if (name[0] && !excluded && (rc = add_walked(w, src, name, &st, at, base, err)) != HOIST_OK)
     return rc;
   if (!S_ISDIR(st.st_mode))
     return HOIST_OK;
-  d = opendir(src);
-  if (!d)
-    return hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", NAME(src), strerror(errno));
+  /* O_NOFOLLOW below the top: a folder replaced by a symlink since the stat is not followed */
+  fd = openat(at, base, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+  d = fd < 0 ? NULL : fdopendir(fd);
+  if (!d) {
+    int saved = errno;
+    if (fd >= 0)
+      close(fd);
+    return hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", NAME(src), strerror(saved));
+  }
   before = w->p->n;
+  strbuf_init(&cs, PATH_MAX);
+  strbuf_init(&cn, PATH_MAX_IMAGE);
   while (!rc && (errno = 0, de = readdir(d)) != NULL) {
-    struct strbuf cs, cn;
     if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
       continue;
-    strbuf_init(&cs, PATH_MAX);
-    strbuf_init(&cn, PATH_MAX_IMAGE);
-    if (strbuf_addf(&cs, "%s/%s", src, de->d_name) ||
-        (name[0] ? strbuf_addf(&cn, "%s/%s", name, de->d_name) : strbuf_addstr(&cn, de->d_name)))
+    if (join(&cs, src, de->d_name) || join(&cn, name, de->d_name))
       rc = hoist_err_set(err, HOIST_ERANGE, "path too long under '%s'", NAME(src));
     else
-      rc = walk(w, cs.buf, cn.buf, 0, depth + 1, err);
-    strbuf_release(&cs);
-    strbuf_release(&cn);
+      rc = walk(w, cs.buf, cn.buf, 0, depth + 1, dirfd(d), de->d_name, err);
   }
+  strbuf_release(&cs);
+  strbuf_release(&cn);
   if (!rc && errno)
     rc = hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", NAME(src), strerror(errno));
   closedir(d);
   /* an excluded folder holding re-included paths comes with them, as it is on the host */
   if (!rc && excluded && w->p->n > before)
-    rc = add_walked(w, src, name, &st, err);
+    rc = add_walked(w, src, name, &st, at, base, err);
   return rc;
 }
 
@@ -407,6 +429,46 @@ static int link_hardlinks(struct hoist_layer_plan *p, struct hoist_err *err)
 ** Version 2: gzip is written in parallel blocks (pgzip), zstd by its workers, and
 ** entries have owners: the bytes of version 1 keys are not what this writes.
 */
+/* Writes v in base (8 or 10) at *pp, then sep; what snprintf's %llu / %llo wrote, without it. */
+static void put_uint(char **pp, unsigned long long v, unsigned base, char sep)
+{
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = (char)('0' + v % base);
+    v /= base;
+  } while (v);
+  while (n)
+    *(*pp)++ = tmp[--n];
+  *(*pp)++ = sep;
+}
+
+static void put_int(char **pp, long long v, char sep)
+{
+  if (v < 0) {
+    *(*pp)++ = '-';
+    put_uint(pp, 0ULL - (unsigned long long)v, 10, sep);
+  } else {
+    put_uint(pp, (unsigned long long)v, 10, sep);
+  }
+}
+
+/* An entry's line of the key: "%u %o %llu %lld %lld %llu %llu %lu:%lu\n" as it always was. */
+static size_t key_line(const struct entry *e, char *buf)
+{
+  char *p = buf;
+  put_uint(&p, e->type, 10, ' ');
+  put_uint(&p, e->perm, 8, ' ');
+  put_uint(&p, e->size, 10, ' ');
+  put_int(&p, e->mtime_ns, ' ');
+  put_int(&p, e->ctime_ns, ' ');
+  put_uint(&p, (unsigned long long)e->dev, 10, ' ');
+  put_uint(&p, (unsigned long long)e->ino, 10, ' ');
+  put_uint(&p, e->uid, 10, ':');
+  put_uint(&p, e->gid, 10, '\n');
+  return (size_t)(p - buf);
+}
+
 static int compute_key(struct hoist_layer_plan *p, const struct hoist_layer_input *in, size_t nin,
                        struct hoist_err *err)
 {
@@ -431,13 +493,11 @@ static int compute_key(struct hoist_layer_plan *p, const struct hoist_layer_inpu
   }
   for (i = 0; i < p->n && !rc; i++) {
     const struct entry *e = &p->e[i];
-    n = snprintf(buf, sizeof buf, "%u %o %llu %lld %lld %llu %llu %lu:%lu\n", e->type, e->perm,
-                 e->size, e->mtime_ns, e->ctime_ns, (unsigned long long)e->dev,
-                 (unsigned long long)e->ino, e->uid, e->gid);
+    size_t len = key_line(e, buf);
     /* the file is known by device and inode, not by the path it was named with
        ("fx", "./fx" and "/abs/fx" are one cache entry) */
     rc = hoist_digest_update(&d, e->name, strlen(e->name) + 1);
-    rc = rc ? rc : hoist_digest_update(&d, buf, (size_t)n);
+    rc = rc ? rc : hoist_digest_update(&d, buf, len);
     if (!rc && e->link)
       rc = hoist_digest_update(&d, e->link, strlen(e->link) + 1);
     if (!rc && e->hardlink)
@@ -498,7 +558,7 @@ int hoist_layer_plan(const struct hoist_layer_input *in, size_t n, const struct 
       w.in = &in[i];
       w.exclude = glob;
       w.root_off = name[0] ? strlen(name) + 1 : 0;
-      rc = walk(&w, in[i].from, name, 1, 0, err);
+      rc = walk(&w, in[i].from, name, 1, 0, AT_FDCWD, in[i].from, err);
     }
     hoist_glob_free(glob);
     glob = NULL;
