@@ -113,11 +113,12 @@ static int to_mode(lua_State *L, int idx, int *mode, struct hoist_err *err)
 static int opt_mode(lua_State *L, int arg, int dflt, const char *fname)
 {
   static const char *const keys[] = { "mode", NULL };
+  static const char *const write_keys[] = { "mode", "durable", NULL };
   int mode = dflt;
   if (!lua_isnoneornil(L, arg)) {
     struct hoist_err err;
     luaL_checktype(L, arg, LUA_TTABLE);
-    hoist_lua_check_keys(L, arg, fname, keys);
+    hoist_lua_check_keys(L, arg, fname, strcmp(fname, "write") == 0 ? write_keys : keys);
     if (lua_getfield(L, arg, "mode") != LUA_TNIL && to_mode(L, -1, &mode, &err))
       luaL_error(L, "bad option 'mode' to '%s' (%s)", fname, err.msg);
     lua_pop(L, 1);
@@ -137,15 +138,26 @@ static int l_fs_parse_mode(lua_State *L)
   return 1;
 }
 
-/* write(path, data [, { mode = "0644" | 420 }]): atomic replace */
+/*
+** write(path, data [, { mode = "0644" | 420, durable = false }]): atomic replace; durable = false
+** skips the fsync, for a file that does not outlive the process (a blob staged for an upload)
+*/
 static int l_fs_write(lua_State *L)
 {
   size_t len;
   const char *p = luaL_checkstring(L, 1);
   const char *data = luaL_checklstring(L, 2, &len);
   struct hoist_err err;
-  int mode = opt_mode(L, 3, -1, "write");
-  if (hoist_fs_write_atomic(p, data, len, NULL, mode, &err))
+  int mode = opt_mode(L, 3, -1, "write"), flags = 0;
+  if (lua_istable(L, 3)) {
+    int t = lua_getfield(L, 3, "durable");
+    if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+      luaL_error(L, "bad option 'durable' to 'write' (a boolean expected)");
+    if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1))
+      flags = HOIST_FS_NOSYNC;
+    lua_pop(L, 1);
+  }
+  if (hoist_fs_write_atomic(p, data, len, NULL, mode, flags, &err))
     return push_err(L, &err);
   lua_pushboolean(L, 1);
   return 1;

@@ -665,7 +665,7 @@ static int l_json_write(lua_State *L)
   luaL_checkany(L, 2);
   flags = check_opts(L, 3, &mode);
   b = encode_boxed(L, 2, flags);
-  rc = hoist_fs_write_atomic(path, b->text, strlen(b->text), "\n", mode, &err);
+  rc = hoist_fs_write_atomic(path, b->text, strlen(b->text), "\n", mode, 0, &err);
   box_clear(b);
   if (rc != 0)
     return push_fail(L, err.msg, hoist_err_name(rc == HOIST_ENOENT ? HOIST_ENOENT : HOIST_EIO));

@@ -131,6 +131,22 @@ function Layout:tag(desc, tags, bytes)
   return true
 end
 
+-- Several tags at once: writes = { { desc, tag, bytes }, ... } (the blobs put first), with one
+-- write of index.json.
+function Layout:tag_many(writes)
+  local items = {}
+  for i, w in ipairs(writes) do
+    if not self.store:has_blob(w.desc.digest) then
+      local d, err = self.store:put_blob(w.bytes, w.desc.mediaType)
+      if not d then return fail(err) end
+    end
+    items[i] = { desc = w.desc, tags = { w.tag } }
+  end
+  local ok, err = self.store:tag_all(items)
+  if not ok then return fail(err) end
+  return true
+end
+
 function Layout:close() end
 
 ---------------------------------------------------------------------------------------------------

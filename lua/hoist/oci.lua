@@ -200,7 +200,7 @@ function Layout:update(fn)
   local ok, desc, tags, code = pcall(fn, view)
   if not ok then lock:unlock(); error(desc, 0) end
   if not desc then lock:unlock(); return nil, tags, code end
-  local wok, werr = write_tags(self, idx, desc, tags)
+  local wok, werr = write_tags(self, idx, { { desc = desc, tags = tags } })
   lock:unlock()
   if not wok then return nil, werr end
   return tags
@@ -210,23 +210,36 @@ end
 -- one atomic write of index.json. The descriptor's blob must already be in the layout.
 function Layout:tag(desc, tags)
   if type(tags) == "string" then tags = { tags } end
-  if not self:has_blob(desc.digest) then
-    error("cannot tag " .. desc.digest .. ": the blob is not in " .. tostring(self), 2)
+  return self:tag_all({ { desc = desc, tags = tags } })
+end
+
+--[[
+Several of Layout:tag at once: items = { { desc = ..., tags = { ... } }, ... }, applied in order
+with one write of index.json (a signed release tags its signatures and referrers indexes: one
+fsync'd index.json instead of one per tag).
+]]
+function Layout:tag_all(items)
+  for _, it in ipairs(items) do
+    if not self:has_blob(it.desc.digest) then
+      error("cannot tag " .. it.desc.digest .. ": the blob is not in " .. tostring(self), 2)
+    end
   end
-  local ok, err = self:update(function() return desc, tags end)
-  if not ok then return nil, err end
+  local lock, lerr = fs.lock(self.dir .. "/index.json.lock")
+  if not lock then return nil, lerr end
+  local idx, err = self:index()
+  if not idx then lock:unlock(); return nil, err end
+  local ok, werr = write_tags(self, idx, items)
+  lock:unlock()
+  if not ok then return nil, werr end
   return true
 end
 
--- index.json with tags pointing at desc (the caller holds the lock).
-write_tags = function(self, idx, desc, tags)
-  if not self:has_blob(desc.digest) then
-    error("cannot tag " .. desc.digest .. ": the blob is not in " .. tostring(self), 3)
-  end
+-- The index's entries with tags pointing at desc instead of what they pointed at.
+local function retag(manifests, desc, tags)
   local drop = {}
   for _, t in ipairs(tags) do drop[t] = true end
   local kept = json.array({})
-  for _, m in ipairs(idx.manifests) do
+  for _, m in ipairs(manifests) do
     local name = m.annotations and m.annotations[oci.REF_NAME]
     if not (name and drop[name]) then kept[#kept + 1] = m end
   end
@@ -236,7 +249,17 @@ write_tags = function(self, idx, desc, tags)
       annotations = { [oci.REF_NAME] = t },
     }
   end
-  idx.manifests = kept
+  return kept
+end
+
+-- index.json with each item's tags pointing at its desc (the caller holds the lock).
+write_tags = function(self, idx, items)
+  for _, it in ipairs(items) do
+    if not self:has_blob(it.desc.digest) then
+      error("cannot tag " .. it.desc.digest .. ": the blob is not in " .. tostring(self), 3)
+    end
+    idx.manifests = retag(idx.manifests, it.desc, it.tags)
+  end
   idx.schemaVersion = 2
   idx.mediaType = oci.MEDIA.index
   local ok, werr = fs.write(self.dir .. "/index.json", json.encode(idx, { sort_keys = true, indent = 2 }) .. "\n")

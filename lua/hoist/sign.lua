@@ -190,7 +190,7 @@ local function memory_source(blobs)
     local path = b.path
     if not path then
       path = dir .. "/" .. b.digest:sub(8)
-      local ok, werr = fs.write(path, b.bytes)
+      local ok, werr = fs.write(path, b.bytes, { durable = false })   -- removed after the push
       if not ok then fs.remove(dir); return nil, werr end
     end
     src.paths[b.digest] = path
@@ -257,6 +257,13 @@ function sign._tag_many(ep, writes)
       for _, w in ipairs(writes) do if tag_sets[ep] then tag_sets[ep][w.tag] = true end end
       return true
     end
+  end
+  if #writes > 1 and type(ep.tag_many) == "function" then
+    -- a layout: one write of index.json for all of them
+    local ok, err = ep:tag_many(writes)
+    if not ok then return nil, err end
+    for _, w in ipairs(writes) do if tag_sets[ep] then tag_sets[ep][w.tag] = true end end
+    return true
   end
   for _, w in ipairs(writes) do
     local ok, err = sign._tag(ep, w.desc, w.tag, w.bytes)

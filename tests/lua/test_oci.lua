@@ -156,6 +156,19 @@ t.test("layout: tag, resolve, tags; index.json replaced atomically", function()
   -- another Layout object on the same folder sees the same tags
   local again = assert(oci.layout(dir, { create = false }))
   t.same(again:tags(), { "v2", "latest", "v1" })
+
+  -- several descriptors tagged at once, in order (a later item moves an earlier one's tag), with
+  -- one rewrite of index.json (its inode changes once: a hard link to the old one keeps it)
+  assert(fs.link_or_copy(dir .. "/index.json", P("index.before-all")))
+  local before_all = fs.read(dir .. "/index.json")
+  t.eq(store:tag_all({ { desc = d1, tags = { "a", "b" } }, { desc = d2, tags = { "b", "c" } } }), true)
+  t.eq(fs.read(P("index.before-all")), before_all)
+  t.same(store:tags(), { "v2", "latest", "v1", "a", "b", "c" })
+  t.eq(store:resolve("a").digest, d1.digest)
+  t.eq(store:resolve("b").digest, d2.digest)
+  local ghost = { mediaType = oci.MEDIA.manifest, digest = oci.digest("not stored"), size = 10 }
+  t.raises(function() store:tag_all({ { desc = d1, tags = { "x" } }, { desc = ghost, tags = { "y" } } }) end, "is not in")
+  t.eq(store:resolve("x"), nil, "nothing of a refused batch is written")
 end)
 
 t.test("layout: a tag never points at a missing blob", function()

@@ -2264,22 +2264,22 @@ static void test_fsutil(void)
 
   /* write_atomic: a new file with a mode, then replaced keeping its mode */
   tmp_path(p, "fs/w.txt");
-  CHECK_OK(hoist_fs_write_atomic(p, "one", 3, NULL, 0640, &err), &err);
+  CHECK_OK(hoist_fs_write_atomic(p, "one", 3, NULL, 0640, 0, &err), &err);
   CHECK(file_is(p, "one", 3) && mode_of(p) == 0640);
   CHECK(chmod(p, 0604) == 0);
-  CHECK_OK(hoist_fs_write_atomic(p, "second", 6, "\n", -1, &err), &err);
+  CHECK_OK(hoist_fs_write_atomic(p, "second", 6, "\n", -1, 0, &err), &err);
   CHECK(file_is(p, "second\n", 7) && mode_of(p) == 0604);
-  CHECK_OK(hoist_fs_write_atomic(p, "", 0, NULL, 0600, &err), &err);
+  CHECK_OK(hoist_fs_write_atomic(p, "", 0, NULL, 0600, 0, &err), &err);
   CHECK(file_is(p, "", 0) && mode_of(p) == 0600);
   CHECK(count_dir(dir) == 3);  /* a, file, w.txt: no temporary file */
   /* through a symlink: the link stays, its target changes */
   CHECK(symlink("w.txt", tmp_path(q, "fs/w-link")) == 0);
-  CHECK_OK(hoist_fs_write_atomic(q, "via link", 8, NULL, -1, &err), &err);
+  CHECK_OK(hoist_fs_write_atomic(q, "via link", 8, NULL, -1, 0, &err), &err);
   CHECK(lstat(q, &st1) == 0 && S_ISLNK(st1.st_mode));
   CHECK(file_is(p, "via link", 8) && mode_of(p) == 0600);
   /* into a missing folder: ENOENT, named */
   memset(&err, 0, sizeof err);
-  rc = hoist_fs_write_atomic(tmp_path(p, "fs/nope/x"), "x", 1, NULL, -1, &err);
+  rc = hoist_fs_write_atomic(tmp_path(p, "fs/nope/x"), "x", 1, NULL, -1, 0, &err);
   CHECK(rc == HOIST_ENOENT && err.code == rc && contains(err.msg, p));
   CHECK(count_dir(dir) == 4);
 

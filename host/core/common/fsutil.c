@@ -76,7 +76,7 @@ static int open_temp_beside(const char *path, struct strbuf *tmp)
 }
 
 int hoist_fs_write_atomic(const char *path, const void *data, size_t len, const char *suffix,
-                          int mode, struct hoist_err *err)
+                          int mode, int flags, struct hoist_err *err)
 {
   struct strbuf tmp;
   struct stat st;
@@ -97,7 +97,7 @@ int hoist_fs_write_atomic(const char *path, const void *data, size_t len, const 
                          path, strerror(saved));
   }
   if ((mode >= 0 && fchmod(fd, (mode_t)mode) != 0) || write_all(fd, data, len) != 0 ||
-      (suffix && write_all(fd, suffix, strlen(suffix)) != 0) || fsync(fd) != 0) {
+      (suffix && write_all(fd, suffix, strlen(suffix)) != 0) || (!(flags & HOIST_FS_NOSYNC) && fsync(fd) != 0)) {
     saved = errno;
     close(fd);
     goto fail;

@@ -17,12 +17,14 @@ int hoist_fs_mkdirs(const char *path, int mode, struct hoist_err *err);
 
 /*
 ** Replaces path with data, then suffix (a C string, or NULL): a temporary file
-** in the same folder, fsync, rename. A symlink at path stays; its target gets
+** in the same folder, fsync (unless HOIST_FS_NOSYNC is in flags: a file that
+** does not outlive the process), rename. A symlink at path stays; its target gets
 ** the content. mode < 0 keeps an existing file's permissions (else 0666 &
 ** ~umask). On failure the old file is untouched and no temporary file is left.
 */
+#define HOIST_FS_NOSYNC 1
 int hoist_fs_write_atomic(const char *path, const void *data, size_t len, const char *suffix,
-                          int mode, struct hoist_err *err);
+                          int mode, int flags, struct hoist_err *err);
 
 /*
 ** A file written in pieces and put in place only when whole: hoist_fs_out_open
