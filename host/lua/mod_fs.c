@@ -244,6 +244,59 @@ static int l_fs_copy(lua_State *L)
   return 1;
 }
 
+/*
+** copy_all({ { from = src, to = dst }, ... } [, { durable = true, threads = n }]) -> true |
+** nil, err, code, i (the first that failed, in list order; the others are done or not): copy
+** for several files at once, on several threads (fsutil.h, hoist_fs_copy_all). The strings stay
+** referenced by argument 1.
+*/
+static int l_fs_copy_all(lua_State *L)
+{
+  static const char *const keys[] = { "durable", "threads", NULL };
+  const char **paths;
+  int *rcs;
+  struct hoist_err *errs;
+  lua_Integer i, n, threads = 0;
+  int durable = 1;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 2)) {
+    luaL_checktype(L, 2, LUA_TTABLE);
+    hoist_lua_check_keys(L, 2, "copy_all", keys);
+    if (lua_getfield(L, 2, "durable") != LUA_TNIL)
+      durable = lua_toboolean(L, -1);
+    if (lua_getfield(L, 2, "threads") != LUA_TNIL)
+      threads = luaL_checkinteger(L, -1);
+    lua_pop(L, 2);
+  }
+  n = (lua_Integer)lua_rawlen(L, 1);
+  if (n == 0) {
+    lua_pushboolean(L, 1);
+    return 1;
+  }
+  /* scratch owned by userdata, so that a raise below leaks nothing */
+  paths = lua_newuserdatauv(L, 2 * (size_t)n * sizeof *paths, 0);
+  rcs = lua_newuserdatauv(L, (size_t)n * sizeof *rcs, 0);
+  errs = lua_newuserdatauv(L, (size_t)n * sizeof *errs, 0);
+  for (i = 1; i <= n; i++) {
+    if (lua_rawgeti(L, 1, i) != LUA_TTABLE || lua_getfield(L, -1, "from") != LUA_TSTRING ||
+        lua_getfield(L, -2, "to") != LUA_TSTRING)
+      return luaL_argerror(L, 1, "a list of { from = path, to = path } expected");
+    paths[i - 1] = lua_tostring(L, -2);
+    paths[n + i - 1] = lua_tostring(L, -1);
+    lua_pop(L, 3);
+  }
+  if (hoist_fs_copy_all(paths, paths + n, (size_t)n, durable, (int)threads, rcs, errs)) {
+    for (i = 0; i < n; i++)
+      if (rcs[i]) {
+        push_err(L, &errs[i]);
+        lua_pushinteger(L, i + 1);
+        return 4;
+      }
+  }
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
 /* lock(path) -> a lock (exclusive; waits for other holders) | nil, err, code; released by
 ** lock:unlock(), by closing it (local l <close> = ...) or when it is collected */
 static int l_fs_lock(lua_State *L)
@@ -364,6 +417,7 @@ static const luaL_Reg fs_funcs[] = {
   {"glob", l_fs_glob},
   {"isatty", l_fs_isatty},
   {"copy", l_fs_copy},
+  {"copy_all", l_fs_copy_all},
   {"readlink", l_fs_readlink},
   {"lock", l_fs_lock},
   {"parse_mode", l_fs_parse_mode},

@@ -334,18 +334,45 @@ local function cache_blob(cache, key, rec)
   return src
 end
 
--- Looks a plan's key up in the cache; puts the blob into the store on a hit.
-local function cache_fetch(cache, store, key, private)
+-- Looks a plan's key up in the cache: its record and its verified blob, or nil.
+local function cache_lookup(cache, key)
   local rec = json.read(cache_record_path(cache, key))
   if type(rec) ~= "table" or not core.digest_valid(rec.digest or "") then return nil end
-  rec.written = false
   local src = cache_blob(cache, key, rec)
   if not src then return nil end
-  if not store:has_blob(rec.digest) then
-    if not place(src, store:blob_path(rec.digest), private, true) then return nil end
-    rec.written = true
+  rec.written = false
+  return rec, src
+end
+
+--[[
+Puts the blobs of cache hits ({ { rec, src }, ... }) into the store, all at once: a private store
+takes hard links; any other gets copies, fsynced, on several threads, the biggest first (a
+re-release into a new layout copies every layer: the copies and their fsyncs overlap). Sets
+rec.written on the hits whose blob this put there. Returns the set of digests that could not be
+placed (those layers are built instead).
+]]
+local function cache_place(store, hits, private)
+  local copies, seen, failed = {}, {}, {}
+  for _, h in ipairs(hits) do
+    local d = h.rec.digest
+    if not seen[d] and not store:has_blob(d) then
+      copies[#copies + 1] = { from = h.src, to = store:blob_path(d), size = h.rec.size, rec = h.rec }
+    end
+    seen[d] = true
   end
-  return rec
+  if private then
+    for _, c in ipairs(copies) do place(c.from, c.to, true, true) end
+  else
+    table.sort(copies, function(a, b)
+      if a.size ~= b.size then return (a.size or 0) > (b.size or 0) end
+      return a.to < b.to
+    end)
+    fs.copy_all(copies, { durable = true })   -- a failure leaves that blob missing: checked below
+  end
+  for _, c in ipairs(copies) do
+    if store:has_blob(c.rec.digest) then c.rec.written = true else failed[c.rec.digest] = true end
+  end
+  return failed
 end
 
 --[[
@@ -514,10 +541,19 @@ function oci.layers(store, specs, opts)
   local plans, by_key, order = planned(specs, opts)
   if not plans then return nil, by_key, order end
   local to_build, build_keys = {}, {}
+  local hits, hit_of = {}, {}
   for _, key in ipairs(order) do
-    local slot = by_key[key]
-    local rec = cache and cache_fetch(cache, store, key, opts.private)
+    local rec, src
+    if cache then rec, src = cache_lookup(cache, key) end
     if rec then
+      hits[#hits + 1] = { rec = rec, src = src }
+      hit_of[key] = rec
+    end
+  end
+  local failed = cache_place(store, hits, opts.private)
+  for _, key in ipairs(order) do
+    local slot, rec = by_key[key], hit_of[key]
+    if rec and not failed[rec.digest] then
       slot.result = { digest = rec.digest, diff_id = rec.diff_id, size = rec.size, cached = true,
                       written = rec.written }
     else

@@ -94,6 +94,29 @@ t.test("read refuses what is not a regular file without blocking on it", functio
   t.ok(none == nil and code == "EINVAL" and err:find("folder", 1, true), err)
 end)
 
+t.test("copy_all copies several files on several threads; the first failure is named", function()
+  local list = {}
+  for i = 1, 7 do
+    assert(fs.write(P("ca-src" .. i), string.rep(tostring(i), i * 70000)))
+    list[i] = { from = P("ca-src" .. i), to = P("ca-dst" .. i) }
+  end
+  t.eq(fs.copy_all(list, { threads = 3 }), true)
+  for i = 1, 7 do
+    t.eq(fs.read(P("ca-dst" .. i)), string.rep(tostring(i), i * 70000))
+    t.ok(fs.stat(P("ca-dst" .. i)).ino ~= fs.stat(P("ca-src" .. i)).ino, "no shared inode")
+  end
+  t.eq(fs.copy_all({}), true)
+  list[3].from = P("ca-missing")
+  local ok, err, code, at = fs.copy_all(list, { durable = false })
+  t.eq(ok, nil)
+  t.eq(at, 3)
+  t.eq(code, "EIO")
+  t.ok(err:find("ca-missing", 1, true), err)
+  t.eq(fs.read(P("ca-dst7")), string.rep("7", 7 * 70000), "the others are copied")
+  t.raises(function() fs.copy_all({ { from = 1 } }) end, "{ from = path, to = path }")
+  t.raises(function() fs.copy_all({}, { thread = 2 }) end, "did you mean 'threads'")
+end)
+
 t.test("copy shares no inode; lock excludes; sweep_temps removes what dead writers left", function()
   assert(fs.write(P("c-src"), "content"))
   assert(fs.copy(P("c-src"), P("c-dst")))

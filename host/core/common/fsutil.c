@@ -5,13 +5,16 @@
 #include "strbuf.h"
 
 #include "interrupt.h"
+#include "pool.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +362,57 @@ fail:
     unlink(tmp.buf);
   strbuf_release(&tmp);
   return hoist_err_set(err, HOIST_EIO, "cannot copy '%s' to '%s': %s", src, dst, strerror(saved));
+}
+
+struct copy_batch {
+  const char *const *src, *const *dst;
+  size_t n;
+  int durable;
+  atomic_size_t next;
+  int *rcs;
+  struct hoist_err *errs;
+};
+
+static void *copy_worker(void *arg)
+{
+  struct copy_batch *b = arg;
+  size_t i;
+  while ((i = atomic_fetch_add(&b->next, 1)) < b->n)
+    b->rcs[i] = hoist_interrupted() ? hoist_err_set(&b->errs[i], HOIST_EINTR, "interrupted")
+                                    : hoist_fs_copy(b->src[i], b->dst[i], b->durable, &b->errs[i]);
+  return NULL;
+}
+
+int hoist_fs_copy_all(const char *const *src, const char *const *dst, size_t n, int durable, int threads,
+                      int *rcs, struct hoist_err *errs)
+{
+  struct copy_batch b;
+  pthread_t tids[HOIST_POOL_MAX_THREADS];
+  size_t i, started = 0, want;
+  if (threads <= 0)
+    threads = hoist_pool_default_threads();
+  want = (size_t)threads < n ? (size_t)threads : n;
+  if (want > HOIST_POOL_MAX_THREADS)
+    want = HOIST_POOL_MAX_THREADS;
+  b.src = src;
+  b.dst = dst;
+  b.n = n;
+  b.durable = durable;
+  b.rcs = rcs;
+  b.errs = errs;
+  atomic_init(&b.next, 0);
+  for (i = 0; i < n; i++)
+    rcs[i] = HOIST_OK;
+  /* the calling thread is one of the copiers; a thread that cannot start is one fewer */
+  while (started + 1 < want && pthread_create(&tids[started], NULL, copy_worker, &b) == 0)
+    started++;
+  copy_worker(&b);
+  for (i = 0; i < started; i++)
+    pthread_join(tids[i], NULL);
+  for (i = 0; i < n; i++)
+    if (rcs[i])
+      return rcs[i];
+  return HOIST_OK;
 }
 
 int hoist_fs_lock(const char *path, int *fd, struct hoist_err *err)

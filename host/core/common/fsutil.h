@@ -60,6 +60,15 @@ int hoist_fs_link_or_copy(const char *src, const char *dst, struct hoist_err *er
 int hoist_fs_copy(const char *src, const char *dst, int durable, struct hoist_err *err);
 
 /*
+** hoist_fs_copy of n files at once, on up to `threads` threads (0: hoist's default,
+** hoist_pool_default_threads), taking them in the order given (put the biggest
+** first): the in-kernel copies and the fsyncs of several files overlap. rcs[i]
+** and errs[i] report each one; returns the first failure's code, or 0.
+*/
+int hoist_fs_copy_all(const char *const *src, const char *const *dst, size_t n, int durable, int threads,
+                      int *rcs, struct hoist_err *errs);
+
+/*
 ** An exclusive advisory lock (flock) on path, created if missing; waits for
 ** other holders. *fd is the lock: hoist_fs_unlock releases it. A wait cut
 ** short by SIGINT/SIGTERM is HOIST_EINTR.
