@@ -226,6 +226,8 @@ local function without(manifest, skip)
   return copy
 end
 
+local fragment_path
+
 function attest.prepare(src, image_descs, opts)
   opts = check_opts(opts, "attest.prepare", { memo = true, threads = true, cache = true, skip = true })
   if type(opts.memo) ~= "table" then error("attest.prepare: opts.memo (a table to fill) is required", 2) end
@@ -236,7 +238,12 @@ function attest.prepare(src, image_descs, opts)
     if type(d) ~= "table" or not digest_valid(d.digest or "") then error("attest.prepare: image " .. i .. " is not a descriptor", 2) end
     local manifest, err, kind = image_manifest(r, d)
     if not manifest then return nil, err, kind end
-    for _, l in ipairs(without(manifest, opts.skip).layers) do layers[#layers + 1] = l end
+    manifest = without(manifest, opts.skip)
+    -- an image whose SBOM files part is cached needs no layer list (an unchanged re-release)
+    local frag = fragment_path(manifest, opts)
+    if not (frag and core.spdx_fragment_read(frag)) then
+      for _, l in ipairs(manifest.layers) do layers[#layers + 1] = l end
+    end
   end
   return read_layers(r, layers, opts.memo, opts)
 end
@@ -252,14 +259,22 @@ Returns { count, code, path } or nil, message, kind.
 ]]
 local FRAGMENT_MAGIC = "hoist-sbom-files 2"
 
+-- Where the cache keeps the files part of the SBOM of an image with these layers, or nil.
+fragment_path = function(manifest, opts)
+  local cache = opts.cache
+  if cache == nil then cache = oci.cache_dir() end
+  if not cache then return nil end
+  local digests = {}
+  for i, l in ipairs(manifest.layers) do digests[i] = l.digest end
+  return cache .. "/sbom/" .. hex_of(oci.digest(FRAGMENT_MAGIC .. "\n" .. table.concat(digests, "\n")))
+end
+
 files_fragment = function(r, manifest, opts, tmpdir)
   local cache = opts.cache
   if cache == nil then cache = oci.cache_dir() end
-  local digests = {}
-  for i, l in ipairs(manifest.layers) do digests[i] = l.digest end
   local path = tmpdir .. "/files"
   if cache and fs.mkdir(cache .. "/sbom") then
-    path = cache .. "/sbom/" .. hex_of(oci.digest(FRAGMENT_MAGIC .. "\n" .. table.concat(digests, "\n")))
+    path = fragment_path(manifest, opts)
     local count, code = core.spdx_fragment_read(path)
     if count then return { count = count, code = code, path = path } end
   end

@@ -186,6 +186,15 @@ t.test("an SBOM from a layout store: files, checksums, determinism", function()
   local _, perr = attest.sbom(store, img, { cache = false })
   t.ok(perr and perr:find("is not in", 1, true), "without the memo the missing layer is noticed: " .. tostring(perr))
   fs.rename(dir .. "/moved", store:blob_path(l2.digest))
+  -- with the SBOM's files part in the cache (an unchanged re-release), prepare reads no layer
+  -- list at all, and the SBOM is the same bytes
+  local cache = dir .. "/sbom-cache"
+  local first = assert(attest.sbom(store, img, { name = "acme/x", platform = "linux/amd64", cache = cache }))
+  t.eq(first, a, "the same document with a cache")
+  local memo2 = {}
+  t.ok(attest.prepare(store, { img }, { memo = memo2, cache = cache }))
+  t.eq(next(memo2), nil, "no layer list read")
+  t.eq((attest.sbom(store, img, { name = "acme/x", platform = "linux/amd64", cache = cache, memo = memo2 })), a)
   t.raises(function() attest.prepare(store, { img }, {}) end, "opts.memo")
   local idx = assert(oci.index(store, { img }))
   local _, err, kind = attest.sbom(store, idx, { cache = false })
