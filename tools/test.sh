@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of hoist, in this order:
+#   0. tools/check-layers.sh (C cores hold no Lua, bindings hold no policy)
 #   1. the normal build and its ctest suite (C unit, Lua, CLI, node-semver differential)
 #   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer
-#   3. the C unit tests under valgrind (no leaks, no invalid accesses)
-#   4. the libFuzzer targets for a bounded time (HOIST_FUZZ_SECONDS, default 60 each)
-# Build folders: build/, build-asan/, build-fuzz/. Exit status 0 only if every stage passed.
+#   3. the tests of threaded code built with ThreadSanitizer
+#   4. the C unit tests under valgrind (no leaks, no invalid accesses)
+#   5. the libFuzzer targets for a bounded time (HOIST_FUZZ_SECONDS, default 60 each)
+# Build folders: build/, build-asan/, build-tsan/, build-fuzz/. Exit status 0 only if every stage
+# passed; the checks that failed are repeated at the end, with the failed stages named.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -47,7 +50,7 @@ sanitized() {
 threads() {
   build build-tsan -DCMAKE_BUILD_TYPE=Debug -DHOIST_TSAN=ON &&
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R '^(registry\.client|registry\.lua_client|registry\.pushstream|registry\.stream|unit\.layer|lua\.test_oci)$'
+    ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R '^(registry\.client|registry\.lua_client|registry\.pushstream|registry\.stream|unit\.layer|lua\.test_oci|lua\.test_fs)$'
 }
 
 valgrind_unit() {

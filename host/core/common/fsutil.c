@@ -64,12 +64,13 @@ static int write_all(int fd, const void *data, size_t len)
 /* A temporary file next to path: opened O_EXCL, name returned in tmp. */
 static int open_temp_beside(const char *path, struct strbuf *tmp)
 {
-  static unsigned counter;
+  /* atomic: several threads write files at once (hoist_fs_copy_all) */
+  static atomic_uint counter;
   unsigned attempt;
   for (attempt = 0; attempt < 100; attempt++) {
     int fd;
     strbuf_reset(tmp);
-    if (strbuf_addf(tmp, "%s.tmp-%ld-%u", path, (long)getpid(), counter++))
+    if (strbuf_addf(tmp, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1)))
       return -1;
     fd = open(tmp->buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0 || errno != EEXIST)
