@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of hoist, in this order:
-#   0. tools/check-layers.sh (C cores hold no Lua, bindings hold no policy)
+#   0. tools/check-layers.sh (the C cores know nothing of Lua; recipes reach C only through the library)
 #   1. the normal build and its ctest suite (C unit, Lua, CLI, node-semver differential)
 #   2. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the tests of threaded code built with ThreadSanitizer
