@@ -388,7 +388,7 @@ function extension.check_backend(meta, has_command, problems)
   local vm_socket = type(meta.vm.exposes) == "table" and meta.vm.exposes.socket
   if type(ui_socket) == "string" and type(vm_socket) == "string" and ui_socket ~= vm_socket then
     problems[#problems + 1] = string.format("metadata.json: ui.dashboard-tab.backend.socket '%s' is not the " ..
-      "socket the backend exposes (vm.exposes.socket '%s')", ui_socket, vm_socket)
+      "socket the backend exposes (vm.exposes.socket '%s')", text.bare(ui_socket), text.bare(vm_socket))
   end
 end
 
@@ -469,13 +469,16 @@ function extension.check_named_files(meta, platforms, problems, warnings)
     end
     if #missing > 0 then
       local where = f.given and (f.what .. " " .. f.given) or f.what
-      local text = string.format("metadata.json: %s is missing from %s", where, platform_list(missing))
-      if f.path ~= f.given and '"' .. f.path .. '"' ~= f.given then text = text .. " (no file at " .. f.path .. ")" end
+      local msg = string.format("metadata.json: %s is missing from %s", where, platform_list(missing))
+      if f.path ~= f.given and '"' .. f.path .. '"' ~= f.given then
+        -- one line whatever the path holds (fuzz_metadata: a newline forged a second warning line)
+        msg = msg .. " (no file at " .. text.bare(f.path) .. ")"
+      end
       if f.os and found > 0 then
-        warnings[#warnings + 1] = text .. ": a host that installs " ..
+        warnings[#warnings + 1] = msg .. ": a host that installs " ..
           (#missing == 1 and "that image" or "those images") .. " gets no such binary"
       else
-        problems[#problems + 1] = text
+        problems[#problems + 1] = msg
       end
     end
   end
@@ -732,32 +735,34 @@ function extension.check_runtime(meta, view, cfg, lookup, base_unknown, read_fil
   end
   local compose = meta.vm.composefile
   if type(compose) == "string" and compose ~= "" then
-    local text, rerr = read_file("/" .. normalize(compose))
-    if not text then
+    local body, rerr = read_file("/" .. normalize(compose))
+    if not body then
       if rerr then problems[#problems + 1] = "metadata.json: vm.composefile: " .. tostring(rerr) end
       return
     end
-    local doc, yerr = require("hoist.yaml").decode(text, compose)
+    local doc, yerr = require("hoist.yaml").decode(body, compose)
     if doc == nil then
       problems[#problems + 1] = "metadata.json: vm.composefile is not valid YAML: " .. tostring(yerr)
       return
     end
     local services = type(doc) == "table" and doc.services
     if type(services) ~= "table" then
-      problems[#problems + 1] = string.format("metadata.json: vm.composefile '%s' has no services", compose)
+      problems[#problems + 1] = string.format("metadata.json: vm.composefile '%s' has no services", text.bare(compose))
       return
     end
     local names = {}
     for n in pairs(services) do names[#names + 1] = tostring(n) end
     table.sort(names)
-    for _, n in ipairs(names) do
-      local svc = services[n]
+    -- names from the user's files go into one-line messages: control characters escaped
+    local shown_compose = text.bare(compose)
+    for _, key in ipairs(names) do
+      local svc, n = services[key], text.bare(key)
       if type(svc) == "table" and svc.image == "${DESKTOP_PLUGIN_IMAGE}" then
         local function words(v, key)
           if v == nil then return nil end
           if type(v) == "string" then
             local w = imagefs.shell_words(v)
-            if not w then problems[#problems + 1] = string.format("%s: service '%s': %s has an unclosed quote", compose, n, key) end
+            if not w then problems[#problems + 1] = string.format("%s: service '%s': %s has an unclosed quote", shown_compose, n, key) end
             return w or {}
           end
           if type(v) == "table" then
@@ -765,7 +770,7 @@ function extension.check_runtime(meta, view, cfg, lookup, base_unknown, read_fil
             for _, x in ipairs(v) do out[#out + 1] = tostring(x) end
             return out
           end
-          problems[#problems + 1] = string.format("%s: service '%s': %s must be a string or a list", compose, n, key)
+          problems[#problems + 1] = string.format("%s: service '%s': %s must be a string or a list", shown_compose, n, key)
           return {}
         end
         local ep, cmd = words(svc.entrypoint, "entrypoint"), words(svc.command, "command")

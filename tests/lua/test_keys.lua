@@ -315,6 +315,22 @@ t.test("every problem stays one line, whatever a key or value holds (fuzz_metada
   t.ok(not lw[1]:find("\n", 1, true) and lw[1]:find("cat\\010egories", 1, true), lw[1])
   local ok, err = pcall(keys.options, { ["dry\nrun"] = true }, { "dry_run" }, "release.context")
   t.ok(not ok and not tostring(err):find("\n", 1, true), tostring(err))
+  -- a host binary present on some platforms only: the path it names is one line in the warning
+  -- (fuzz_metadata: "(no file at PATH)" carried the newline)
+  local hp, hw = {}, {}
+  extension.check_named_files(json.decode('{"host": {"binaries": [{"windows": [{"path": "/windows/a\\nb.exe"}]}]}}'), {
+    { name = "linux/amd64", exists = function() return true end },
+    { name = "linux/arm64", exists = function() return false end },
+  }, hp, hw)
+  t.eq(#hp, 0)
+  t.eq(#hw, 1)
+  t.ok(not hw[1]:find("\n", 1, true) and hw[1]:find("no file at /windows/a\\010b.exe", 1, true), hw[1])
+  -- sockets that differ, one with a newline
+  local sp = {}
+  extension.check_backend(json.decode('{"vm": {"exposes": {"socket": "b.sock"}}, "ui": {"dashboard-tab": ' ..
+    '{"backend": {"socket": "a\\n.sock"}}}}'), true, sp)
+  t.eq(#sp, 1)
+  t.ok(not sp[1]:find("\n", 1, true) and sp[1]:find("a\\010.sock", 1, true), sp[1])
 end)
 
 fs.remove(dir)
