@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -79,45 +78,6 @@ static int open_temp_beside(const char *path, struct strbuf *tmp)
   return -1;
 }
 
-int hoist_fs_write_atomic(const char *path, const void *data, size_t len, const char *suffix,
-                          int mode, int flags, struct hoist_err *err)
-{
-  struct strbuf tmp;
-  struct stat st;
-  char target[PATH_MAX];
-  const char *dest = path;
-  int fd, saved;
-  strbuf_init(&tmp, PATH_MAX);
-  /* replacing a symlink would break whatever it is there for (a shared config, say) */
-  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, target))
-    dest = target;
-  if (mode < 0 && stat(dest, &st) == 0 && S_ISREG(st.st_mode))
-    mode = (int)(st.st_mode & 07777);
-  fd = open_temp_beside(dest, &tmp);
-  if (fd < 0) {
-    saved = errno;
-    strbuf_release(&tmp);
-    return hoist_err_set(err, saved == ENOENT ? HOIST_ENOENT : HOIST_EIO, "cannot write '%s': %s",
-                         path, strerror(saved));
-  }
-  if ((mode >= 0 && fchmod(fd, (mode_t)mode) != 0) || write_all(fd, data, len) != 0 ||
-      (suffix && write_all(fd, suffix, strlen(suffix)) != 0) || (!(flags & HOIST_FS_NOSYNC) && fsync(fd) != 0)) {
-    saved = errno;
-    close(fd);
-    goto fail;
-  }
-  if (close(fd) != 0 || rename(tmp.buf, dest) != 0) {
-    saved = errno;
-    goto fail;
-  }
-  strbuf_release(&tmp);
-  return HOIST_OK;
-fail:
-  unlink(tmp.buf);
-  strbuf_release(&tmp);
-  return hoist_err_set(err, HOIST_EIO, "cannot write '%s': %s", path, strerror(saved));
-}
-
 int hoist_fs_out_open(struct hoist_fs_out *o, const char *path, struct hoist_err *err)
 {
   struct strbuf tmp;
@@ -176,6 +136,30 @@ void hoist_fs_out_abort(struct hoist_fs_out *o)
   free(o->tmp);
   free(o->path);
   memset(o, 0, sizeof *o);
+}
+
+int hoist_fs_write_atomic(const char *path, const void *data, size_t len, const char *suffix,
+                          int mode, int flags, struct hoist_err *err)
+{
+  struct hoist_fs_out o;
+  struct stat st;
+  char target[PATH_MAX];
+  const char *dest = path;
+  int rc, saved;
+  /* replacing a symlink would break whatever it is there for (a shared config, say) */
+  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && realpath(path, target))
+    dest = target;
+  if (mode < 0 && stat(dest, &st) == 0 && S_ISREG(st.st_mode))
+    mode = (int)(st.st_mode & 07777);
+  if ((rc = hoist_fs_out_open(&o, dest, err)))
+    return rc;
+  if ((mode >= 0 && fchmod(fileno(o.f), (mode_t)mode) != 0) || fwrite(data, 1, len, o.f) != len ||
+      (suffix && fputs(suffix, o.f) == EOF)) {
+    saved = errno;
+    hoist_fs_out_abort(&o);
+    return hoist_err_set(err, HOIST_EIO, "cannot write '%s': %s", path, strerror(saved));
+  }
+  return hoist_fs_out_commit(&o, !(flags & HOIST_FS_NOSYNC), err);
 }
 
 int hoist_fs_read(const char *path, size_t max, char **out, size_t *len, struct hoist_err *err)
@@ -365,51 +349,72 @@ fail:
   return hoist_err_set(err, HOIST_EIO, "cannot copy '%s' to '%s': %s", src, dst, strerror(saved));
 }
 
-struct copy_batch {
-  const char *const *src, *const *dst;
-  size_t n;
+/* One copy of hoist_fs_copy_all, run on hoist's pool. */
+struct copy_task {
+  struct hoist_task task;
+  const char *src, *dst;
   int durable;
-  atomic_size_t next;
-  int *rcs;
-  struct hoist_err *errs;
+  int *rc;
+  struct hoist_err *err;
 };
 
-static void *copy_worker(void *arg)
+static void copy_run(struct hoist_task *t)
 {
-  struct copy_batch *b = arg;
+  struct copy_task *c = (struct copy_task *)t;
+  *c->rc = hoist_interrupted() ? hoist_err_set(c->err, HOIST_EINTR, "interrupted")
+                               : hoist_fs_copy(c->src, c->dst, c->durable, c->err);
+}
+
+struct copy_wait {
+  struct hoist_pool *pool;
+  const struct copy_task *t;
+  size_t n;
+};
+
+static int copies_done(void *arg)
+{
+  const struct copy_wait *w = arg;
   size_t i;
-  while ((i = atomic_fetch_add(&b->next, 1)) < b->n)
-    b->rcs[i] = hoist_interrupted() ? hoist_err_set(&b->errs[i], HOIST_EINTR, "interrupted")
-                                    : hoist_fs_copy(b->src[i], b->dst[i], b->durable, &b->errs[i]);
-  return NULL;
+  for (i = 0; i < w->n; i++)
+    if (!hoist_pool_task_done(w->pool, &w->t[i].task))
+      return 0;
+  return 1;
 }
 
 int hoist_fs_copy_all(const char *const *src, const char *const *dst, size_t n, int durable, int threads,
                       int *rcs, struct hoist_err *errs)
 {
-  struct copy_batch b;
-  pthread_t tids[HOIST_POOL_MAX_THREADS];
-  size_t i, started = 0, want;
+  struct copy_wait w = { NULL, NULL, n };
+  struct copy_task *t;
+  struct hoist_err err;
+  size_t i;
+  int rc;
+  if (n == 0)
+    return HOIST_OK;
   if (threads <= 0)
     threads = hoist_pool_default_threads();
-  want = (size_t)threads < n ? (size_t)threads : n;
-  if (want > HOIST_POOL_MAX_THREADS)
-    want = HOIST_POOL_MAX_THREADS;
-  b.src = src;
-  b.dst = dst;
-  b.n = n;
-  b.durable = durable;
-  b.rcs = rcs;
-  b.errs = errs;
-  atomic_init(&b.next, 0);
-  for (i = 0; i < n; i++)
-    rcs[i] = HOIST_OK;
-  /* the calling thread is one of the copiers; a thread that cannot start is one fewer */
-  while (started + 1 < want && pthread_create(&tids[started], NULL, copy_worker, &b) == 0)
-    started++;
-  copy_worker(&b);
-  for (i = 0; i < started; i++)
-    pthread_join(tids[i], NULL);
+  t = calloc(n, sizeof *t);
+  /* the calling thread is one of the copiers: it helps until every copy is done */
+  rc = t ? hoist_pool_new((size_t)threads < n ? threads - 1 : (int)n - 1, &w.pool, &err)
+         : hoist_err_set(&err, HOIST_ENOMEM, "out of memory");
+  for (i = 0; i < n; i++) {
+    rcs[i] = rc;
+    errs[i] = err;
+  }
+  if (rc) {
+    free(t);
+    return rc;
+  }
+  w.t = t;
+  for (i = 0; i < n; i++) {
+    /* equal priorities run in submission order: the caller's, biggest first */
+    t[i] = (struct copy_task){ .task = { .run = copy_run, .priority = 0 }, .src = src[i], .dst = dst[i],
+                               .durable = durable, .rc = &rcs[i], .err = &errs[i] };
+    hoist_pool_submit(w.pool, &t[i].task);
+  }
+  hoist_pool_help_until(w.pool, HOIST_POOL_PRIO_MIN, copies_done, &w);
+  hoist_pool_free(w.pool);
+  free(t);
   for (i = 0; i < n; i++)
     if (rcs[i])
       return rcs[i];
