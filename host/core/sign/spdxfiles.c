@@ -13,23 +13,38 @@
 
 #define FRAGMENT_MAGIC "hoist-sbom-files 2"
 
-/* "SPDXRef-File-" and the first 24 hex digits of the SHA-256 of "/PATH" (as hoist always named them). */
-static int file_id(const char *path, char id[13 + 24 + 1])
+#define ID_LEN (13 + 24)   /* "SPDXRef-File-" and 24 hex digits */
+
+/*
+** The SPDX id of every file, once (both arrays of the fragment name them): "SPDXRef-File-" and the
+** first 24 hex digits of the SHA-256 of "/PATH", as hoist always named them. NULL when out of memory.
+*/
+static char (*file_ids(const struct hoist_image_files *files))[ID_LEN + 1]
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  char h[2 * EVP_MAX_MD_SIZE + 1];
+  char (*ids)[ID_LEN + 1] = calloc(files->n + 1, sizeof *ids);
   EVP_MD_CTX *c = EVP_MD_CTX_new();
-  int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(c, "/", 1) == 1 &&
-           EVP_DigestUpdate(c, path, strlen(path)) == 1 && EVP_DigestFinal_ex(c, md, &n) == 1;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  char h[2 * EVP_MAX_MD_SIZE + 1];
+  unsigned n = 0;
+  size_t i;
+  int ok = ids && c;
+  for (i = 0; ok && i < files->n; i++) {
+    const char *path = files->files[i].path;
+    ok = EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 && EVP_DigestUpdate(c, "/", 1) == 1 &&
+         EVP_DigestUpdate(c, path, strlen(path)) == 1 && EVP_DigestFinal_ex(c, md, &n) == 1;
+    if (ok) {
+      hoist_hex(md, n, h);
+      memcpy(ids[i], "SPDXRef-File-", 13);
+      memcpy(ids[i] + 13, h, 24);
+      ids[i][ID_LEN] = '\0';
+    }
+  }
   EVP_MD_CTX_free(c);
-  if (!ok)
-    return -1;
-  hoist_hex(md, n, h);
-  memcpy(id, "SPDXRef-File-", 13);
-  memcpy(id + 13, h, 24);
-  id[37] = '\0';
-  return 0;
+  if (!ok) {
+    free(ids);
+    return NULL;
+  }
+  return ids;
 }
 
 /* Writes "./PATH" as a JSON string, the way jansson (hoist.json) writes strings. */
@@ -84,7 +99,7 @@ int hoist_spdx_fragment_write(const struct hoist_image_files *files, const char 
                               struct hoist_spdx_fragment *out, struct hoist_err *err)
 {
   struct hoist_fs_out o;
-  char id[38];
+  char (*ids)[ID_LEN + 1];
   size_t i;
   int rc;
   memset(out, 0, sizeof *out);
@@ -94,34 +109,32 @@ int hoist_spdx_fragment_write(const struct hoist_image_files *files, const char 
       return hoist_err_set(err, HOIST_EINVAL, "the file '%s' cannot be listed in an SPDX document: its name is not UTF-8",
                            hoist_err_filename(shown, sizeof shown, files->files[i].path));
     }
-  if (verification_code(files, out->code) != 0)
+  if (verification_code(files, out->code) != 0 || !(ids = file_ids(files)))
     return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
   out->count = files->n;
-  if ((rc = hoist_fs_out_open(&o, path, err)))
+  if ((rc = hoist_fs_out_open(&o, path, err))) {
+    free(ids);
     return rc;
+  }
   fprintf(o.f, FRAGMENT_MAGIC " %zu %s\n[", out->count, out->code);
   for (i = 0; i < files->n; i++) {
     const struct hoist_image_file *f = &files->files[i];
-    if (file_id(f->path, id) != 0)
-      goto nomem;
     fprintf(o.f, "%s{\"SPDXID\":\"%s\",\"checksums\":[{\"algorithm\":\"SHA1\",\"checksumValue\":\"%s\"},"
                  "{\"algorithm\":\"SHA256\",\"checksumValue\":\"%s\"}],\"fileName\":",
-            i ? "," : "", id, f->content->sha1, f->content->sha256);
-    if (write_name(o.f, f->path) != 0)
-      goto nomem;
+            i ? "," : "", ids[i], f->content->sha1, f->content->sha256);
+    if (write_name(o.f, f->path) != 0) {
+      free(ids);
+      hoist_fs_out_abort(&o);
+      return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
+    }
     fputc('}', o.f);
   }
   fputs("]\n[", o.f);
-  for (i = 0; i < files->n; i++) {
-    if (file_id(files->files[i].path, id) != 0)
-      goto nomem;
-    fprintf(o.f, "%s\"%s\"", i ? "," : "", id);
-  }
+  for (i = 0; i < files->n; i++)
+    fprintf(o.f, "%s\"%s\"", i ? "," : "", ids[i]);
   fputs("]\n", o.f);
+  free(ids);
   return hoist_fs_out_commit(&o, 0, err);
-nomem:
-  hoist_fs_out_abort(&o);
-  return hoist_err_set(err, HOIST_ENOMEM, "out of memory");
 }
 
 /* The header line of a fragment into out; the stream is left at FILES. */
