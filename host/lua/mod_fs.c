@@ -109,16 +109,17 @@ static int to_mode(lua_State *L, int idx, int *mode, struct hoist_err *err)
                                                        : luaL_typename(L, idx));
 }
 
-/* The `mode` of an options table at arg, or dflt when there is none; a bad one raises. */
-static int opt_mode(lua_State *L, int arg, int dflt, const char *fname)
+/*
+** The `mode` of an options table at arg, or dflt when there is none; a bad one raises, and so
+** does a key not in known (NULL-terminated).
+*/
+static int opt_mode(lua_State *L, int arg, int dflt, const char *fname, const char *const *known)
 {
-  static const char *const keys[] = { "mode", NULL };
-  static const char *const write_keys[] = { "mode", "durable", NULL };
   int mode = dflt;
   if (!lua_isnoneornil(L, arg)) {
     struct hoist_err err;
     luaL_checktype(L, arg, LUA_TTABLE);
-    hoist_lua_check_keys(L, arg, fname, strcmp(fname, "write") == 0 ? write_keys : keys);
+    hoist_lua_check_keys(L, arg, fname, known);
     if (lua_getfield(L, arg, "mode") != LUA_TNIL && to_mode(L, -1, &mode, &err))
       luaL_error(L, "bad option 'mode' to '%s' (%s)", fname, err.msg);
     lua_pop(L, 1);
@@ -148,7 +149,8 @@ static int l_fs_write(lua_State *L)
   const char *p = luaL_checkstring(L, 1);
   const char *data = luaL_checklstring(L, 2, &len);
   struct hoist_err err;
-  int mode = opt_mode(L, 3, -1, "write"), flags = 0;
+  static const char *const keys[] = { "mode", "durable", NULL };
+  int mode = opt_mode(L, 3, -1, "write", keys), flags = 0;
   if (lua_istable(L, 3)) {
     int t = lua_getfield(L, 3, "durable");
     if (t != LUA_TNIL && t != LUA_TBOOLEAN)
@@ -167,7 +169,8 @@ static int l_fs_write(lua_State *L)
 static int l_fs_mkdir(lua_State *L)
 {
   struct hoist_err err;
-  if (hoist_fs_mkdirs(luaL_checkstring(L, 1), opt_mode(L, 2, 0777, "mkdir"), &err))
+  static const char *const keys[] = { "mode", NULL };
+  if (hoist_fs_mkdirs(luaL_checkstring(L, 1), opt_mode(L, 2, 0777, "mkdir", keys), &err))
     return push_err(L, &err);
   lua_pushboolean(L, 1);
   return 1;
