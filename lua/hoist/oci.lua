@@ -176,33 +176,47 @@ changes the layout, with view = { tags = function() -> names, target = function(
 blob must be in the layout: a tag never dangles), or nil, message, code to change nothing.
 Returns what fn returned second (tags) or nil, message, code.
 ]]
-function Layout:update(fn)
+-- The one read-modify-write of index.json: under the lock, fn(idx) -> items for write_tags, or
+-- nil, message, code to change nothing (a raise in fn unlocks and goes on).
+local function locked_update(self, fn)
   local lock, lerr = fs.lock(self.dir .. "/index.json.lock")
   if not lock then return nil, lerr end
   local idx, err = self:index()
   if not idx then lock:unlock(); return nil, err end
-  local view = {
-    tags = function()
-      local out = {}
-      for _, m in ipairs(idx.manifests) do
-        local name = m.annotations and m.annotations[oci.REF_NAME]
-        if name then out[#out + 1] = name end
-      end
-      return out
-    end,
-    target = function(tag)
-      for _, m in ipairs(idx.manifests) do
-        if m.annotations and m.annotations[oci.REF_NAME] == tag then return m.digest end
-      end
-      return nil
-    end,
-  }
-  local ok, desc, tags, code = pcall(fn, view)
-  if not ok then lock:unlock(); error(desc, 0) end
-  if not desc then lock:unlock(); return nil, tags, code end
-  local wok, werr = write_tags(self, idx, { { desc = desc, tags = tags } })
+  local ok, items, ferr, code = pcall(fn, idx)
+  if not ok then lock:unlock(); error(items, 0) end
+  if not items then lock:unlock(); return nil, ferr, code end
+  local wok, werr = write_tags(self, idx, items)
   lock:unlock()
   if not wok then return nil, werr end
+  return true
+end
+
+function Layout:update(fn)
+  local tags
+  local ok, err, code = locked_update(self, function(idx)
+    local view = {
+      tags = function()
+        local out = {}
+        for _, m in ipairs(idx.manifests) do
+          local name = m.annotations and m.annotations[oci.REF_NAME]
+          if name then out[#out + 1] = name end
+        end
+        return out
+      end,
+      target = function(tag)
+        for _, m in ipairs(idx.manifests) do
+          if m.annotations and m.annotations[oci.REF_NAME] == tag then return m.digest end
+        end
+        return nil
+      end,
+    }
+    local desc, t, c = fn(view)
+    if not desc then return nil, t, c end
+    tags = t
+    return { { desc = desc, tags = t } }
+  end)
+  if not ok then return nil, err, code end
   return tags
 end
 
@@ -224,14 +238,7 @@ function Layout:tag_all(items)
       error("cannot tag " .. it.desc.digest .. ": the blob is not in " .. tostring(self), 2)
     end
   end
-  local lock, lerr = fs.lock(self.dir .. "/index.json.lock")
-  if not lock then return nil, lerr end
-  local idx, err = self:index()
-  if not idx then lock:unlock(); return nil, err end
-  local ok, werr = write_tags(self, idx, items)
-  lock:unlock()
-  if not ok then return nil, werr end
-  return true
+  return locked_update(self, function() return items end)
 end
 
 -- The index's entries with tags pointing at desc instead of what they pointed at.
