@@ -145,16 +145,21 @@ function Layout:index()
   return doc
 end
 
--- Tag names in index.json, in file order.
-function Layout:tags()
-  local idx, err = self:index()
-  if not idx then return nil, err end
+-- The tag names of an index, in file order.
+local function tag_names(idx)
   local out = {}
   for _, m in ipairs(idx.manifests) do
     local name = m.annotations and m.annotations[oci.REF_NAME]
     if name then out[#out + 1] = name end
   end
   return out
+end
+
+-- Tag names in index.json, in file order.
+function Layout:tags()
+  local idx, err = self:index()
+  if not idx then return nil, err end
+  return tag_names(idx)
 end
 
 -- The descriptor a tag points at, or nil.
@@ -196,14 +201,7 @@ function Layout:update(fn)
   local tags
   local ok, err, code = locked_update(self, function(idx)
     local view = {
-      tags = function()
-        local out = {}
-        for _, m in ipairs(idx.manifests) do
-          local name = m.annotations and m.annotations[oci.REF_NAME]
-          if name then out[#out + 1] = name end
-        end
-        return out
-      end,
+      tags = function() return tag_names(idx) end,
       target = function(tag)
         for _, m in ipairs(idx.manifests) do
           if m.annotations and m.annotations[oci.REF_NAME] == tag then return m.digest end
