@@ -43,7 +43,7 @@ normal() {
 
 sanitized() {
   build build-asan -DCMAKE_BUILD_TYPE=Debug -DHOIST_SANITIZE=ON &&
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    HOIST_GC_STRESS=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs"
 }
 

@@ -137,8 +137,11 @@ static void read_call(lua_State *L, struct call *c, int for_output)
   if (lua_getfield(L, 1, "env") != LUA_TNIL) {
     check_option_type(L, "env", LUA_TTABLE);
     read_env(L, c);
-  }
-  lua_pop(L, 1);
+    /* the array stays on the stack as its own anchor: popping it instead of
+    ** the table let a collection free it before the spawn read it */
+    lua_remove(L, -2);
+  } else
+    lua_pop(L, 1);
   if (lua_getfield(L, 1, "cwd") != LUA_TNIL) {
     check_option_type(L, "cwd", LUA_TSTRING);
     c->o.cwd = lua_tostring(L, -1);

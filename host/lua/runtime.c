@@ -152,11 +152,24 @@ static void push_host_table(lua_State *L, const struct hoist_options *opts)
   lua_pop(L, 1);
 }
 
+/*
+** HOIST_GC_STRESS=1 runs a collection at nearly every allocation, so a binding
+** that lets go of a value C still points at fails at once under ASan instead of
+** once in a thousand runs. tools/test.sh sets it for the ASan stage.
+*/
+static void set_gc_mode(lua_State *L)
+{
+  const char *v = getenv("HOIST_GC_STRESS");
+  if (v && *v && strcmp(v, "0") != 0)
+    lua_gc(L, LUA_GCGEN, 1, 100);
+}
+
 lua_State *hoist_runtime_new(const struct hoist_options *opts)
 {
   lua_State *L = luaL_newstate();
   if (!L)
     return NULL;
+  set_gc_mode(L);
   luaL_openlibs(L);
   preload_native(L);
   set_package_path(L);

@@ -38,6 +38,21 @@ t.test("env overrides, unsets and clear_env", function()
   t.eq(exec.output{ "/usr/bin/env", clear_env = true }, "")
 end)
 
+-- Regression: the env array was popped off the stack before the spawn, so a
+-- collection in between freed it (ASan: heap-use-after-free in build_env).
+-- An eager collector makes that collection happen inside the call.
+t.test("env survives a garbage collection during the call", function()
+  for _, mode in ipairs{ { "generational", 1, 100 }, { "incremental", 1, 4000, 1 } } do
+    collectgarbage(table.unpack(mode))
+    for i = 1, 200 do
+      local env = {}
+      for j = 1, 20 do env["HOIST_GC_" .. j] = ("v"):rep(j) .. i end
+      t.eq(exec.output{ "sh", "-c", 'printf %s "$HOIST_GC_20"', env = env }, ("v"):rep(20) .. i)
+    end
+  end
+  collectgarbage("incremental", 200, 100)
+end)
+
 t.test("PATH from env decides where the program is found", function()
   local bin = root .. "/bin"
   assert(fs.mkdir(bin))
