@@ -49,7 +49,7 @@ sanitized() {
 
 threads() {
   build build-tsan -DCMAKE_BUILD_TYPE=Debug -DHOIST_TSAN=ON &&
-    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    HOIST_GC_STRESS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build-tsan --output-on-failure -j "$jobs" -R '^(registry\.client|registry\.lua_client|registry\.pushstream|registry\.stream|unit\.layer|lua\.test_oci|lua\.test_fs)$'
 }
 
