@@ -182,14 +182,16 @@ registry_version_locked = function(ep, desc, bytes, version, opts)
     if not ok then return nil, perr, EXIT_FAILURE end
     written[#written + 1] = t
   end
-  -- 2. float tags from a listing taken now that the version tag is in place
-  local names
-  names, err = listing()
-  if not names then return nil, err, EXIT_FAILURE end
+  -- 2. float tags from a listing taken now that the version tag is in place (no listing when
+  -- none is asked for: a round trip per release on a real network)
   local parsed = semver.parse(version)
+  local ranges = #parsed.prerelease == 0 and publish.float_ranges(parsed, opts) or {}
   local floats = {}
-  if #parsed.prerelease == 0 then
-    for _, f in ipairs(publish.float_ranges(parsed, opts)) do
+  if #ranges > 0 then
+    local names
+    names, err = listing()
+    if not names then return nil, err, EXIT_FAILURE end
+    for _, f in ipairs(ranges) do
       local best = publish.highest(names, f.range, version)
       if best and semver.eq(best, version) then
         local ok, perr = put(bytes, desc.mediaType, f.name)
@@ -200,6 +202,7 @@ registry_version_locked = function(ep, desc, bytes, version, opts)
   end
   -- 3. a higher version written meanwhile by another release owns those float tags: hand them over
   if #floats > 0 then
+    local names
     names, err = listing()
     if not names then return nil, err, EXIT_FAILURE end
     for _, f in ipairs(floats) do
@@ -214,7 +217,9 @@ registry_version_locked = function(ep, desc, bytes, version, opts)
       end
     end
   end
-  -- 4. still ours at the end?
+  -- 4. still ours at the end? (asked again only when something was written after the read-back
+  -- above; with nothing in between it would only repeat it)
+  if #written == 1 and #floats == 0 then return written end
   back, err = target(version)
   if back == nil then return nil, err, EXIT_FAILURE end
   if back ~= desc.digest then return conflict(version, back or "(nothing)", desc, ep.display, true) end

@@ -58,6 +58,19 @@ PY
     && python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["version"]=="1.0.1" and r["uploaded_layer_bytes"]==0, r' "$tmp/out" \
     && ok || { ko "re-release uploaded layer bytes"; cat "$tmp/out" "$tmp/err"; }
 
+  # a plain release (no --latest, --float or extra tag) lists the tags once, to check its version,
+  # and reads the version tag twice, before writing it and back: no listing for float tags it does
+  # not write, and no second read-back with nothing written after the first (each is a round trip)
+  n0=$(wc -l <"$tmp/$mode/log")
+  # shellcheck disable=SC2086
+  "$HOIST" release "$EXT" --bump patch --no-sbom --no-provenance --to "$dest" $creds >/dev/null 2>"$tmp/err" \
+    && ok || { ko "plain release 1.0.2"; cat "$tmp/err"; }
+  sed -n "$((n0 + 1)),\$p" "$tmp/$mode/log" | grep '^[0-9.]* - ' | grep -v '" 401 ' >"$tmp/requests"
+  lists=$(grep -c '"GET /v2/acme/hello/tags/list' "$tmp/requests")
+  reads=$(grep -c '"HEAD /v2/acme/hello/manifests/1.0.2 ' "$tmp/requests")
+  [ "$lists" -eq 1 ] && [ "$reads" -eq 2 ] && ok \
+    || { ko "plain release: $lists tag listings and $reads reads of its tag (want 1 and 2)"; cat "$tmp/requests"; }
+
   if [ "$mode" != none ]; then
     # a wrong password: exit 1, says so, never prints the password
     "$HOIST" release "$EXT" --version 2.0.0 --to "$dest" --creds "hoist:not-the-$pw" >"$tmp/out" 2>"$tmp/err"
