@@ -42,11 +42,20 @@ _rs_alive() {
   [ "$_rs_state" != Z ]
 }
 
-# _rs_ours PID : the PID still runs one of our programs (guards against a recycled PID)
+# _rs_ours PID DIR : the PID still runs one of our programs, started for DIR (every command line
+# started here names DIR). A recycled PID is not ours, and under parallel tests the process that
+# gets it may well be another test's registry or proxy: the program's name alone does not tell.
 _rs_ours() {
   [ -r "/proc/$1/cmdline" ] || return 0
-  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null |
-    grep -q -e docker-registry -e token_issuer.py -e fault_proxy.py -e 'registry.sh __watchdog'
+  _rs_cmd=" $(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)"
+  case $_rs_cmd in
+    *docker-registry* | *token_issuer.py* | *fault_proxy.py* | *"registry.sh __watchdog"*) ;;
+    *) return 1 ;;
+  esac
+  case $_rs_cmd in
+    *" $2/"* | *" $2 "*) return 0 ;;
+  esac
+  return 1
 }
 
 # _rs_wait_file FILE PID WHAT : poll (bounded, 20 s) until FILE is non-empty, failing early if PID died
@@ -74,8 +83,8 @@ _rs_spawn() {
   [ "$_rs_what" = - ] || echo "$_rs_pid $_rs_what" >>"$_rs_d/pids"
 }
 
-_rs_kill_wait() { # PID : TERM, wait up to 10 s, then KILL, wait up to 5 s
-  _rs_alive "$1" && _rs_ours "$1" || return 0
+_rs_kill_wait() { # PID DIR : TERM, wait up to 10 s, then KILL, wait up to 5 s
+  _rs_alive "$1" && _rs_ours "$1" "$2" || return 0
   kill -TERM "$1" 2>/dev/null
   _rs_n=0
   while _rs_alive "$1"; do
@@ -88,16 +97,17 @@ _rs_kill_wait() { # PID : TERM, wait up to 10 s, then KILL, wait up to 5 s
 
 registry_stop() {
   _rs_dir=${1:?usage: registry_stop DIR}
+  _rs_dir=$(cd "$_rs_dir" 2>/dev/null && pwd) || _rs_dir=$1  # as the command lines name it
   _rs_rc=0
   if [ -s "$_rs_dir/watchdog.pid" ]; then
-    _rs_kill_wait "$(cat "$_rs_dir/watchdog.pid")" || _rs_rc=1
+    _rs_kill_wait "$(cat "$_rs_dir/watchdog.pid")" "$_rs_dir" || _rs_rc=1
     rm -f "$_rs_dir/watchdog.pid"
   fi
   if [ -f "$_rs_dir/pids" ]; then
     # proxies and the issuer first, the registry last (reverse start order)
     # shellcheck disable=SC2013  # one PID per line: words are lines
     for _rs_p in $(awk '{ l[NR] = $1 } END { for (i = NR; i > 0; i--) print l[i] }' "$_rs_dir/pids"); do
-      _rs_kill_wait "$_rs_p" || _rs_rc=1
+      _rs_kill_wait "$_rs_p" "$_rs_dir" || _rs_rc=1
     done
     rm -f "$_rs_dir/pids"
   fi
@@ -262,7 +272,7 @@ _rs_watchdog() {
     _rs_left=$((_rs_left - 1))
   done
   # shellcheck disable=SC2013  # one PID per line: words are lines
-  for _rs_p in $(awk '{ print $1 }' <&3); do _rs_kill_wait "$_rs_p"; done
+  for _rs_p in $(awk '{ print $1 }' <&3); do _rs_kill_wait "$_rs_p" "$_rs_dir"; done
   rm -f "$_rs_dir/pids" "$_rs_dir/watchdog.pid" 2>/dev/null
 }
 

@@ -240,7 +240,7 @@ PY
   pids=$(awk '{ print $1 }' "$dir/pids")
   check "$mode: registry.sh stop" registry_stop "$dir"
   alive=
-  for p in $pids; do _rs_alive "$p" && _rs_ours "$p" && alive="$alive $p"; done  # (a recycled PID is not ours)
+  for p in $pids; do _rs_alive "$p" && _rs_ours "$p" "$dir" && alive="$alive $p"; done  # (a recycled PID is not ours)
   eq "$mode: nothing left running after stop" "$alive" ""
 done
 
@@ -449,8 +449,25 @@ else
   pids=$(awk '{ print $1 }' "$dir/pids")
   check "none: registry.sh stop (registry and proxies)" registry_stop "$dir"
   alive=
-  for p in $pids; do _rs_alive "$p" && _rs_ours "$p" && alive="$alive $p"; done  # (a recycled PID is not ours)
+  for p in $pids; do _rs_alive "$p" && _rs_ours "$p" "$dir" && alive="$alive $p"; done  # (a recycled PID is not ours)
   eq "none: nothing left running after stop" "$alive" ""
+fi
+
+# A PID in DIR/pids that the system handed to another process once ours ended: ctest runs tests
+# in parallel and PIDs wrap (at 32768 here), so it may well run another test's registry. Stopping
+# DIR must leave it alone. Reproduced by listing a second registry's PID in the first one's pids.
+a=$tmp/reg-recycle-a b=$tmp/reg-recycle-b
+if registry_start none "$a" >/dev/null && registry_start none "$b" >/dev/null; then
+  bpid=$(cat "$b/registry.pid")
+  echo "$bpid registry" >>"$a/pids"
+  check "recycled PID: stop the first registry" registry_stop "$a"
+  check "recycled PID: the second registry still runs" _rs_alive "$bpid"
+  eq "recycled PID: the second registry still answers" \
+    "$(curl -s -o /dev/null -w '%{http_code}' "$(cat "$b/url")/v2/")" 200
+  check "recycled PID: stop the second registry" registry_stop "$b"
+  if _rs_alive "$bpid"; then fail "recycled PID: the second registry outlived its own stop"; else pass; fi
+else
+  fail "recycled PID: start two registries"
 fi
 
 echo "$passed passed, $failed failed"
