@@ -13,6 +13,7 @@
 ** folder ($TMPDIR or /tmp) that is removed at the end.
 */
 #include "digest.h"
+#include "dirlist.h"
 #include "err.h"
 #include "exec.h"
 #include "fsutil.h"
@@ -1452,6 +1453,84 @@ static void test_layer_threads(void)
   done("layer: the same bytes with 1, 2, 8 threads and $HOIST_THREADS");
 }
 
+/*
+** Plans a tree whose folders are stat'ed on the pool (hoist_dirlist): the same key and entries
+** on 1, 2 and 3 threads. Folder a/ spans two batches of HOIST_DIRLIST_BATCH, b/ is one batch
+** split over the threads, c/ is small enough to stay on the calling thread. A FIFO inside a large
+** folder is refused by name whatever the thread count.
+*/
+static void test_layer_plan_threads(void)
+{
+  static const char *const counts[] = { "1", "2", "3" };
+  static const char *const exclude[] = { "a/f-1*7", "b/sub" };
+  char root[PATH_MAX], path[PATH_MAX], keys[2][3][HOIST_DIGEST_LEN + 1], msg[3][sizeof ((struct hoist_err *)0)->msg];
+  size_t entries[2][3];
+  struct hoist_layer_opts o = { HOIST_COMPRESS_GZIP, -1, 0, NULL, 0 };
+  struct hoist_err err;
+  const char *old = getenv("HOIST_THREADS");
+  char *keep = old ? strdup(old) : NULL;
+  int i, t, x;
+
+  CHECK(make_dir(tmp_path(root, "wide"), 0755) == 0);
+  CHECK(make_dir(tmp_path(path, "wide/a"), 0755) == 0);
+  CHECK(make_dir(tmp_path(path, "wide/b"), 0755) == 0);
+  CHECK(make_dir(tmp_path(path, "wide/b/sub"), 0755) == 0);
+  CHECK(make_dir(tmp_path(path, "wide/c"), 0755) == 0);
+  for (i = 0; i < HOIST_DIRLIST_BATCH + 104; i++)
+    CHECK(write_file(tmp_path(path, "wide/a/f-%d", i), "a", 1, 0644) == 0);
+  for (i = 0; i < 100; i++)
+    CHECK(write_file(tmp_path(path, "wide/b/f-%d", i), "bb", 2, i % 2 ? 0755 : 0644) == 0);
+  for (i = 0; i < 70; i++)
+    CHECK(write_file(tmp_path(path, "wide/b/sub/f-%d", i), "s", 1, 0600) == 0);
+  for (i = 0; i < 10; i++)
+    CHECK(write_file(tmp_path(path, "wide/c/f-%d", i), "c", 1, 0644) == 0);
+  CHECK(symlink("f-1", tmp_path(path, "wide/b/link")) == 0);
+  CHECK(make_dir(tmp_path(path, "wide2"), 0755) == 0);
+  for (i = 0; i < 200; i++)
+    CHECK(write_file(tmp_path(path, "wide2/f-%d", i), "w", 1, 0644) == 0);
+  CHECK(mkfifo(tmp_path(path, "wide2/f-150-fifo"), 0644) == 0);
+
+  for (t = 0; t < 3; t++) {
+    setenv("HOIST_THREADS", counts[t], 1);
+    for (x = 0; x < 2; x++) {
+      struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
+      struct hoist_layer_plan *p = NULL;
+      in.from = root;
+      in.exclude = x ? exclude : NULL;
+      in.n_exclude = x ? 2 : 0;
+      CHECK_OK(hoist_layer_plan(&in, 1, &o, &p, &err), &err);
+      keys[x][t][0] = '\0';
+      entries[x][t] = 0;
+      if (p) {
+        snprintf(keys[x][t], sizeof keys[x][t], "%s", hoist_layer_plan_key(p));
+        entries[x][t] = hoist_layer_plan_entries(p);
+        hoist_layer_plan_free(p);
+      }
+      CHECK(strcmp(keys[x][t], keys[x][0]) == 0 && entries[x][t] == entries[x][0]);
+    }
+    {
+      struct hoist_layer_input in = { NULL, "/", -1, 0, 0, NULL, 0 };
+      struct hoist_layer_plan *p = NULL;
+      in.from = tmp_path(path, "wide2");
+      CHECK(hoist_layer_plan(&in, 1, &o, &p, &err) == HOIST_EINVAL);
+      CHECK(strstr(err.msg, "f-150-fifo' is a FIFO") != NULL);
+      snprintf(msg[t], sizeof msg[t], "%s", err.msg);
+      CHECK(strcmp(msg[t], msg[0]) == 0);
+      hoist_layer_plan_free(p);
+    }
+  }
+  /* every file, the link and the four folders; then without a/f-1*7 (f-17, f-107, f-1007 ...)
+  ** and b/sub with what it holds */
+  CHECK(entries[0][0] == (size_t)(HOIST_DIRLIST_BATCH + 104 + 100 + 70 + 10 + 1 + 4));
+  CHECK(entries[1][0] < entries[0][0] - 71);
+  if (keep)
+    setenv("HOIST_THREADS", keep, 1);
+  else
+    unsetenv("HOIST_THREADS");
+  free(keep);
+  done("layer: the same plan on 1, 2 and 3 threads (folders stat'ed on the pool)");
+}
+
 /* Tars of 1.5 KiB (an empty file), exactly one gzip block, and one block and 512 bytes. */
 static void test_layer_block_edges(void)
 {
@@ -2385,6 +2464,7 @@ int main(int argc, char **argv)
   test_owner_parse();
   test_layer_owner_exclude();
   test_layer_threads();
+  test_layer_plan_threads();
   test_layer_block_edges();
   test_layer_shrink_in_flight();
   test_layer_stream_hook();

@@ -2,6 +2,8 @@
 
 #include "layer.h"
 
+#include "dirlist.h"
+
 #include "strmap.h"
 
 #include "pathglob.h"
@@ -179,6 +181,7 @@ struct walk_ctx {
   const struct hoist_layer_input *in;
   const struct hoist_glob *exclude;  /* NULL: nothing excluded */
   size_t root_off;                   /* where a name's path relative to `from` starts */
+  struct hoist_pool *pool;           /* stats large folders' entries on several threads; or NULL */
 };
 
 /*
@@ -239,22 +242,24 @@ static int join(struct strbuf *dst, const char *a, const char *b)
 /*
 ** Walks src (named name in the layer) into the plan. at/base: src is base in the open folder at
 ** (its parent, being walked), so that stat and open look up one name instead of the whole path;
-** the first call passes AT_FDCWD and src.
+** the first call passes AT_FDCWD and src. known: src's stat when the parent's listing has it
+** (NULL: stat it here).
 */
 static int walk(struct walk_ctx *w, const char *src, const char *name, int follow, int depth, int at,
-                const char *base, struct hoist_err *err)
+                const char *base, const struct stat *known, struct hoist_err *err)
 {
   struct stat st;
-  DIR *d;
-  struct dirent *de;
+  struct hoist_dirlist list;
   struct strbuf cs, cn;
-  size_t before;
-  int rc = HOIST_OK, excluded = 0, fd;
+  size_t before, i;
+  int rc = HOIST_OK, excluded = 0, fd, e;
 
   if (depth > 256)
     return hoist_err_set(err, HOIST_EINVAL, "'%s' is nested too deeply",
                          NAME(src));
-  if (fstatat(at, base, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
+  if (known)
+    st = *known;
+  else if (fstatat(at, base, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
     return hoist_err_set(err, errno == ENOENT ? HOIST_ENOENT : HOIST_EIO, "cannot read '%s': %s",
                          NAME(src), strerror(errno));
   if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
@@ -280,29 +285,34 @@ static int walk(struct walk_ctx *w, const char *src, const char *name, int follo
     return HOIST_OK;
   /* O_NOFOLLOW below the top: a folder replaced by a symlink since the stat is not followed */
   fd = openat(at, base, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-  d = fd < 0 ? NULL : fdopendir(fd);
-  if (!d) {
-    int saved = errno;
-    if (fd >= 0)
-      close(fd);
-    return hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", NAME(src), strerror(saved));
+  if (fd < 0)
+    return hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", NAME(src), strerror(errno));
+  if ((e = hoist_dirlist_open(fd, &list)) != 0) {
+    close(fd);
+    return hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", NAME(src), strerror(e));
   }
   before = w->p->n;
   strbuf_init(&cs, PATH_MAX);
   strbuf_init(&cn, PATH_MAX_IMAGE);
-  while (!rc && (errno = 0, de = readdir(d)) != NULL) {
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-      continue;
-    if (join(&cs, src, de->d_name) || join(&cn, name, de->d_name))
-      rc = hoist_err_set(err, HOIST_ERANGE, "path too long under '%s'", NAME(src));
-    else
-      rc = walk(w, cs.buf, cn.buf, 0, depth + 1, dirfd(d), de->d_name, err);
+  /* in readdir order, a batch at a time: the stats come from the listing */
+  while (!rc && (e = hoist_dirlist_next(&list, w->pool)) == 0 && list.n) {
+    for (i = 0; i < list.n && !rc; i++) {
+      const char *child = hoist_dirlist_name(&list, i);
+      if (join(&cs, src, child) || join(&cn, name, child))
+        rc = hoist_err_set(err, HOIST_ERANGE, "path too long under '%s'", NAME(src));
+      else if (list.errs[i])
+        rc = hoist_err_set(err, list.errs[i] == ENOENT ? HOIST_ENOENT : HOIST_EIO, "cannot read '%s': %s",
+                           NAME(cs.buf), strerror(list.errs[i]));
+      else
+        rc = walk(w, cs.buf, cn.buf, 0, depth + 1, fd, child, &list.st[i], err);
+    }
   }
   strbuf_release(&cs);
   strbuf_release(&cn);
-  if (!rc && errno)
-    rc = hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", NAME(src), strerror(errno));
-  closedir(d);
+  if (!rc && e)
+    rc = hoist_err_set(err, HOIST_EIO, "cannot list '%s': %s", NAME(src), strerror(e));
+  hoist_dirlist_close(&list);
+  close(fd);
   /* an excluded folder holding re-included paths comes with them, as it is on the host */
   if (!rc && excluded && w->p->n > before)
     rc = add_walked(w, src, name, &st, at, base, err);
@@ -515,9 +525,10 @@ int hoist_layer_plan(const struct hoist_layer_input *in, size_t n, const struct 
 {
   struct hoist_layer_plan *p;
   struct hoist_glob *glob = NULL;
+  struct hoist_pool *pool = NULL;
   char root_real[PATH_MAX];
   size_t i;
-  int rc = HOIST_OK;
+  int rc = HOIST_OK, threads = hoist_pool_default_threads();
 
   *out = NULL;
   if (o->root && !realpath(o->root, root_real))
@@ -529,6 +540,10 @@ int hoist_layer_plan(const struct hoist_layer_input *in, size_t n, const struct 
   p->opts.root = NULL;
   if (p->opts.level < 0)
     p->opts.level = o->compression == HOIST_COMPRESS_ZSTD ? 3 : 6;
+  /* the stats of large folders on every thread hoist computes with: the walk is mostly the
+  ** kernel's stat of each file (without a pool, all of it on this thread, with the same plan) */
+  if (threads > 1 && hoist_pool_new(threads - 1, &pool, err) != HOIST_OK)
+    pool = NULL;
   for (i = 0; i < n && !rc; i++) {
     char name[PATH_MAX_IMAGE];
     size_t tl = strlen(in[i].to);
@@ -558,11 +573,13 @@ int hoist_layer_plan(const struct hoist_layer_input *in, size_t n, const struct 
       w.in = &in[i];
       w.exclude = glob;
       w.root_off = name[0] ? strlen(name) + 1 : 0;
-      rc = walk(&w, in[i].from, name, 1, 0, AT_FDCWD, in[i].from, err);
+      w.pool = pool;
+      rc = walk(&w, in[i].from, name, 1, 0, AT_FDCWD, in[i].from, NULL, err);
     }
     hoist_glob_free(glob);
     glob = NULL;
   }
+  hoist_pool_free(pool);
   if (!o->no_parents)
     rc = rc ? rc : add_parents(p, err);
   if (!rc) {
