@@ -263,22 +263,6 @@ static void counter_run(struct hoist_task *t)
   *c->slot = c->value;
 }
 
-struct all {
-  struct hoist_pool *pool;
-  struct counter *c;
-  int n;
-};
-
-static int all_done(void *ctx)
-{
-  struct all *a = ctx;
-  int i;
-  for (i = 0; i < a->n; i++)
-    if (!hoist_pool_task_done(a->pool, &a->c[a->n - 1 - i].task))
-      return 0;
-  return 1;
-}
-
 static void test_pool(void)
 {
   static const int workers[] = { 0, 1, 4 };
@@ -289,7 +273,6 @@ static void test_pool(void)
   for (w = 0; w < sizeof workers / sizeof workers[0]; w++) {
     struct counter c[40];
     int slots[40], order[40], rank = 0, i;
-    struct all a;
     CHECK_OK(hoist_pool_new(workers[w], &pool, &err), &err);
     if (!pool)
       continue;
@@ -308,10 +291,8 @@ static void test_pool(void)
     /* with no worker, nothing runs before the caller helps: the queue's order shows */
     for (i = 0; i < 40; i++)
       hoist_pool_submit(pool, &c[i].task);
-    a.pool = pool;
-    a.c = c;
-    a.n = 40;
-    hoist_pool_help_until(pool, HOIST_POOL_PRIO_MIN, all_done, &a);
+    /* returns only once every task of the array is done (with no worker, having run them all) */
+    hoist_pool_help_until_all(pool, HOIST_POOL_PRIO_MIN, &c[0].task, 40, sizeof c[0]);
     for (i = 0; i < 40; i++)
       CHECK(slots[i] == i * 3 + 1);
     CHECK(rank == 40);

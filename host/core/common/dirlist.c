@@ -30,27 +30,11 @@ static void run_stat_task(struct hoist_task *t)
   stat_range(s->l, s->dirfd, s->lo, s->hi);
 }
 
-struct shares {
-  struct hoist_pool *pool;
-  struct stat_task *t;
-  size_t n;
-};
-
-static int shares_done(void *ctx)
-{
-  struct shares *s = ctx;
-  size_t i;
-  for (i = 0; i < s->n; i++)
-    if (!hoist_pool_task_done(s->pool, &s->t[i].task))
-      return 0;
-  return 1;
-}
-
 /* Stats every entry: shares 1.. on the pool, share 0 here, then helps until all are done. */
 static int stat_all(struct hoist_dirlist *l, int dirfd, struct hoist_pool *pool)
 {
-  size_t threads = pool ? (size_t)hoist_pool_workers(pool) + 1 : 1, per, i;
-  struct shares s;
+  size_t threads = pool ? (size_t)hoist_pool_workers(pool) + 1 : 1, per, i, n;
+  struct stat_task *t;
   if (threads < 2 || l->n < HOIST_DIRLIST_PARALLEL_MIN) {
     stat_range(l, dirfd, 0, l->n);
     return 0;
@@ -59,22 +43,21 @@ static int stat_all(struct hoist_dirlist *l, int dirfd, struct hoist_pool *pool)
   if (threads > l->n / (HOIST_DIRLIST_PARALLEL_MIN / 2))
     threads = l->n / (HOIST_DIRLIST_PARALLEL_MIN / 2);
   per = (l->n + threads - 1) / threads;
-  s.pool = pool;
-  s.n = threads - 1;
-  s.t = calloc(s.n, sizeof *s.t);
-  if (!s.t)
+  n = threads - 1;
+  t = calloc(n, sizeof *t);
+  if (!t)
     return ENOMEM;
-  for (i = 0; i < s.n; i++) {
-    s.t[i].task.run = run_stat_task;
-    s.t[i].l = l;
-    s.t[i].dirfd = dirfd;
-    s.t[i].lo = (i + 1) * per < l->n ? (i + 1) * per : l->n;
-    s.t[i].hi = (i + 2) * per < l->n ? (i + 2) * per : l->n;
-    hoist_pool_submit(pool, &s.t[i].task);
+  for (i = 0; i < n; i++) {
+    t[i].task.run = run_stat_task;
+    t[i].l = l;
+    t[i].dirfd = dirfd;
+    t[i].lo = (i + 1) * per < l->n ? (i + 1) * per : l->n;
+    t[i].hi = (i + 2) * per < l->n ? (i + 2) * per : l->n;
+    hoist_pool_submit(pool, &t[i].task);
   }
   stat_range(l, dirfd, 0, per < l->n ? per : l->n);
-  hoist_pool_help_until(pool, HOIST_POOL_PRIO_MIN, shares_done, &s);
-  free(s.t);
+  hoist_pool_help_until_all(pool, HOIST_POOL_PRIO_MIN, &t[0].task, n, sizeof t[0]);
+  free(t);
   return 0;
 }
 

@@ -365,26 +365,10 @@ static void copy_run(struct hoist_task *t)
                                : hoist_fs_copy(c->src, c->dst, c->durable, c->err);
 }
 
-struct copy_wait {
-  struct hoist_pool *pool;
-  const struct copy_task *t;
-  size_t n;
-};
-
-static int copies_done(void *arg)
-{
-  const struct copy_wait *w = arg;
-  size_t i;
-  for (i = 0; i < w->n; i++)
-    if (!hoist_pool_task_done(w->pool, &w->t[i].task))
-      return 0;
-  return 1;
-}
-
 int hoist_fs_copy_all(const char *const *src, const char *const *dst, size_t n, int durable, int threads,
                       int *rcs, struct hoist_err *errs)
 {
-  struct copy_wait w = { NULL, NULL, n };
+  struct hoist_pool *pool = NULL;
   struct copy_task *t;
   struct hoist_err err;
   size_t i;
@@ -395,7 +379,7 @@ int hoist_fs_copy_all(const char *const *src, const char *const *dst, size_t n, 
     threads = hoist_pool_default_threads();
   t = calloc(n, sizeof *t);
   /* the calling thread is one of the copiers: it helps until every copy is done */
-  rc = t ? hoist_pool_new((size_t)threads < n ? threads - 1 : (int)n - 1, &w.pool, &err)
+  rc = t ? hoist_pool_new((size_t)threads < n ? threads - 1 : (int)n - 1, &pool, &err)
          : hoist_err_set(&err, HOIST_ENOMEM, "out of memory");
   for (i = 0; i < n; i++) {
     rcs[i] = rc;
@@ -405,15 +389,14 @@ int hoist_fs_copy_all(const char *const *src, const char *const *dst, size_t n, 
     free(t);
     return rc;
   }
-  w.t = t;
   for (i = 0; i < n; i++) {
     /* equal priorities run in submission order: the caller's, biggest first */
     t[i] = (struct copy_task){ .task = { .run = copy_run, .priority = 0 }, .src = src[i], .dst = dst[i],
                                .durable = durable, .rc = &rcs[i], .err = &errs[i] };
-    hoist_pool_submit(w.pool, &t[i].task);
+    hoist_pool_submit(pool, &t[i].task);
   }
-  hoist_pool_help_until(w.pool, HOIST_POOL_PRIO_MIN, copies_done, &w);
-  hoist_pool_free(w.pool);
+  hoist_pool_help_until_all(pool, HOIST_POOL_PRIO_MIN, &t[0].task, n, sizeof t[0]);
+  hoist_pool_free(pool);
   free(t);
   for (i = 0; i < n; i++)
     if (rcs[i])

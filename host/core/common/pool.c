@@ -178,3 +178,31 @@ void hoist_pool_help_until(struct hoist_pool *p, long long min_priority, int (*r
       pthread_cond_wait(&p->changed, &p->lock);
   }
 }
+
+/* The tasks help_until_all waits for. */
+struct task_array {
+  struct hoist_pool *p;
+  const char *first;
+  size_t n, stride;
+};
+
+static int task_array_done(void *ctx)
+{
+  const struct task_array *a = ctx;
+  size_t i;
+  for (i = 0; i < a->n; i++)
+    if (!hoist_pool_task_done(a->p, (const struct hoist_task *)(const void *)(a->first + i * a->stride)))
+      return 0;
+  return 1;
+}
+
+void hoist_pool_help_until_all(struct hoist_pool *p, long long min_priority,
+                               const struct hoist_task *first, size_t n, size_t stride)
+{
+  struct task_array a;
+  a.p = p;
+  a.first = (const char *)first;
+  a.n = n;
+  a.stride = stride;
+  hoist_pool_help_until(p, min_priority, task_array_done, &a);
+}

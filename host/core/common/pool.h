@@ -21,6 +21,7 @@
 #include "err.h"
 
 #include <limits.h>
+#include <stddef.h>
 
 #define HOIST_POOL_PRIO_MAX LLONG_MAX
 #define HOIST_POOL_PRIO_MIN LLONG_MIN
@@ -63,6 +64,13 @@ int hoist_pool_task_done(struct hoist_pool *p, const struct hoist_task *t);
 */
 void hoist_pool_help_until(struct hoist_pool *p, long long min_priority, int (*ready)(void *ctx),
                            void *ctx);
+/*
+** help_until for the usual condition: each of n tasks is done. The first is at
+** first, the next ones stride bytes apart (an array of records that embed their
+** task at the same place: &recs[0].task, n, sizeof recs[0]).
+*/
+void hoist_pool_help_until_all(struct hoist_pool *p, long long min_priority,
+                               const struct hoist_task *first, size_t n, size_t stride);
 /* Wakes every waiter of help_until so it checks its condition again. */
 void hoist_pool_notify(struct hoist_pool *p);
 

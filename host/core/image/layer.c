@@ -1118,22 +1118,6 @@ static void job_run(struct hoist_task *t)
   *j->rc = layer_produce(j->run, j->plan, j->index, j->res, j->files, j->err);
 }
 
-struct jobs {
-  struct hoist_pool *pool;
-  struct job *j;
-  size_t n;
-};
-
-static int all_done(void *ctx)
-{
-  struct jobs *js = ctx;
-  size_t i;
-  for (i = 0; i < js->n; i++)
-    if (!hoist_pool_task_done(js->pool, &js->j[i].task))
-      return 0;
-  return 1;
-}
-
 int hoist_layer_stream_all(struct hoist_layer_plan *const *plans, size_t n,
                            const struct hoist_layer_out *out, int nthreads,
                            struct hoist_layer_result *res, int *rcs, struct hoist_err *errs)
@@ -1156,7 +1140,7 @@ int hoist_layer_stream_all_watch(struct hoist_layer_plan *const *plans, size_t n
                                  struct hoist_err *errs)
 {
   struct run run;
-  struct jobs js;
+  struct job *jobs;
   struct hoist_err err;
   size_t i;
   int rc = HOIST_OK;
@@ -1178,10 +1162,9 @@ int hoist_layer_stream_all_watch(struct hoist_layer_plan *const *plans, size_t n
   run.nthreads = nthreads;
   run.out = out;
   run.read_bytes = read_bytes;
-  js.n = n;
-  js.j = calloc(n, sizeof *js.j);
+  jobs = calloc(n, sizeof *jobs);
   /* the calling thread is one of the nthreads: it helps until every layer is done */
-  if (!js.j)
+  if (!jobs)
     rc = hoist_err_set(&err, HOIST_ENOMEM, "out of memory");
   if (!rc)
     rc = hoist_pool_new(nthreads - 1, &run.pool, &err);
@@ -1194,13 +1177,12 @@ int hoist_layer_stream_all_watch(struct hoist_layer_plan *const *plans, size_t n
       errs[i] = err;
     }
     hoist_pool_free(run.pool);
-    free(js.j);
+    free(jobs);
     return rc;
   }
-  js.pool = run.pool;
   /* the biggest layers first (the last to finish is then a small one); among equals, in order */
   for (i = 0; i < n; i++) {
-    struct job *j = &js.j[i];
+    struct job *j = &jobs[i];
     unsigned long long bytes = plans[i]->bytes;
     j->task.run = job_run;
     j->task.priority = bytes >= (unsigned long long)HOIST_PGZIP_PRIORITY ? HOIST_PGZIP_PRIORITY - 1
@@ -1214,10 +1196,10 @@ int hoist_layer_stream_all_watch(struct hoist_layer_plan *const *plans, size_t n
     j->err = &errs[i];
     hoist_pool_submit(run.pool, &j->task);
   }
-  hoist_pool_help_until(run.pool, HOIST_POOL_PRIO_MIN, all_done, &js);
+  hoist_pool_help_until_all(run.pool, HOIST_POOL_PRIO_MIN, &jobs[0].task, n, sizeof jobs[0]);
   hoist_pool_free(run.pool);
   hoist_pgzip_budget_free(run.budget);
-  free(js.j);
+  free(jobs);
   for (i = 0; i < n; i++)
     if (rcs[i])
       return rcs[i];
