@@ -30,11 +30,19 @@ static void run_stat_task(struct hoist_task *t)
   stat_range(s->l, s->dirfd, s->lo, s->hi);
 }
 
-/* Stats every entry: shares 1.. on the pool, share 0 here, then helps until all are done. */
-static int stat_all(struct hoist_dirlist *l, int dirfd, struct hoist_pool *pool)
+/*
+** Stats every entry: shares 1.. on the pool, share 0 here, then helps until all are done. The
+** pool is started here, for the first batch large enough to need it: most plans never do.
+*/
+static int stat_all(struct hoist_dirlist *l, int dirfd, struct hoist_pool **pool, int nthreads)
 {
-  size_t threads = pool ? (size_t)hoist_pool_workers(pool) + 1 : 1, per, i, n;
+  size_t threads, per, i, n;
   struct stat_task *t;
+  struct hoist_err err;
+  if (nthreads > 1 && l->n >= HOIST_DIRLIST_PARALLEL_MIN && !*pool &&
+      hoist_pool_new(nthreads - 1, pool, &err) != HOIST_OK)
+    *pool = NULL;  /* then on this thread alone, with the same result */
+  threads = *pool ? (size_t)hoist_pool_workers(*pool) + 1 : 1;
   if (threads < 2 || l->n < HOIST_DIRLIST_PARALLEL_MIN) {
     stat_range(l, dirfd, 0, l->n);
     return 0;
@@ -53,10 +61,10 @@ static int stat_all(struct hoist_dirlist *l, int dirfd, struct hoist_pool *pool)
     t[i].dirfd = dirfd;
     t[i].lo = (i + 1) * per < l->n ? (i + 1) * per : l->n;
     t[i].hi = (i + 2) * per < l->n ? (i + 2) * per : l->n;
-    hoist_pool_submit(pool, &t[i].task);
+    hoist_pool_submit(*pool, &t[i].task);
   }
   stat_range(l, dirfd, 0, per < l->n ? per : l->n);
-  hoist_pool_help_until_all(pool, HOIST_POOL_PRIO_MIN, &t[0].task, n, sizeof t[0]);
+  hoist_pool_help_until_all(*pool, HOIST_POOL_PRIO_MIN, &t[0].task, n, sizeof t[0]);
   free(t);
   return 0;
 }
@@ -114,7 +122,7 @@ int hoist_dirlist_open(int dirfd, struct hoist_dirlist *l)
   return 0;
 }
 
-int hoist_dirlist_next(struct hoist_dirlist *l, struct hoist_pool *pool)
+int hoist_dirlist_next(struct hoist_dirlist *l, struct hoist_pool **pool, int threads)
 {
   size_t used = 0;
   struct dirent *de;
@@ -134,7 +142,7 @@ int hoist_dirlist_next(struct hoist_dirlist *l, struct hoist_pool *pool)
     l->n = 0;
     return e;
   }
-  return l->n ? stat_all(l, l->dirfd, pool) : 0;
+  return l->n ? stat_all(l, l->dirfd, pool, threads) : 0;
 }
 
 void hoist_dirlist_close(struct hoist_dirlist *l)

@@ -42,13 +42,15 @@ struct hoist_dirlist {
 int hoist_dirlist_open(int dirfd, struct hoist_dirlist *l);
 /*
 ** Reads the next batch (up to HOIST_DIRLIST_BATCH entries, without "." and
-** "..") and stats each relative to dirfd: on pool's threads too when pool is
-** not NULL and the batch is large enough (the caller helps). n == 0: the end.
+** "..") and stats each relative to dirfd. A batch large enough is stat'ed on
+** threads threads in all (the caller's included), on *pool, which is started
+** (threads - 1 workers) the first time it is needed and is the caller's to
+** free; threads <= 1: all on the calling thread. n == 0: the end.
 ** Returns 0, or an errno value from reading the folder (or ENOMEM). A failed
 ** stat of one entry is not an error here: errs says which, for the caller to
 ** report in its order.
 */
-int hoist_dirlist_next(struct hoist_dirlist *l, struct hoist_pool *pool);
+int hoist_dirlist_next(struct hoist_dirlist *l, struct hoist_pool **pool, int threads);
 static inline const char *hoist_dirlist_name(const struct hoist_dirlist *l, size_t i)
 {
   return l->names + l->off[i];

@@ -181,7 +181,8 @@ struct walk_ctx {
   const struct hoist_layer_input *in;
   const struct hoist_glob *exclude;  /* NULL: nothing excluded */
   size_t root_off;                   /* where a name's path relative to `from` starts */
-  struct hoist_pool *pool;           /* stats large folders' entries on several threads; or NULL */
+  struct hoist_pool **pool;          /* stats large folders' entries; started on first need */
+  int threads;                       /* for that pool, the calling thread included */
 };
 
 /*
@@ -295,7 +296,7 @@ static int walk(struct walk_ctx *w, const char *src, const char *name, int follo
   strbuf_init(&cs, PATH_MAX);
   strbuf_init(&cn, PATH_MAX_IMAGE);
   /* in readdir order, a batch at a time: the stats come from the listing */
-  while (!rc && (e = hoist_dirlist_next(&list, w->pool)) == 0 && list.n) {
+  while (!rc && (e = hoist_dirlist_next(&list, w->pool, w->threads)) == 0 && list.n) {
     for (i = 0; i < list.n && !rc; i++) {
       const char *child = hoist_dirlist_name(&list, i);
       if (join(&cs, src, child) || join(&cn, name, child))
@@ -540,10 +541,6 @@ int hoist_layer_plan(const struct hoist_layer_input *in, size_t n, const struct 
   p->opts.root = NULL;
   if (p->opts.level < 0)
     p->opts.level = o->compression == HOIST_COMPRESS_ZSTD ? 3 : 6;
-  /* the stats of large folders on every thread hoist computes with: the walk is mostly the
-  ** kernel's stat of each file (without a pool, all of it on this thread, with the same plan) */
-  if (threads > 1 && hoist_pool_new(threads - 1, &pool, err) != HOIST_OK)
-    pool = NULL;
   for (i = 0; i < n && !rc; i++) {
     char name[PATH_MAX_IMAGE];
     size_t tl = strlen(in[i].to);
@@ -573,7 +570,10 @@ int hoist_layer_plan(const struct hoist_layer_input *in, size_t n, const struct 
       w.in = &in[i];
       w.exclude = glob;
       w.root_off = name[0] ? strlen(name) + 1 : 0;
-      w.pool = pool;
+      /* the stats of large folders on every thread hoist computes with: the walk is mostly the
+      ** kernel's stat of each file (the pool starts with the first such folder) */
+      w.pool = &pool;
+      w.threads = threads;
       rc = walk(&w, in[i].from, name, 1, 0, AT_FDCWD, in[i].from, NULL, err);
     }
     hoist_glob_free(glob);
