@@ -109,6 +109,21 @@ static int to_mode(lua_State *L, int idx, int *mode, struct hoist_err *err)
                                                        : luaL_typename(L, idx));
 }
 
+/* The `durable` option of the options table at arg (if any): true unless false; not a boolean raises. */
+static int opt_durable(lua_State *L, int arg, const char *fname)
+{
+  int t, durable = 1;
+  if (!lua_istable(L, arg))
+    return 1;
+  t = lua_getfield(L, arg, "durable");
+  if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+    luaL_error(L, "bad option 'durable' to '%s' (a boolean expected)", fname);
+  if (t == LUA_TBOOLEAN)
+    durable = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return durable;
+}
+
 /*
 ** The `mode` of an options table at arg, or dflt when there is none; a bad one raises, and so
 ** does a key not in known (NULL-terminated).
@@ -151,14 +166,8 @@ static int l_fs_write(lua_State *L)
   struct hoist_err err;
   static const char *const keys[] = { "mode", "durable", NULL };
   int mode = opt_mode(L, 3, -1, "write", keys), flags = 0;
-  if (lua_istable(L, 3)) {
-    int t = lua_getfield(L, 3, "durable");
-    if (t != LUA_TNIL && t != LUA_TBOOLEAN)
-      luaL_error(L, "bad option 'durable' to 'write' (a boolean expected)");
-    if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1))
-      flags = HOIST_FS_NOSYNC;
-    lua_pop(L, 1);
-  }
+  if (!opt_durable(L, 3, "write"))
+    flags = HOIST_FS_NOSYNC;
   if (hoist_fs_write_atomic(p, data, len, NULL, mode, flags, &err))
     return push_err(L, &err);
   lua_pushboolean(L, 1);
@@ -265,11 +274,15 @@ static int l_fs_copy_all(lua_State *L)
   if (!lua_isnoneornil(L, 2)) {
     luaL_checktype(L, 2, LUA_TTABLE);
     hoist_lua_check_keys(L, 2, "copy_all", keys);
-    if (lua_getfield(L, 2, "durable") != LUA_TNIL)
-      durable = lua_toboolean(L, -1);
-    if (lua_getfield(L, 2, "threads") != LUA_TNIL)
-      threads = luaL_checkinteger(L, -1);
-    lua_pop(L, 2);
+    durable = opt_durable(L, 2, "copy_all");
+    if (lua_getfield(L, 2, "threads") != LUA_TNIL) {
+      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
+        luaL_error(L, "bad option 'threads' to 'copy_all' (a whole number >= 1 expected)");
+      threads = lua_tointeger(L, -1);
+      if (threads > INT_MAX)
+        threads = INT_MAX;
+    }
+    lua_pop(L, 1);
   }
   n = (lua_Integer)lua_rawlen(L, 1);
   if (n == 0) {

@@ -155,7 +155,7 @@ static void push_host_table(lua_State *L, const struct hoist_options *opts)
 /*
 ** HOIST_GC_STRESS=1 runs a collection at nearly every allocation, so a binding
 ** that lets go of a value C still points at fails at once under ASan instead of
-** once in a thousand runs. tools/test.sh sets it for the ASan stage.
+** once in a thousand runs. tools/test.sh sets it for the ASan and TSan stages.
 */
 static void set_gc_mode(lua_State *L)
 {

@@ -115,6 +115,17 @@ t.test("copy_all copies several files on several threads; the first failure is n
   t.eq(fs.read(P("ca-dst7")), string.rep("7", 7 * 70000), "the others are copied")
   t.raises(function() fs.copy_all({ { from = 1 } }) end, "{ from = path, to = path }")
   t.raises(function() fs.copy_all({}, { thread = 2 }) end, "did you mean 'threads'")
+  t.raises(function() fs.copy_all({}, { durable = "no" }) end, "bad option 'durable' to 'copy_all'")
+  t.raises(function() fs.copy_all({}, { threads = 0 }) end, "bad option 'threads' to 'copy_all'")
+  -- more threads than a pool can have, for more files than that: as many as it can, not a
+  -- failure of every copy
+  local many = {}
+  for i = 1, 300 do
+    assert(fs.write(P("cm-src" .. i), tostring(i), { durable = false }))
+    many[i] = { from = P("cm-src" .. i), to = P("cm-dst" .. i) }
+  end
+  t.eq(fs.copy_all(many, { threads = 1000, durable = false }), true)
+  t.eq(fs.read(P("cm-dst300")), "300")
 end)
 
 t.test("copy shares no inode; lock excludes; sweep_temps removes what dead writers left", function()

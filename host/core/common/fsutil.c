@@ -377,6 +377,8 @@ int hoist_fs_copy_all(const char *const *src, const char *const *dst, size_t n, 
     return HOIST_OK;
   if (threads <= 0)
     threads = hoist_pool_default_threads();
+  if (threads > HOIST_POOL_MAX_THREADS + 1)
+    threads = HOIST_POOL_MAX_THREADS + 1;  /* the caller and a full pool */
   t = calloc(n, sizeof *t);
   /* the calling thread is one of the copiers: it helps until every copy is done */
   rc = t ? hoist_pool_new((size_t)threads < n ? threads - 1 : (int)n - 1, &pool, &err)
